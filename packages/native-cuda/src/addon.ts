@@ -1,0 +1,59 @@
+// The one place the compiled addon is loaded. Every other module gets the binding from here.
+import * as path from 'node:path';
+
+/** What the compiled addon reports about itself and the machine. */
+export interface BuildInfo {
+  napiVersion: number;
+  /** SIMD level the CPU kernels dispatch to on this machine. */
+  simd: 'scalar' | 'avx2' | 'avx512';
+  cuda: {
+    compiled: boolean;
+    deviceCount: number;
+    error: string | null;
+    devices: { name: string; computeCapability: string }[];
+  };
+}
+
+/** Raw functions exported by the C++ addon (see src/cpp/addon.cpp). Internal to this package. */
+export interface NativeBinding {
+  buildInfo(): BuildInfo;
+  [name: string]: unknown;
+}
+
+const packageRoot = path.resolve(__dirname, '..');
+let cached: NativeBinding | undefined;
+
+/** Thrown when the compiled addon cannot be found or loaded; its message says how to fix it. */
+export class AddonLoadError extends Error {
+  override name = 'AddonLoadError';
+}
+
+/** Loads the addon once (build/Release, then prebuilds/) and returns its binding. */
+export function loadBinding(): NativeBinding {
+  if (cached) return cached;
+  try {
+    // node-gyp-build looks in build/Release, build/Debug and prebuilds/<platform-arch>/.
+    const load = require('node-gyp-build') as (dir: string) => NativeBinding;
+    cached = load(packageRoot);
+    return cached;
+  } catch (cause) {
+    throw new AddonLoadError(describeLoadFailure(cause), { cause });
+  }
+}
+
+function describeLoadFailure(cause: unknown): string {
+  const message = cause instanceof Error ? cause.message : String(cause);
+  const fix =
+    'Rebuild it with: npm run build -w @siked/native-cuda (needs cmake and a C++17 compiler)';
+  if (/No native build was found/.test(message)) {
+    return `The siked engine addon has not been built (looked in ${packageRoot}/build/Release and prebuilds/). ${fix}.`;
+  }
+  if (
+    /NODE_MODULE_VERSION|was compiled against a different Node\.js version|did not self-register/.test(
+      message,
+    )
+  ) {
+    return `The siked engine addon was built for another Node.js version than ${process.version}. ${fix}.\nCause: ${message}`;
+  }
+  return `The siked engine addon at ${packageRoot} failed to load: ${message}\n${fix}.`;
+}

@@ -1,0 +1,14 @@
+import { buildInfo } from '@siked/native-cuda';
+
+describe('native addon', () => {
+  it('loads and reports its build', () => {
+    const info = buildInfo();
+    expect(info.napiVersion).toBe(8);
+    expect(['scalar', 'avx2', 'avx512']).toContain(info.simd);
+    expect(typeof info.cuda.compiled).toBe('boolean');
+    if (!info.cuda.compiled || info.cuda.deviceCount === 0) {
+      expect(info.cuda.deviceCount).toBe(0);
+      expect(typeof info.cuda.error).toBe('string');
+    }
+  });
+});
