@@ -44,3 +44,35 @@ export interface Solution {
   /** Why no answer was obtained (parse failure, sandbox error...), when that happened. */
   error?: string;
 }
+
+// ---- Interfaces between the parts of a run (implemented in their own modules) ----------------
+
+/** The outcome of running one model-written program in the sandbox. */
+export interface ProgramResult {
+  /** The numeric answer read from `answer`/`ans`/`solution()`/`solver()`; null when none. */
+  answer: number | null;
+  /** Why no answer was obtained: e.g. 'timeout', 'memory limit', 'forbidden import: os', 'NameError: ...'. */
+  error: string | null;
+  /** Wall time spent on this program, in milliseconds. */
+  elapsedMs: number;
+}
+
+/** Runs untrusted Python programs (program-of-thought) and reads their answer. */
+export interface ProgramRunner {
+  run(code: string, options?: { timeoutMs?: number }): Promise<ProgramResult>;
+  close(): Promise<void>;
+}
+
+/** A solution a teacher wrote, before verification. */
+export interface TeacherSample {
+  problemId: string;
+  strategy: Strategy;
+  text: string;
+}
+
+/** Writes solutions to problems with a given strategy (an LLM server, recorded data, the synthetic world). */
+export interface Teacher {
+  readonly name: string;
+  /** `samplesPerProblem` candidate solutions for each problem (fewer when the source has fewer). */
+  solve(problems: readonly Problem[], strategy: Strategy, samplesPerProblem: number): Promise<TeacherSample[]>;
+}
