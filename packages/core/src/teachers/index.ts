@@ -1,2 +1,19 @@
 // Public API of this module, re-exported by src/index.ts.
-export {};
+export { JsonlAppender, readJsonLinesTolerant, type JsonlReadResult } from './jsonl-log';
+export { ResponseCache, cacheKey, type CacheKeyParts } from './response-cache';
+export { ConcurrencyLimiter } from './concurrency';
+export {
+  HttpRequestError,
+  backoffDelayMs,
+  parseRetryAfterMs,
+  postJsonWithRetries,
+  type RetryPolicy,
+} from './http-retry';
+export {
+  OpenAICompatibleTeacher,
+  TeacherRequestFailures,
+  DEFAULT_RETRY_POLICY,
+  type ChatMessage,
+  type OpenAICompatibleTeacherOptions,
+  type TeacherPrompt,
+} from './openai-teacher';

@@ -10,7 +10,7 @@ import {
   strategyDistribution,
   type Solution,
   type Strategy,
-} from '@siked/core';
+} from '../../src';
 
 function solution(
   problemId: string,
