@@ -17,3 +17,14 @@ export {
   type OpenAICompatibleTeacherOptions,
   type TeacherPrompt,
 } from './openai-teacher';
+export { RecordedTeacher } from './recorded-teacher';
+export {
+  importGsm8kRationalesAsCot,
+  importGsm8kSocraticAsL2m,
+  normalizeQuestionText,
+  rationaleToCot,
+  socraticToL2m,
+  stripCalculatorAnnotations,
+  type ImportReport,
+  type ImportResult,
+} from './gsm8k-importers';
