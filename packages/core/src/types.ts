@@ -74,5 +74,9 @@ export interface TeacherSample {
 export interface Teacher {
   readonly name: string;
   /** `samplesPerProblem` candidate solutions for each problem (fewer when the source has fewer). */
-  solve(problems: readonly Problem[], strategy: Strategy, samplesPerProblem: number): Promise<TeacherSample[]>;
+  solve(
+    problems: readonly Problem[],
+    strategy: Strategy,
+    samplesPerProblem: number,
+  ): Promise<TeacherSample[]>;
 }
