@@ -75,7 +75,7 @@ int siked_cuda_swiglu_backward(void* dgate, void* dup /*bf16, rows ld_in apart*/
 
 // ---- attention (causal, GQA, flash-style: no [T,T] matrix in memory) -------------------------
 // q [b,t,hq,d], k/v [b,t,hkv,d], out [b,t,hq,d], lse fp32 [b,hq,t] (natural log, of scaled
-// scores). hq % hkv == 0, d % 32 == 0 and d <= 256. Softmax scale 1/sqrt(d).
+// scores). hq % hkv == 0; d is 64 or 128 (specialised kernels). Softmax scale 1/sqrt(d).
 int siked_cuda_attention_forward(void* out, float* lse, const void* q, const void* k,
                                  const void* v, int b, int t, int hq, int hkv, int d, void* stream);
 // dq/dk/dv written (not accumulated); delta: fp32 scratch [b,hq,t]. Atomic-free: one kernel
