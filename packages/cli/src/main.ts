@@ -1,19 +1,26 @@
 import { CommanderError } from 'commander';
+import { EXIT, isInputError } from './errors';
 import { createProgram } from './program';
 
-/** Runs the CLI and resolves to its exit code: 0 success, 1 failure of the work, 2 bad usage. */
+/** Runs the CLI and resolves to its exit code: 0 success, 1 failure of the work, 2 bad usage or input. */
 export async function main(argv: readonly string[]): Promise<number> {
   const program = createProgram();
   try {
     await program.parseAsync(argv as string[]);
-    return 0;
+    return EXIT.ok;
   } catch (error) {
     if (error instanceof CommanderError) {
-      // --help and --version end through exitOverride with exit code 0.
-      return error.exitCode === 0 ? 0 : 2;
+      // --help and --version end through exitOverride with exit code 0; commander printed the rest.
+      return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
     }
-    process.stderr.write(`siked: ${error instanceof Error ? error.message : String(error)}\n`);
-    return 1;
+    const message = error instanceof Error ? error.message : String(error);
+    if (isInputError(error)) {
+      process.stderr.write(`siked: bad input: ${message}\n`);
+      return EXIT.usage;
+    }
+    process.stderr.write(`siked: ${message}\n`);
+    if (process.env.SIKED_DEBUG && error instanceof Error) process.stderr.write(`${error.stack}\n`);
+    return EXIT.failure;
   }
 }
 

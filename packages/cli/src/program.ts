@@ -1,5 +1,6 @@
 import { Command } from 'commander';
-import { buildInfo } from '@siked/native-cuda';
+import { registerInfo } from './commands/info';
+import { registerReport } from './commands/report';
 
 /** Builds the `siked` command tree. Each command lives in its own module under commands/. */
 export function createProgram(): Command {
@@ -8,24 +9,7 @@ export function createProgram(): Command {
     .version(require('../package.json').version as string)
     .showHelpAfterError()
     .exitOverride();
-
-  program
-    .command('info')
-    .description('show what this build of the engine contains (SIMD level, CUDA backend, devices)')
-    .option('--json', 'print one JSON object')
-    .action((options: { json?: boolean }) => {
-      const info = buildInfo();
-      if (options.json) {
-        process.stdout.write(JSON.stringify(info) + '\n');
-        return;
-      }
-      const cuda = info.cuda.compiled
-        ? `compiled, ${info.cuda.deviceCount} device(s)${info.cuda.error ? ` (${info.cuda.error})` : ''}`
-        : 'not compiled';
-      process.stdout.write(
-        `engine: N-API ${info.napiVersion}, CPU SIMD ${info.simd}\ncuda: ${cuda}\n`,
-      );
-    });
-
+  registerInfo(program);
+  registerReport(program);
   return program;
 }

@@ -2,3 +2,42 @@
  * @siked/eval: metrics, strategy statistics, plots and reports. The package's only public surface.
  */
 export { summarizeAccuracy, type AccuracySummary, type StrategyAccuracy } from './accuracy';
+export type {
+  RunSummary,
+  IterationSummary,
+  DatasetEvaluation,
+  TrainingPoint,
+  StrategyShares,
+} from './run/types';
+export {
+  reportPlotSpecs,
+  accuracyByIterationSpec,
+  strategyHistogramSpec,
+  strategyDynamicsSpec,
+  perStrategyAccuracySpec,
+  lossCurveSpec,
+  PLOT_WIDTH,
+  PLOT_HEIGHT,
+  PLOT_FONT,
+  type PlotSpec,
+} from './plots/specs';
+export {
+  renderSvg,
+  svgToPng,
+  renderPlot,
+  bundledFontFiles,
+  type PngOptions,
+  type RenderedPlot,
+} from './plots/render';
+export { loadVega } from './plots/vega-loader';
+export { buildHtmlReport, escapeHtml, type ReportFigure } from './report/html';
+export { buildMarkdownSummary } from './report/markdown';
+export { reportTables, percent, type Table } from './report/tables';
+export { writeReport, type WrittenReport } from './report/write-report';
+export {
+  loadRunSummary,
+  parseIterationEval,
+  parseTrainingMetrics,
+  countTeacherStrategies,
+} from './run/load-run';
+export { RunFileError } from './run/fields';

@@ -1,0 +1,183 @@
+// Each command's options are defined once: a zod schema per option with its flag and one line of
+// prose. From that single definition come the commander flags, the --help text (defaults
+// included), the `--config FILE` keys, and validation with errors in plain words.
+import { promises as fs } from 'node:fs';
+import { Command, Option } from 'commander';
+import { z } from 'zod';
+import { UsageError } from './errors';
+
+/** One option of a command. */
+export interface OptionDefinition<T extends z.ZodType = z.ZodType> {
+  /** commander flag syntax, e.g. `--samples <n>` or `--no-baseline`. */
+  flag: string;
+  description: string;
+  /** Validates the value (from the command line as a string, or from the config file as JSON). */
+  schema: T;
+  /** Applied when neither the command line nor the config file gives a value; shown in --help. */
+  defaultValue?: z.output<T>;
+  /** Allowed values, shown in --help and checked by commander. */
+  choices?: readonly string[];
+}
+
+/** A command's options, keyed by their camelCase name (= the config file key). */
+export type OptionDefinitions = Record<string, OptionDefinition>;
+
+/** The validated options of a command: each key typed by its schema. */
+export type ResolvedOptions<D extends OptionDefinitions> = {
+  [K in keyof D]: D[K] extends OptionDefinition<infer T>
+    ? D[K]['defaultValue'] extends undefined
+      ? z.output<T> | undefined
+      : z.output<T>
+    : never;
+};
+
+/** Options every command has. */
+export interface CommonOptions {
+  config?: string;
+  json?: boolean;
+  quiet?: boolean;
+}
+
+/** Adds the definitions' flags plus `--config FILE`, `--json` and `--quiet` to a command. */
+export function addOptions(command: Command, definitions: OptionDefinitions): Command {
+  for (const definition of Object.values(definitions)) {
+    // The default is applied by resolveOptions (so a config file can override it), not by
+    // commander; it is only shown here. A --no-x flag's default is already in its name.
+    const shownDefault =
+      definition.defaultValue !== undefined && !definition.flag.startsWith('--no-')
+        ? ` (default: ${JSON.stringify(definition.defaultValue)})`
+        : '';
+    const option = new Option(definition.flag, definition.description + shownDefault);
+    if (definition.choices) option.choices(definition.choices);
+    command.addOption(option);
+  }
+  return command
+    .option(
+      '--config <file>',
+      'read options from a JSON file (keys as the long flags in camelCase)',
+    )
+    .option('--json', 'print one JSON object (or JSON lines) instead of text')
+    .option('--quiet', 'print no progress');
+}
+
+function plainIssue(issue: z.core.$ZodIssue): string {
+  switch (issue.code) {
+    case 'unrecognized_keys':
+      return "unknown option (not one of this command's options; see --help)";
+    case 'invalid_type':
+      return `expected ${issue.expected}`;
+    case 'invalid_value':
+      return `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
+    default:
+      return issue.message.replace(/^Invalid input: /, '');
+  }
+}
+
+/**
+ * Turns zod issues into one readable line per problem; `origin(path)` says where the value at
+ * `path` came from (a flag, or a config file line and key).
+ */
+export function describeIssues(
+  issues: readonly z.core.$ZodIssue[],
+  origin: (path: string) => string,
+): string {
+  // An unknown-keys issue sits on the object; report each key where it is, by name.
+  const expanded = issues.flatMap((issue): z.core.$ZodIssue[] =>
+    issue.code === 'unrecognized_keys'
+      ? issue.keys.map((key) => ({ ...issue, keys: [key], path: [...issue.path, key] }))
+      : [issue],
+  );
+  return expanded
+    .map((issue) => `${origin(issue.path.map(String).join('.'))}: ${plainIssue(issue)}`)
+    .join('\n');
+}
+
+interface ConfigFile {
+  file: string;
+  text: string;
+  values: Record<string, unknown>;
+}
+
+async function readConfigFile(file: string): Promise<ConfigFile> {
+  let text: string;
+  try {
+    text = await fs.readFile(file, 'utf8');
+  } catch (error) {
+    throw new UsageError(`cannot read config file ${file}: ${(error as Error).message}`);
+  }
+  let values: unknown;
+  try {
+    values = JSON.parse(text);
+  } catch (error) {
+    throw new UsageError(`config file ${file} is not valid JSON: ${(error as Error).message}`);
+  }
+  if (values === null || typeof values !== 'object' || Array.isArray(values)) {
+    throw new UsageError(`config file ${file}, line 1: expected a JSON object of options`);
+  }
+  return { file, text, values: values as Record<string, unknown> };
+}
+
+/** 1-based line of the first `"key":` in a JSON text, for error messages. */
+function lineOfKey(text: string, key: string): number | null {
+  const match = new RegExp(`"${key.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}"\\s*:`).exec(text);
+  return match ? text.slice(0, match.index).split('\n').length : null;
+}
+
+function longFlag(definition: OptionDefinition): string {
+  return definition.flag.split(/[ ,]/)[0];
+}
+
+/**
+ * Validates a command's options. Precedence: the command line, then the `--config` file, then
+ * the defaults. Throws a UsageError naming the flag, or the config file, line and key, at fault.
+ */
+export async function resolveOptions<D extends OptionDefinitions>(
+  definitions: D,
+  command: Command,
+): Promise<ResolvedOptions<D>> {
+  const given = command.opts<Record<string, unknown> & CommonOptions>();
+  const config = given.config ? await readConfigFile(given.config) : null;
+  const fromFile = config?.values ?? {};
+  const merged: Record<string, unknown> = {};
+  const origins: Record<string, string> = {};
+  for (const [key, definition] of Object.entries(definitions)) {
+    if (command.getOptionValueSource(key) === 'cli') {
+      merged[key] = given[key];
+      origins[key] = `option ${longFlag(definition)}`;
+    } else if (key in fromFile) {
+      merged[key] = fromFile[key];
+    } else if (definition.defaultValue !== undefined) {
+      merged[key] = definition.defaultValue;
+      origins[key] = `default of ${longFlag(definition)}`;
+    }
+  }
+  // Keys the command does not know are kept so the strict schema reports them by name.
+  for (const key of Object.keys(fromFile)) if (!(key in definitions)) merged[key] = fromFile[key];
+  const shape = Object.fromEntries(
+    Object.entries(definitions).map(([key, d]) => [key, d.schema.optional()]),
+  );
+  const result = z.object(shape).strict().safeParse(merged);
+  if (!result.success) {
+    const origin = (path: string): string => {
+      const top = path.split('.')[0];
+      if (origins[top]) return `${origins[top]}${path.includes('.') ? ` (${path})` : ''}`;
+      const line = config && top ? lineOfKey(config.text, top) : null;
+      return `config file ${config?.file}${line ? `, line ${line}` : ''}${path ? `, field "${path}"` : ''}`;
+    };
+    throw new UsageError(describeIssues(result.error.issues, origin));
+  }
+  return result.data as ResolvedOptions<D>;
+}
+
+/** Schemas shared by several commands. */
+export const schemas = {
+  positiveInt: z.coerce.number().int('expected a whole number').positive('expected a number > 0'),
+  nonNegativeInt: z.coerce.number().int('expected a whole number').min(0, 'expected a number >= 0'),
+  probability: z.coerce
+    .number()
+    .min(0, 'expected a number in [0, 1]')
+    .max(1, 'expected a number in [0, 1]'),
+  nonNegative: z.coerce.number().min(0, 'expected a number >= 0'),
+  positive: z.coerce.number().positive('expected a number > 0'),
+  path: z.string().min(1, 'expected a path'),
+};

@@ -1,0 +1,164 @@
+// Progress for long work (teacher calls, training, sampling, verification). Always on stderr, so
+// stdout carries only results (JSON, JSONL) and stays pipeable. On a terminal: cli-progress bars
+// with rate and ETA. Off a terminal (CI, pipes): plain lines with the same figures, throttled.
+import { MultiBar, Presets, type SingleBar } from 'cli-progress';
+
+/** How progress is shown. */
+export type ProgressMode = 'bar' | 'lines' | 'quiet';
+
+/** Extra figures shown beside a bar, e.g. `{ loss: '2.31', 'tok/s': '5120' }`. */
+export type ProgressFields = Record<string, string | number>;
+
+/** One unit of work with a known size. */
+export interface ProgressTask {
+  /** Advances by `increment` (default 1) and updates the extra figures. */
+  tick(increment?: number, fields?: ProgressFields): void;
+  /** Marks the task finished (prints its final line in `lines` mode). */
+  done(fields?: ProgressFields): void;
+}
+
+/** Reports progress and log lines for one command. */
+export interface ProgressReporter {
+  readonly mode: ProgressMode;
+  task(label: string, total: number): ProgressTask;
+  /** An informational line (suppressed by --quiet). */
+  log(message: string): void;
+  close(): void;
+}
+
+/** Picks the mode: quiet when asked, bars when both stdout and stderr are terminals, else lines. */
+export function progressMode(quiet: boolean | undefined): ProgressMode {
+  if (quiet) return 'quiet';
+  return process.stdout.isTTY && process.stderr.isTTY ? 'bar' : 'lines';
+}
+
+function formatFields(fields: ProgressFields | undefined): string {
+  if (!fields) return '';
+  return Object.entries(fields)
+    .map(([key, value]) => ` ${key}=${value}`)
+    .join('');
+}
+
+function formatSeconds(seconds: number): string {
+  if (!Number.isFinite(seconds)) return '?';
+  if (seconds < 60) return `${Math.round(seconds)}s`;
+  const minutes = Math.floor(seconds / 60);
+  return `${minutes}m${String(Math.round(seconds - minutes * 60)).padStart(2, '0')}s`;
+}
+
+/** A progress line as `lines` mode prints it: `label: done/total (pct) rate/s ETA t fields`. */
+export function formatProgressLine(
+  label: string,
+  done: number,
+  total: number,
+  elapsedSeconds: number,
+  fields?: ProgressFields,
+): string {
+  const rate = elapsedSeconds > 0 ? done / elapsedSeconds : 0;
+  const remaining = rate > 0 ? (total - done) / rate : Number.POSITIVE_INFINITY;
+  const percentDone = total > 0 ? Math.floor((100 * done) / total) : 100;
+  const timing =
+    done >= total ? `in ${formatSeconds(elapsedSeconds)}` : `ETA ${formatSeconds(remaining)}`;
+  return `${label}: ${done}/${total} (${percentDone}%) ${rate.toFixed(1)}/s ${timing}${formatFields(fields)}`;
+}
+
+class LineTask implements ProgressTask {
+  private count = 0;
+  private readonly started = Date.now();
+  private lastPrinted = 0;
+  private finished = false;
+  constructor(
+    private readonly label: string,
+    private readonly total: number,
+    private readonly write: (line: string) => void,
+    private readonly intervalMs: number,
+  ) {}
+  tick(increment = 1, fields?: ProgressFields): void {
+    this.count += increment;
+    const now = Date.now();
+    if (now - this.lastPrinted >= this.intervalMs && this.count < this.total) {
+      this.lastPrinted = now;
+      this.write(
+        formatProgressLine(this.label, this.count, this.total, (now - this.started) / 1000, fields),
+      );
+    }
+  }
+  done(fields?: ProgressFields): void {
+    if (this.finished) return;
+    this.finished = true;
+    const seconds = (Date.now() - this.started) / 1000;
+    this.write(
+      formatProgressLine(this.label, Math.max(this.count, this.total), this.total, seconds, fields),
+    );
+  }
+}
+
+class BarTask implements ProgressTask {
+  private finished = false;
+  constructor(
+    private readonly bar: SingleBar,
+    private readonly total: number,
+  ) {}
+  tick(increment = 1, fields?: ProgressFields): void {
+    this.bar.increment(increment, { fields: formatFields(fields) });
+  }
+  done(fields?: ProgressFields): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.bar.update(this.total, { fields: formatFields(fields) });
+    this.bar.stop();
+  }
+}
+
+const silentTask: ProgressTask = { tick() {}, done() {} };
+
+/** Creates the reporter for a mode; `lines` mode prints at most one line per `intervalMs` per task. */
+export function createProgress(
+  mode: ProgressMode,
+  options: { intervalMs?: number; write?: (line: string) => void } = {},
+): ProgressReporter {
+  const write = options.write ?? ((line: string) => void process.stderr.write(line + '\n'));
+  if (mode === 'quiet') {
+    return { mode, task: () => silentTask, log() {}, close() {} };
+  }
+  if (mode === 'lines') {
+    const intervalMs = options.intervalMs ?? 2000;
+    return {
+      mode,
+      task: (label, total) => new LineTask(label, total, write, intervalMs),
+      log: write,
+      close() {},
+    };
+  }
+  const bars = new MultiBar(
+    {
+      format:
+        '{label} [{bar}] {value}/{total} {percentage}% | {rate}/s | ETA {eta_formatted}{fields}',
+      hideCursor: true,
+      clearOnComplete: false,
+      stopOnComplete: false,
+      etaBuffer: 50,
+    },
+    Presets.shades_classic,
+  );
+  return {
+    mode,
+    task: (label, total) => {
+      const started = Date.now();
+      const bar = bars.create(total, 0, { label, fields: '', rate: '0.0' });
+      const task = new BarTask(bar, total);
+      const tick = task.tick.bind(task);
+      task.tick = (increment = 1, fields) => {
+        const seconds = (Date.now() - started) / 1000;
+        bar.update({
+          rate:
+            seconds > 0 ? ((bar.getProgress() * total + increment) / seconds).toFixed(1) : '0.0',
+        });
+        tick(increment, fields);
+      };
+      return task;
+    },
+    log: (message) => bars.log(message + '\n'),
+    close: () => bars.stop(),
+  };
+}

@@ -1,0 +1,242 @@
+// Builds a RunSummary from a run directory (docs/ARCHITECTURE.md, DESIGN.md "Run directory").
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { STRATEGIES, isStrategy, type Strategy } from '@siked/core';
+import type { AccuracySummary, StrategyAccuracy } from '../accuracy';
+import {
+  RunFileError,
+  isObject,
+  readNumber,
+  readObject,
+  readOptionalNumber,
+  type Location,
+} from './fields';
+import type {
+  DatasetEvaluation,
+  IterationSummary,
+  RunSummary,
+  StrategyShares,
+  TrainingPoint,
+} from './types';
+
+async function readTextIfExists(file: string): Promise<string | null> {
+  try {
+    return await fs.readFile(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw error;
+  }
+}
+
+function parseJson(text: string, at: Location): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new RunFileError(
+      at.file,
+      at.line,
+      '(whole record)',
+      `not valid JSON: ${(error as Error).message}`,
+    );
+  }
+}
+
+/**
+ * Reads JSON Lines. A last line without its newline that does not parse is a write cut short by a
+ * crash (the loop appends as it goes) and is skipped; any other bad line is an error.
+ */
+function parseJsonLines(text: string, file: string): Array<{ line: number; value: unknown }> {
+  const lines = text.split('\n');
+  const records: Array<{ line: number; value: unknown }> = [];
+  lines.forEach((raw, index) => {
+    if (raw.trim() === '') return;
+    const isUnterminatedLast = index === lines.length - 1;
+    try {
+      records.push({ line: index + 1, value: JSON.parse(raw) });
+    } catch (error) {
+      if (isUnterminatedLast) return;
+      throw new RunFileError(
+        file,
+        index + 1,
+        '(whole record)',
+        `not valid JSON: ${(error as Error).message}`,
+      );
+    }
+  });
+  return records;
+}
+
+function readShares(value: unknown, at: Location, field: string): StrategyShares | null {
+  if (value === undefined || value === null) return null;
+  const object = readObject(value, at, field);
+  const shares = {} as StrategyShares;
+  for (const s of STRATEGIES) shares[s] = readOptionalNumber(object[s], at, `${field}.${s}`) ?? 0;
+  return shares;
+}
+
+function readAccuracy(value: unknown, at: Location, field: string): AccuracySummary {
+  const object = readObject(value, at, field);
+  const total = readNumber(object.total, at, `${field}.total`);
+  const correct = readNumber(object.correct, at, `${field}.correct`);
+  const byStrategyObject = isObject(object.byStrategy) ? object.byStrategy : {};
+  const byStrategy = {} as Record<Strategy, StrategyAccuracy>;
+  for (const s of STRATEGIES) {
+    const entry = byStrategyObject[s];
+    if (entry === undefined) {
+      byStrategy[s] = { count: 0, share: 0, accuracy: null };
+      continue;
+    }
+    const e = readObject(entry, at, `${field}.byStrategy.${s}`);
+    const count = readNumber(e.count, at, `${field}.byStrategy.${s}.count`);
+    byStrategy[s] = {
+      count,
+      share:
+        readOptionalNumber(e.share, at, `${field}.byStrategy.${s}.share`) ??
+        (total > 0 ? count / total : 0),
+      accuracy: readOptionalNumber(e.accuracy, at, `${field}.byStrategy.${s}.accuracy`),
+    };
+  }
+  return {
+    total,
+    correct,
+    accuracy:
+      readOptionalNumber(object.accuracy, at, `${field}.accuracy`) ??
+      (total > 0 ? correct / total : 0),
+    unparsed: readOptionalNumber(object.unparsed, at, `${field}.unparsed`) ?? 0,
+    byStrategy,
+  };
+}
+
+/** Reads one iteration's eval.json (format documented on {@link loadRunSummary}). */
+export function parseIterationEval(
+  value: unknown,
+  file: string,
+  iteration: number,
+): IterationSummary {
+  const at: Location = { file, line: null };
+  const object = readObject(value, at, '(root)');
+  const datasets = object.datasets ?? object.splits;
+  const evaluations: DatasetEvaluation[] = [];
+  if (Array.isArray(datasets)) {
+    datasets.forEach((entry, i) => {
+      const e = readObject(entry, at, `datasets[${i}]`);
+      if (typeof e.dataset !== 'string') {
+        throw new RunFileError(file, null, `datasets[${i}].dataset`, 'expected a string');
+      }
+      evaluations.push({
+        dataset: e.dataset,
+        accuracy: readAccuracy(e.accuracy ?? e, at, `datasets[${i}]`),
+      });
+    });
+  } else if (isObject(datasets)) {
+    for (const [dataset, entry] of Object.entries(datasets)) {
+      evaluations.push({ dataset, accuracy: readAccuracy(entry, at, `datasets.${dataset}`) });
+    }
+  } else if (datasets !== undefined) {
+    throw new RunFileError(
+      file,
+      null,
+      'datasets',
+      'expected an array or an object keyed by data set',
+    );
+  }
+  return {
+    iteration: readOptionalNumber(object.iteration, at, 'iteration') ?? iteration,
+    alpha: readOptionalNumber(object.alpha, at, 'alpha'),
+    klTrainToStudent: readOptionalNumber(
+      object.klTrainToStudent ?? object.kl,
+      at,
+      'klTrainToStudent',
+    ),
+    trainShares: readShares(object.trainShares ?? object.trainDistribution, at, 'trainShares'),
+    studentShares: readShares(
+      object.studentShares ?? object.studentDistribution,
+      at,
+      'studentShares',
+    ),
+    evaluations,
+  };
+}
+
+/** Reads the training points of metrics.jsonl (records with a numeric `loss`; others are skipped). */
+export function parseTrainingMetrics(text: string, file: string): TrainingPoint[] {
+  const points: TrainingPoint[] = [];
+  for (const { line, value } of parseJsonLines(text, file)) {
+    if (!isObject(value) || value.loss === undefined) continue;
+    if (value.kind !== undefined && value.kind !== 'train' && value.type !== 'train') continue;
+    const at = { file, line };
+    points.push({
+      iteration: readNumber(value.iteration ?? 0, at, 'iteration'),
+      step: readNumber(value.step, at, 'step'),
+      loss: readNumber(value.loss, at, 'loss'),
+      tokensPerSecond: readOptionalNumber(value.tokensPerSecond, at, 'tokensPerSecond'),
+      learningRate: readOptionalNumber(value.learningRate ?? value.lr, at, 'learningRate'),
+    });
+  }
+  return points;
+}
+
+/** Counts the verified teacher solutions (teacher.jsonl) per strategy; rejected ones are not counted. */
+export function countTeacherStrategies(text: string, file: string): Record<Strategy, number> {
+  const counts: Record<Strategy, number> = { cot: 0, l2m: 0, pot: 0 };
+  for (const { line, value } of parseJsonLines(text, file)) {
+    const record = readObject(value, { file, line }, '(record)');
+    if (!isStrategy(record.strategy)) {
+      throw new RunFileError(file, line, 'strategy', `expected one of ${STRATEGIES.join(', ')}`);
+    }
+    if (record.correct === false) continue;
+    counts[record.strategy] += 1;
+  }
+  return counts;
+}
+
+/**
+ * Builds the summary of a run from its directory:
+ * - `run.json`: the manifest; its `config` object and `status` string are shown;
+ * - `teacher.jsonl`: verified teacher solutions (Solution records), counted per strategy;
+ * - `iter-<t>/eval.json`: per iteration `alpha`, `klTrainToStudent`, `trainShares`,
+ *   `studentShares` and `datasets` (data set -> AccuracySummary, or an array of
+ *   `{dataset, accuracy}`); iterations without an eval.json yet are left out;
+ * - `metrics.jsonl`: training records `{iteration, step, loss, tokensPerSecond?, learningRate?}`.
+ * Throws RunFileError (file, line, field) on a file with the wrong shape.
+ */
+export async function loadRunSummary(runDir: string): Promise<RunSummary> {
+  const stat = await fs.stat(runDir).catch(() => null);
+  if (!stat?.isDirectory()) {
+    throw new RunFileError(runDir, null, '(directory)', 'not a run directory (it does not exist)');
+  }
+  const manifestFile = path.join(runDir, 'run.json');
+  const manifestText = await readTextIfExists(manifestFile);
+  if (manifestText === null) {
+    throw new RunFileError(manifestFile, null, '(file)', 'missing: not a run directory');
+  }
+  const manifest = readObject(
+    parseJson(manifestText, { file: manifestFile, line: null }),
+    { file: manifestFile, line: null },
+    '(root)',
+  );
+  const teacherFile = path.join(runDir, 'teacher.jsonl');
+  const teacherText = await readTextIfExists(teacherFile);
+  const iterationDirs = (await fs.readdir(runDir))
+    .map((name) => ({ name, match: /^iter-(\d+)$/.exec(name) }))
+    .filter((entry) => entry.match !== null)
+    .map((entry) => ({ dir: path.join(runDir, entry.name), iteration: Number(entry.match![1]) }))
+    .sort((a, b) => a.iteration - b.iteration);
+  const iterations: IterationSummary[] = [];
+  for (const { dir, iteration } of iterationDirs) {
+    const file = path.join(dir, 'eval.json');
+    const text = await readTextIfExists(file);
+    if (text === null) continue;
+    iterations.push(parseIterationEval(parseJson(text, { file, line: null }), file, iteration));
+  }
+  const metricsFile = path.join(runDir, 'metrics.jsonl');
+  const metricsText = await readTextIfExists(metricsFile);
+  return {
+    name: path.basename(path.resolve(runDir)),
+    status: typeof manifest.status === 'string' ? manifest.status : null,
+    config: isObject(manifest.config) ? manifest.config : {},
+    teacherCounts: teacherText === null ? null : countTeacherStrategies(teacherText, teacherFile),
+    iterations,
+    training: metricsText === null ? [] : parseTrainingMetrics(metricsText, metricsFile),
+  };
+}

@@ -1,0 +1,51 @@
+import type { Strategy } from '@siked/core';
+import type { AccuracySummary } from '../accuracy';
+
+/** A share per strategy (0..1, summing to 1 when anything was counted). */
+export type StrategyShares = Record<Strategy, number>;
+
+/** How one iteration's student did on one evaluation data set (or split). */
+export interface DatasetEvaluation {
+  /** Data set or split name, e.g. `test`, `ood-distractor`, `gsm8k-test`. */
+  dataset: string;
+  accuracy: AccuracySummary;
+}
+
+/** What a run recorded about one SIKeD iteration (0 = combined distillation). */
+export interface IterationSummary {
+  iteration: number;
+  /** Mixing rate of the iteration's training set; null for iteration 0 (teacher data only). */
+  alpha: number | null;
+  /** KL(training data's strategy distribution || student's); null when not recorded. */
+  klTrainToStudent: number | null;
+  /** Strategy shares of the iteration's training set; null when not recorded. */
+  trainShares: StrategyShares | null;
+  /** Strategy shares of the student's own choices (its self-generated samples or evaluation). */
+  studentShares: StrategyShares | null;
+  /** Accuracy per evaluation data set, in the order the run listed them. */
+  evaluations: DatasetEvaluation[];
+}
+
+/** One training measurement streamed to metrics.jsonl. */
+export interface TrainingPoint {
+  iteration: number;
+  /** Optimizer step within the iteration (1-based). */
+  step: number;
+  loss: number;
+  tokensPerSecond: number | null;
+  learningRate: number | null;
+}
+
+/** Everything a report shows about a run, read from its run directory. */
+export interface RunSummary {
+  /** The run directory's base name. */
+  name: string;
+  /** Status of the run as its manifest says (e.g. `running`, `done`); null when absent. */
+  status: string | null;
+  /** Settings the run was made with (run.json's config), shown verbatim in reports. */
+  config: Record<string, unknown>;
+  /** Strategy counts of the verified teacher data (D_LLM); null when teacher.jsonl is absent. */
+  teacherCounts: Record<Strategy, number> | null;
+  iterations: IterationSummary[];
+  training: TrainingPoint[];
+}

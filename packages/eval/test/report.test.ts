@@ -1,0 +1,70 @@
+import { buildHtmlReport, buildMarkdownSummary, escapeHtml, reportTables } from '@siked/eval';
+import { sampleSummary } from './summary-fixture';
+
+const figure = {
+  name: 'accuracy-by-iteration',
+  title: 'Accuracy <by> iteration',
+  caption: 'caption',
+  width: 640,
+  height: 360,
+  svg: '<svg xmlns="http://www.w3.org/2000/svg" width="640" height="360"></svg>',
+};
+
+describe('report tables', () => {
+  it('format accuracy with counts, and dashes where nothing was recorded', () => {
+    const [teacher, accuracy, , dynamics] = reportTables(sampleSummary());
+    expect(teacher.rows).toEqual([
+      ['cot', '10', '50.0%'],
+      ['l2m', '5', '25.0%'],
+      ['pot', '5', '25.0%'],
+      ['all', '20', '100.0%'],
+    ]);
+    expect(accuracy.header).toEqual(['iteration', 'test', 'ood|pipe']);
+    expect(accuracy.rows[0]).toEqual(['0', '30.0% (3/10)', '-']);
+    expect(dynamics.rows[0].slice(0, 3)).toEqual(['0', '-', '-']);
+    expect(dynamics.rows[2]).toEqual([
+      '2',
+      '0.250',
+      '0.1000',
+      '-',
+      '-',
+      '-',
+      '50.0%',
+      '25.0%',
+      '25.0%',
+    ]);
+  });
+});
+
+describe('buildHtmlReport', () => {
+  const html = buildHtmlReport(sampleSummary(), [figure]);
+
+  it('is self-contained: figures as data: URIs, no script, no external reference', () => {
+    expect(html).toContain('<img src="data:image/svg+xml;base64,');
+    expect(html).not.toMatch(/<script|https?:\/\/(?!www\.w3\.org)/);
+    const encoded = /base64,([^"]+)"/.exec(html)![1];
+    expect(Buffer.from(encoded, 'base64').toString('utf8')).toBe(figure.svg);
+  });
+
+  it('escapes text from the run', () => {
+    expect(html).toContain('alt="Accuracy &lt;by&gt; iteration"');
+    expect(html).toContain('&lt;b&gt;not html&lt;/b&gt;');
+    expect(html).not.toContain('<b>not html</b>');
+    expect(escapeHtml(`a&"'`)).toBe('a&amp;&quot;&#39;');
+  });
+
+  it('has one table per report table', () => {
+    expect(html.match(/<table>/g)).toHaveLength(reportTables(sampleSummary()).length);
+  });
+});
+
+describe('buildMarkdownSummary', () => {
+  it('writes the tables with escaped pipes and links the PNG figures', () => {
+    const markdown = buildMarkdownSummary(sampleSummary(), [
+      { title: 'Accuracy', file: 'accuracy-by-iteration.png' },
+    ]);
+    expect(markdown).toContain('| iteration | test | ood\\|pipe |');
+    expect(markdown).toContain('| 2 | 60.0% (6/10) | 50.0% (2/4) |');
+    expect(markdown).toContain('![Accuracy](accuracy-by-iteration.png)');
+  });
+});

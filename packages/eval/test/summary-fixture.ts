@@ -1,0 +1,73 @@
+import type { AccuracySummary, RunSummary } from '@siked/eval';
+
+/** An accuracy summary with every strategy used; `cot` gets `cotCorrect` of `cotCount`. */
+export function accuracyOf(
+  correct: number,
+  total: number,
+  cotCount = 0,
+  cotCorrect = 0,
+): AccuracySummary {
+  return {
+    total,
+    correct,
+    accuracy: correct / total,
+    unparsed: 0,
+    byStrategy: {
+      cot: {
+        count: cotCount,
+        share: cotCount / total,
+        accuracy: cotCount ? cotCorrect / cotCount : null,
+      },
+      l2m: { count: 0, share: 0, accuracy: null },
+      pot: {
+        count: total - cotCount,
+        share: (total - cotCount) / total,
+        accuracy: total - cotCount ? (correct - cotCorrect) / (total - cotCount) : null,
+      },
+    },
+  };
+}
+
+/** A three-iteration run summary with hand-picked numbers. */
+export function sampleSummary(): RunSummary {
+  return {
+    name: 'sample',
+    status: 'done',
+    config: { preset: 'tiny', note: '<b>not html</b>' },
+    teacherCounts: { cot: 10, l2m: 5, pot: 5 },
+    iterations: [
+      {
+        iteration: 0,
+        alpha: null,
+        klTrainToStudent: null,
+        trainShares: { cot: 0.5, l2m: 0.25, pot: 0.25 },
+        studentShares: { cot: 0.8, l2m: 0.1, pot: 0.1 },
+        evaluations: [{ dataset: 'test', accuracy: accuracyOf(3, 10, 8, 2) }],
+      },
+      {
+        iteration: 1,
+        alpha: 0.75,
+        klTrainToStudent: 0.3,
+        trainShares: { cot: 0.6, l2m: 0.2, pot: 0.2 },
+        studentShares: { cot: 0.6, l2m: 0.2, pot: 0.2 },
+        evaluations: [{ dataset: 'test', accuracy: accuracyOf(5, 10, 6, 3) }],
+      },
+      {
+        iteration: 2,
+        alpha: 0.25,
+        klTrainToStudent: 0.1,
+        trainShares: null,
+        studentShares: { cot: 0.5, l2m: 0.25, pot: 0.25 },
+        evaluations: [
+          { dataset: 'test', accuracy: accuracyOf(6, 10, 5, 3) },
+          { dataset: 'ood|pipe', accuracy: accuracyOf(2, 4, 2, 1) },
+        ],
+      },
+    ],
+    training: [
+      { iteration: 0, step: 1, loss: 3, tokensPerSecond: null, learningRate: null },
+      { iteration: 0, step: 2, loss: 2, tokensPerSecond: null, learningRate: null },
+      { iteration: 1, step: 1, loss: 1.5, tokensPerSecond: 100, learningRate: 0.001 },
+    ],
+  };
+}
