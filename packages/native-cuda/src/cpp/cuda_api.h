@@ -99,7 +99,7 @@ int siked_cuda_embedding_forward(void* out /*bf16 [n,c]*/, const void* table /*b
 // dtable[token] += dout[row], deterministic and atomic-free (each thread owns a column and walks
 // the rows in order).
 int siked_cuda_embedding_backward(float* dtable /*[vocab,c]*/, const void* dout /*bf16 [n,c]*/,
-                                  const int32_t* tokens, int n, int c, void* stream);
+                                  const int32_t* tokens, int n, int c, int vocab, void* stream);
 
 // ---- optimizer ---------------------------------------------------------------------------------
 typedef struct SikedAdamTensor {
