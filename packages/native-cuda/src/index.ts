@@ -5,6 +5,28 @@
 import { loadBinding, type BuildInfo } from './addon';
 
 export { AddonLoadError, type BuildInfo } from './addon';
+export { type ModelConfig, ModelConfigError, parseModelConfig, readModelConfig } from './config';
+export {
+  Model,
+  type Generation,
+  type LoadOptions,
+  type LoraOptions,
+  type LoraTarget,
+  type OptimizerOptions,
+  type SampleOptions,
+  type StepResult,
+  type TrainBatch,
+} from './model';
+export type { TensorInfo } from './native-model';
+export {
+  parseSafetensors,
+  readSafetensors,
+  SafetensorsError,
+  serializeSafetensors,
+  type Tensor,
+  writeSafetensors,
+} from './safetensors';
+export { EngineArgumentError } from './validate';
 
 /** What this build of the engine contains (SIMD level, CUDA backend and visible devices). */
 export function buildInfo(): BuildInfo {

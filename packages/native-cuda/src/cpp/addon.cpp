@@ -2,6 +2,7 @@
 #include <napi.h>
 
 #include "cpu_features.h"
+#include "model_binding.h"
 #ifdef SIKED_WITH_CUDA
 #include "cuda_api.h"
 #endif
@@ -45,6 +46,7 @@ Napi::Value BuildInfo(const Napi::CallbackInfo& info) {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("buildInfo", Napi::Function::New(env, BuildInfo));
+  siked::RegisterNativeModel(env, exports);
   return exports;
 }
 

@@ -1,71 +1,239 @@
-// First correct version of the GEMMs: cache-friendly loop orders parallelised over rows of C,
-// left to the compiler's auto-vectoriser. The tuned SIMD kernels replace these bodies.
+// The GEMM driver: GotoBLAS/BLIS-style packing and cache blocking around the register-blocked
+// micro-kernels of gemm_kernels_*.cpp, plus a direct path for decode-shaped forward products.
+//
+// Loop nest of gemm_packed (row-major C, so the micro-kernel's vectors run along N):
+//   for each block of MB rows of op(A)             (packed A block, shared by all threads: L3)
+//     for each KC slice of K                        (C accumulates over slices: beta, then 1)
+//       pack A[rows, slice] into MR-row panels      (parallel over panels)
+//       tasks over (NB-column block of B) x (share of the A panels), claimed dynamically:
+//         pack B[slice, cols] into NR-column panels (per thread: L2)
+//         for each A panel (L1) : for each B panel (streamed from L2) : micro-kernel
+// Both operands are packed about once per call: A once per (row block, slice), B once per task.
 #include "gemm.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
-#include <functional>
-#include <vector>
+#include <new>
+
+#include "gemm_kernels.h"
 
 namespace siked {
+namespace gemm_detail {
 
 namespace {
-inline void scale_row(float* c, int n, float beta) {
-  if (beta == 0.f) std::memset(c, 0, sizeof(float) * n);
-  else if (beta != 1.f) for (int j = 0; j < n; ++j) c[j] *= beta;
+
+constexpr int kSliceK = 256;       // KC: an MR x KC A panel (12 KiB at MR 12) stays in L1
+constexpr int kBlockN = 512;       // NB: a KC x NB B block (512 KiB) stays in the 1 MiB L2
+constexpr int kBlockM = 2048;      // MB: rows of the shared packed A block (2 MiB at KC 256)
+constexpr int kTasksPerThread = 4;  // spare tasks let a thread slowed by other work catch up
+constexpr int kSmallMNT = 16;       // nt products with M up to this take the direct path
+// Below this many multiply-adds a call runs on one thread: waking a worker costs more.
+constexpr int64_t kMinParallelFma = int64_t(1) << 16;
+
+// A 64-byte aligned scratch buffer that grows on demand and is kept per thread across calls, so
+// steady-state GEMMs do not allocate (and do not page-fault fresh memory).
+class ScratchBuffer {
+ public:
+  ~ScratchBuffer() { std::free(data_); }
+  float* get(size_t floats) {
+    if (floats > capacity_) {
+      std::free(data_);
+      const size_t bytes = (floats * sizeof(float) + 63) / 64 * 64;
+      data_ = static_cast<float*>(std::aligned_alloc(64, bytes));
+      if (!data_) throw std::bad_alloc();
+      capacity_ = bytes / sizeof(float);
+    }
+    return data_;
+  }
+
+ private:
+  float* data_ = nullptr;
+  size_t capacity_ = 0;
+};
+
+thread_local ScratchBuffer t_packed_a;  // the shared A block of the call this thread submitted
+thread_local ScratchBuffer t_packed_b;  // this thread's B block
+
+inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+inline int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
+
+// Packs rows [i0, i0 + rows) (rows <= mr) x columns [k0, k0 + kc) of op(A) into one panel.
+void pack_a_panel(const Operand& A, int64_t i0, int rows, int64_t k0, int kc, int mr, float* dst) {
+  if (A.transposed) {  // stored [K, M]: each k gives `rows` contiguous values
+    for (int k = 0; k < kc; ++k) {
+      const float* src = A.data + (k0 + k) * A.ld + i0;
+      float* d = dst + k * mr;
+      for (int r = 0; r < rows; ++r) d[r] = src[r];
+      for (int r = rows; r < mr; ++r) d[r] = 0.f;
+    }
+  } else {  // stored [M, K]: read each row contiguously, write it strided into the panel
+    for (int r = 0; r < rows; ++r) {
+      const float* src = A.data + (i0 + r) * A.ld + k0;
+      for (int k = 0; k < kc; ++k) dst[k * mr + r] = src[k];
+    }
+    for (int r = rows; r < mr; ++r)
+      for (int k = 0; k < kc; ++k) dst[k * mr + r] = 0.f;
+  }
 }
-void for_rows(int M, int N, int K, ThreadPool* pool, const std::function<void(int64_t, int64_t)>& fn) {
-  const int64_t grain = std::max<int64_t>(1, (int64_t(1) << 16) / std::max<int64_t>(1, int64_t(N) * K));
-  if (pool) pool->parallel_for(0, M, grain, fn);
-  else fn(0, M);
+
+// Packs rows [k0, k0 + kc) x columns [j0, j0 + cols) (cols <= nr) of op(B) into one panel.
+void pack_b_panel(const Operand& B, int64_t k0, int kc, int64_t j0, int cols, int nr, float* dst) {
+  if (!B.transposed) {  // stored [K, N]: each k gives `cols` contiguous values
+    for (int k = 0; k < kc; ++k) {
+      const float* src = B.data + (k0 + k) * B.ld + j0;
+      float* d = dst + k * nr;
+      std::memcpy(d, src, sizeof(float) * cols);
+      if (cols < nr) std::memset(d + cols, 0, sizeof(float) * (nr - cols));
+    }
+  } else {  // stored [N, K] (a weight matrix in nt): a transpose, one source row at a time
+    for (int c = 0; c < cols; ++c) {
+      const float* src = B.data + (j0 + c) * B.ld + k0;
+      for (int k = 0; k < kc; ++k) dst[k * nr + c] = src[k];
+    }
+    for (int c = cols; c < nr; ++c)
+      for (int k = 0; k < kc; ++k) dst[k * nr + c] = 0.f;
+  }
 }
+
+// C = beta * C over an M x N block (the whole product when K == 0).
+void scale_c(int M, int N, float* C, int64_t ldc, float beta) {
+  for (int i = 0; i < M; ++i) {
+    float* c = C + i * ldc;
+    if (beta == 0.f) std::memset(c, 0, sizeof(float) * N);
+    else if (beta != 1.f)
+      for (int j = 0; j < N; ++j) c[j] *= beta;
+  }
+}
+
+int threads_for(ThreadPool* pool, int64_t M, int64_t N, int64_t K) {
+  if (!pool || M * N * K < kMinParallelFma) return 1;
+  return pool->size();
+}
+
 }  // namespace
+
+const KernelSet& active_kernels() {
+  static const KernelSet& chosen = kernels_for(detect_simd_level());
+  return chosen;
+}
+
+void gemm_packed(const KernelSet& kernels, int M, int N, int K, Operand A, Operand B, float* C,
+                 int64_t ldc, float beta, ThreadPool* pool) {
+  if (M <= 0 || N <= 0) return;
+  if (K <= 0) {
+    scale_c(M, N, C, ldc, beta);
+    return;
+  }
+  const int mr = kernels.mr, nr = kernels.nr;
+  const int threads = threads_for(pool, M, N, K);
+  const int target_tasks = threads == 1 ? 1 : threads * kTasksPerThread;
+  const int64_t block_m = std::max<int64_t>(mr, kBlockM / mr * mr);
+  float* packed_a = t_packed_a.get(round_up(std::min<int64_t>(M, block_m), mr) * kSliceK);
+
+  for (int64_t i0 = 0; i0 < M; i0 += block_m) {
+    const int rows = static_cast<int>(std::min<int64_t>(block_m, M - i0));
+    const int a_panels = static_cast<int>(ceil_div(rows, mr));
+
+    // Split the block of C into tasks: NB-column blocks first (each packs its own B block), and
+    // when they are too few, also into shares of the A panels (which then repack the same B
+    // block: cheap, since a share still has many rows).
+    int64_t block_n = kBlockN;
+    int64_t n_blocks = ceil_div(N, block_n);
+    const int64_t m_shares = std::min<int64_t>(a_panels, ceil_div(target_tasks, n_blocks));
+    if (n_blocks * m_shares < target_tasks) {
+      block_n = round_up(ceil_div(N, ceil_div(target_tasks, m_shares)), nr);
+      n_blocks = ceil_div(N, block_n);
+    }
+    const int64_t tasks = n_blocks * m_shares;
+
+    for (int64_t k0 = 0; k0 < K; k0 += kSliceK) {
+      const int kc = static_cast<int>(std::min<int64_t>(kSliceK, K - k0));
+      const float slice_beta = k0 == 0 ? beta : 1.f;  // later slices accumulate onto C
+      const int64_t a_panel_floats = int64_t(kc) * mr;
+
+      auto pack_a_panels = [&](int64_t p0, int64_t p1) {
+        for (int64_t p = p0; p < p1; ++p)
+          pack_a_panel(A, i0 + p * mr, static_cast<int>(std::min<int64_t>(mr, rows - p * mr)), k0,
+                       kc, mr, packed_a + p * a_panel_floats);
+      };
+      auto multiply_task = [&](int64_t task) {
+        const int64_t share = task % m_shares, n_block = task / m_shares;
+        const int64_t j0 = n_block * block_n;
+        const int cols = static_cast<int>(std::min<int64_t>(block_n, N - j0));
+        const int b_panels = static_cast<int>(ceil_div(cols, nr));
+        const int64_t b_panel_floats = int64_t(kc) * nr;
+        float* packed_b = t_packed_b.get(b_panels * b_panel_floats);
+        for (int q = 0; q < b_panels; ++q)
+          pack_b_panel(B, k0, kc, j0 + q * nr, std::min(nr, cols - q * nr), nr,
+                       packed_b + q * b_panel_floats);
+        const int64_t p0 = share * a_panels / m_shares, p1 = (share + 1) * a_panels / m_shares;
+        for (int64_t p = p0; p < p1; ++p) {
+          const int tile_rows = static_cast<int>(std::min<int64_t>(mr, rows - p * mr));
+          float* c_row = C + (i0 + p * mr) * ldc + j0;
+          for (int q = 0; q < b_panels; ++q)
+            kernels.micro(kc, packed_a + p * a_panel_floats, packed_b + q * b_panel_floats,
+                          c_row + q * nr, ldc, tile_rows, std::min(nr, cols - q * nr), slice_beta);
+        }
+      };
+
+      if (threads == 1) {
+        pack_a_panels(0, a_panels);
+        for (int64_t t = 0; t < tasks; ++t) multiply_task(t);
+      } else {
+        pool->parallel_for(0, a_panels, 8, pack_a_panels);
+        pool->run_tasks(tasks, multiply_task);
+      }
+    }
+  }
+}
+
+void gemm_small_m_nt(const KernelSet& kernels, int M, int N, int K, const float* A, int64_t lda,
+                     const float* B, int64_t ldb, float* C, int64_t ldc, float beta,
+                     ThreadPool* pool) {
+  if (M <= 0 || N <= 0) return;
+  if (K <= 0) {
+    scale_c(M, N, C, ldc, beta);
+    return;
+  }
+  const int threads = threads_for(pool, M, N, K);
+  if (threads == 1) {
+    kernels.small_m_nt(M, N, K, A, lda, B, ldb, C, ldc, beta);
+    return;
+  }
+  // Rows of B (output columns) in chunks of a multiple of 4 (the kernels' B tile).
+  const int64_t chunk = round_up(ceil_div(N, int64_t(threads) * kTasksPerThread), 4);
+  pool->run_tasks(ceil_div(N, chunk), [&](int64_t task) {
+    const int64_t j0 = task * chunk;
+    const int cols = static_cast<int>(std::min<int64_t>(chunk, N - j0));
+    kernels.small_m_nt(M, cols, K, A, lda, B + j0 * ldb, ldb, C + j0, ldc, beta);
+  });
+}
+
+}  // namespace gemm_detail
+
+using gemm_detail::Operand;
 
 void sgemm_nt(int M, int N, int K, const float* A, int lda, const float* B, int ldb, float* C,
               int ldc, float beta, ThreadPool* pool) {
-  for_rows(M, N, K, pool, [&](int64_t i0, int64_t i1) {
-    for (int64_t i = i0; i < i1; ++i) {
-      const float* a = A + i * lda;
-      float* c = C + i * ldc;
-      for (int j = 0; j < N; ++j) {
-        const float* b = B + int64_t(j) * ldb;
-        float acc = 0.f;
-        for (int k = 0; k < K; ++k) acc += a[k] * b[k];
-        c[j] = beta == 0.f ? acc : beta * c[j] + acc;
-      }
-    }
-  });
+  const auto& kernels = gemm_detail::active_kernels();
+  if (M <= gemm_detail::kSmallMNT)
+    gemm_detail::gemm_small_m_nt(kernels, M, N, K, A, lda, B, ldb, C, ldc, beta, pool);
+  else
+    gemm_detail::gemm_packed(kernels, M, N, K, Operand{A, lda, false}, Operand{B, ldb, true}, C,
+                             ldc, beta, pool);
 }
 
 void sgemm_nn(int M, int N, int K, const float* A, int lda, const float* B, int ldb, float* C,
               int ldc, float beta, ThreadPool* pool) {
-  for_rows(M, N, K, pool, [&](int64_t i0, int64_t i1) {
-    for (int64_t i = i0; i < i1; ++i) {
-      float* c = C + i * ldc;
-      scale_row(c, N, beta);
-      const float* a = A + i * lda;
-      for (int k = 0; k < K; ++k) {
-        const float aik = a[k];
-        const float* b = B + int64_t(k) * ldb;
-        for (int j = 0; j < N; ++j) c[j] += aik * b[j];
-      }
-    }
-  });
+  gemm_detail::gemm_packed(gemm_detail::active_kernels(), M, N, K, Operand{A, lda, false},
+                           Operand{B, ldb, false}, C, ldc, beta, pool);
 }
 
 void sgemm_tn(int M, int N, int K, const float* A, int lda, const float* B, int ldb, float* C,
               int ldc, float beta, ThreadPool* pool) {
-  for_rows(M, N, K, pool, [&](int64_t i0, int64_t i1) {
-    for (int64_t i = i0; i < i1; ++i) {
-      float* c = C + i * ldc;
-      scale_row(c, N, beta);
-      for (int k = 0; k < K; ++k) {
-        const float aki = A[int64_t(k) * lda + i];
-        const float* b = B + int64_t(k) * ldb;
-        for (int j = 0; j < N; ++j) c[j] += aki * b[j];
-      }
-    }
-  });
+  gemm_detail::gemm_packed(gemm_detail::active_kernels(), M, N, K, Operand{A, lda, true},
+                           Operand{B, ldb, false}, C, ldc, beta, pool);
 }
 
 }  // namespace siked

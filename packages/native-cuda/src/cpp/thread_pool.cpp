@@ -1,12 +1,56 @@
 #include "thread_pool.h"
 
 #include <algorithm>
+#include <chrono>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
 
 namespace siked {
 
+namespace {
+
+// How long an idle thread polls before it sleeps. Long enough to bridge the gap between two
+// consecutive kernels of one layer (microseconds), short enough not to steal a core from other
+// processes when the model is idle.
+constexpr auto kSpinTime = std::chrono::microseconds(50);
+
+// Set while a thread runs a task of some pool, so a nested call runs inline instead of deadlocking.
+thread_local bool t_inside_task = false;
+
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  _mm_pause();
+#endif
+}
+
+inline uint32_t generation_of(uint64_t state) { return static_cast<uint32_t>(state >> 32); }
+inline int64_t task_of(uint64_t state) { return static_cast<int64_t>(state & 0xffffffffu); }
+
+// Polls `ready` for kSpinTime; returns true as soon as it holds.
+template <typename Pred>
+bool spin_until(Pred ready) {
+  const auto deadline = std::chrono::steady_clock::now() + kSpinTime;
+  for (;;) {
+    for (int i = 0; i < 64; ++i) {
+      if (ready()) return true;
+      cpu_relax();
+    }
+    if (std::chrono::steady_clock::now() >= deadline) return ready();
+  }
+}
+
+struct InsideTask {
+  InsideTask() { t_inside_task = true; }
+  ~InsideTask() { t_inside_task = false; }
+};
+
+}  // namespace
+
 ThreadPool::ThreadPool(int threads) {
   if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  for (int i = 1; i < threads; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
+  for (int i = 1; i < threads; ++i) workers_.emplace_back([this] { worker_loop(); });
 }
 
 ThreadPool::~ThreadPool() {
@@ -18,34 +62,78 @@ ThreadPool::~ThreadPool() {
   for (auto& t : workers_) t.join();
 }
 
-void ThreadPool::run_chunks() {
+void ThreadPool::drain(uint32_t generation) {
+  JobSlot& slot = slots_[generation & 1];
+  uint64_t state = state_.load();
   for (;;) {
-    int64_t start;
+    if (generation_of(state) != generation) return;
+    const int64_t task = task_of(state);
+    // Read the slot before claiming: a successful CAS below proves generation `generation` was
+    // still current, so the slot (only rewritten two generations later) held this job's values.
+    const int64_t count = slot.count.load();
+    if (task >= count) return;
+    const auto* fn = slot.fn.load();
+    if (!state_.compare_exchange_weak(state, state + 1)) continue;  // `state` was reloaded
     {
-      std::lock_guard<std::mutex> lock(mutex_);
-      if (next_ >= end_) return;
-      start = next_;
-      next_ = std::min(end_, next_ + chunk_);
+      InsideTask inside;
+      (*fn)(task);
     }
-    (*job_)(start, std::min(end_, start + chunk_));
+    if (slot.done.fetch_add(1) + 1 == count && caller_sleeping_.load()) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      done_.notify_one();
+    }
+    state = state_.load();
   }
 }
 
-void ThreadPool::worker_loop(int) {
-  uint64_t seen = 0;
+void ThreadPool::wait_for_new_job(uint32_t seen_generation) {
+  auto ready = [&] { return stopping_.load() || generation_of(state_.load()) != seen_generation; };
+  if (spin_until(ready)) return;
+  std::unique_lock<std::mutex> lock(mutex_);
+  ++sleeping_workers_;
+  wake_.wait(lock, ready);
+  --sleeping_workers_;
+}
+
+void ThreadPool::worker_loop() {
+  uint32_t seen = generation_of(state_.load());
   for (;;) {
-    {
-      std::unique_lock<std::mutex> lock(mutex_);
-      wake_.wait(lock, [&] { return stopping_ || generation_ != seen; });
-      if (stopping_) return;
-      seen = generation_;
-    }
-    run_chunks();
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      if (--pending_ == 0) done_.notify_one();
-    }
+    wait_for_new_job(seen);
+    if (stopping_.load()) return;
+    seen = generation_of(state_.load());
+    drain(seen);
   }
+}
+
+void ThreadPool::wait_until_done(JobSlot& slot, int64_t count) {
+  auto ready = [&] { return slot.done.load() == count; };
+  if (spin_until(ready)) return;
+  std::unique_lock<std::mutex> lock(mutex_);
+  caller_sleeping_ = true;
+  done_.wait(lock, ready);
+  caller_sleeping_ = false;
+}
+
+void ThreadPool::run_tasks(int64_t count, const std::function<void(int64_t)>& fn) {
+  if (count <= 0) return;
+  if (workers_.empty() || count == 1 || t_inside_task) {
+    for (int64_t t = 0; t < count; ++t) fn(t);
+    return;
+  }
+  std::lock_guard<std::mutex> caller(callers_);
+  const uint32_t generation = generation_of(state_.load()) + 1;
+  JobSlot& slot = slots_[generation & 1];
+  slot.fn = &fn;
+  slot.count = count;
+  slot.done = 0;
+  state_.store(static_cast<uint64_t>(generation) << 32);  // publishes the job: task 0 is next
+  if (sleeping_workers_.load() > 0) {
+    // Taking the mutex orders this wake-up after a worker's last look at state_ (no lost wake-up).
+    { std::lock_guard<std::mutex> lock(mutex_); }
+    wake_.notify_all();
+  }
+  drain(generation);
+  wait_until_done(slot, count);
 }
 
 void ThreadPool::parallel_for(int64_t begin, int64_t end, int64_t grain,
@@ -53,26 +141,17 @@ void ThreadPool::parallel_for(int64_t begin, int64_t end, int64_t grain,
   if (end <= begin) return;
   grain = std::max<int64_t>(1, grain);
   const int64_t n = end - begin;
-  if (workers_.empty() || n <= grain) {
+  const int64_t wanted = std::min<int64_t>(size(), (n + grain - 1) / grain);
+  if (wanted <= 1 || t_inside_task) {
     fn(begin, end);
     return;
   }
-  const int64_t parts = std::min<int64_t>(size(), (n + grain - 1) / grain);
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    job_ = &fn;
-    begin_ = begin;
-    end_ = end;
-    next_ = begin;
-    chunk_ = (n + parts - 1) / parts;
-    pending_ = static_cast<int>(workers_.size());
-    ++generation_;
-  }
-  wake_.notify_all();
-  run_chunks();
-  std::unique_lock<std::mutex> lock(mutex_);
-  done_.wait(lock, [&] { return pending_ == 0; });
-  job_ = nullptr;
+  const int64_t chunk = (n + wanted - 1) / wanted;
+  const int64_t parts = (n + chunk - 1) / chunk;  // rounding may leave fewer, never empty, chunks
+  run_tasks(parts, [&](int64_t part) {
+    const int64_t b = begin + part * chunk;
+    fn(b, std::min(end, b + chunk));
+  });
 }
 
 }  // namespace siked

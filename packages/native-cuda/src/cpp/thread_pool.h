@@ -1,8 +1,15 @@
 // One pool of worker threads shared by every CPU kernel of a model.
 // Why one pool: on small machines two pools spinning against each other (e.g. OpenMP + BLAS)
 // made PyTorch 3-20x slower here; all parallel work goes through this pool, and idle workers sleep.
+//
+// Dispatch is lock-free on the fast path: a job is published by bumping one atomic word that holds
+// (generation << 32 | next task index); workers claim tasks with a compare-and-swap on that word,
+// so a worker that wakes late can never claim a task of a newer job. Workers spin for a few tens
+// of microseconds after a job (the layers of a model call the pool back to back) and then sleep on
+// a condition variable, so an idle pool costs no CPU.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -24,24 +31,41 @@ class ThreadPool {
   int size() const { return static_cast<int>(workers_.size()) + 1; }
 
   // Calls fn(begin_i, end_i) on disjoint chunks covering [begin, end), at least `grain` items
-  // per chunk, and returns when all chunks are done. Not reentrant (no nested parallel_for).
+  // per chunk (at most size() chunks), and returns when all chunks are done. A call made from
+  // inside a task of this pool runs inline on the calling thread (no nested parallelism).
   void parallel_for(int64_t begin, int64_t end, int64_t grain,
                     const std::function<void(int64_t, int64_t)>& fn);
 
+  // Calls fn(task) once for every task in [0, count); threads claim tasks one at a time, so
+  // uneven tasks (or a thread delayed by another process) balance out. Returns when all are done.
+  // Nested calls run inline like parallel_for. count must be below 2^31.
+  void run_tasks(int64_t count, const std::function<void(int64_t)>& fn);
+
  private:
-  void worker_loop(int index);
-  void run_chunks();
+  // One published job. Two slots alternate so that a worker reading the slot of generation g can
+  // never see it rewritten while generation g is still claimable (see run_tasks in the .cpp).
+  struct JobSlot {
+    std::atomic<const std::function<void(int64_t)>*> fn{nullptr};
+    std::atomic<int64_t> count{0};
+    std::atomic<int64_t> done{0};
+  };
+
+  void worker_loop();
+  // Claims and runs tasks of generation `generation` until none is left or a newer job started.
+  void drain(uint32_t generation);
+  void wait_for_new_job(uint32_t seen_generation);
+  void wait_until_done(JobSlot& slot, int64_t count);
 
   std::vector<std::thread> workers_;
+  std::atomic<uint64_t> state_{0};  // (generation << 32) | index of the next unclaimed task
+  JobSlot slots_[2];
+  std::atomic<int> sleeping_workers_{0};
+  std::atomic<bool> caller_sleeping_{false};
+  std::atomic<bool> stopping_{false};
+  std::mutex callers_;  // serialises jobs submitted from different threads
   std::mutex mutex_;
-  std::condition_variable wake_;
-  std::condition_variable done_;
-  const std::function<void(int64_t, int64_t)>* job_ = nullptr;
-  int64_t begin_ = 0, end_ = 0, chunk_ = 1;
-  int64_t next_ = 0;         // next chunk start (guarded by mutex_)
-  int pending_ = 0;          // workers still busy on the current job
-  uint64_t generation_ = 0;  // bumps once per job so sleeping workers know there is new work
-  bool stopping_ = false;
+  std::condition_variable wake_;  // workers wait here for a new generation
+  std::condition_variable done_;  // the caller waits here for the last task of its job
 };
 
 }  // namespace siked

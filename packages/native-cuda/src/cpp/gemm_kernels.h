@@ -1,0 +1,70 @@
+// Internal interface between the GEMM driver (gemm.cpp) and its per-instruction-set kernels
+// (gemm_kernels_avx512.cpp, gemm_kernels_avx2.cpp, gemm_kernels_scalar.cpp). Not part of the
+// engine's API: the model calls sgemm_nt/nn/tn from gemm.h only.
+//
+// Packed layouts (GotoBLAS/BLIS style, zero-padded to full panels):
+//   A micro-panel: kc x MR floats, element (i, k) at a[k * MR + i]   (MR rows of op(A))
+//   B micro-panel: kc x NR floats, element (k, j) at b[k * NR + j]   (NR columns of op(B)), 64-byte
+//   aligned so the kernels can use aligned vector loads.
+#pragma once
+
+#include <cstdint>
+
+#include "cpu_features.h"
+#include "thread_pool.h"
+
+namespace siked {
+namespace gemm_detail {
+
+// C[0:m, 0:n] = beta * C + Apanel . Bpanel over kc steps, for m <= MR and n <= NR.
+// beta == 0 writes C without reading it (C may hold NaN garbage).
+using MicroKernel = void (*)(int kc, const float* a_panel, const float* b_panel, float* c,
+                             int64_t ldc, int m, int n, float beta);
+
+// C[M, N] = beta * C + A[M, K] . B[N, K]^T straight from the unpacked row-major operands, for the
+// decode-shaped case (M small): each row of B (a weight row) is loaded once from memory and dotted
+// with every row of A while it sits in L1, so the call is bound by reading B, not by packing it.
+using SmallMKernelNT = void (*)(int M, int N, int K, const float* A, int64_t lda, const float* B,
+                                int64_t ldb, float* C, int64_t ldc, float beta);
+
+// The kernels of one instruction set and the register-block shape they were written for.
+struct KernelSet {
+  SimdLevel level;
+  int mr;  // rows of C per micro-tile
+  int nr;  // columns of C per micro-tile (a multiple of the vector width)
+  MicroKernel micro;
+  SmallMKernelNT small_m_nt;
+};
+
+// Each returns its set; the AVX ones must only be called on a CPU that supports them (the driver
+// chooses with detect_simd_level()). On non-x86 builds they return the scalar set.
+const KernelSet& avx512_kernels();
+const KernelSet& avx2_kernels();
+const KernelSet& scalar_kernels();
+
+// The set for a SIMD level (clamped to what this build contains).
+const KernelSet& kernels_for(SimdLevel level);
+
+// The set chosen once per process from detect_simd_level() (SIKED_SIMD caps it).
+const KernelSet& active_kernels();
+
+// A row-major operand read as op(A) (element (i, k)) or op(B) (element (k, j)). `transposed`
+// says the stored matrix is the transpose: A stored [K, M] (sgemm_tn) or B stored [N, K] (nt).
+struct Operand {
+  const float* data;
+  int64_t ld;
+  bool transposed;
+};
+
+// The two paths behind sgemm_nt/nn/tn, exposed so tools/kernels-lab can time and check each one
+// with any kernel set. gemm_packed: C = beta*C + op(A) op(B) for any shape (packed, cache-blocked,
+// parallel over blocks of C). gemm_small_m_nt: the same for A [M, K] . B[N, K]^T with a small M,
+// parallel over rows of B.
+void gemm_packed(const KernelSet& kernels, int M, int N, int K, Operand A, Operand B, float* C,
+                 int64_t ldc, float beta, ThreadPool* pool);
+void gemm_small_m_nt(const KernelSet& kernels, int M, int N, int K, const float* A, int64_t lda,
+                     const float* B, int64_t ldb, float* C, int64_t ldc, float beta,
+                     ThreadPool* pool);
+
+}  // namespace gemm_detail
+}  // namespace siked

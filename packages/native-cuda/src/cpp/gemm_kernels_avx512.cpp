@@ -1,0 +1,175 @@
+// AVX-512 GEMM kernels. The addon is built without -march flags (it must load on any x86-64), so
+// these functions carry their own target attribute and are only called after detect_simd_level()
+// has seen AVX-512 on the running CPU.
+//
+// Register block: MR x 32 (two zmm columns of C per row). Zen 4 executes a zmm FMA as two 256-bit
+// halves, one per cycle with 4 cycles latency, so any block with >= 8 independent accumulators
+// keeps the FMA pipes full; MR = 12 (24 accumulators + 2 B vectors + 1 broadcast of 32 registers)
+// halves the B-panel loads per FMA compared with 6 x 32. tools/kernels-lab measures the choices.
+#include "gemm_kernels.h"
+
+#if defined(__x86_64__)
+// GCC 12's AVX-512 cast/extract intrinsics start from _mm512_undefined_*(), which its own
+// -Wuninitialized then reports inside the header; the values are fully defined.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+#pragma GCC diagnostic pop
+
+#ifndef SIKED_AVX512_MR
+#define SIKED_AVX512_MR 12
+#endif
+
+#define SIKED_TARGET_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq")))
+
+namespace siked {
+namespace gemm_detail {
+
+namespace {
+
+constexpr int kMR = SIKED_AVX512_MR;
+constexpr int kNR = 32;
+
+// Stores one row of the 32-wide tile: c = acc (beta 0), c + acc (beta 1) or beta*c + acc.
+SIKED_TARGET_AVX512 inline void store_row(float* c, __m512 acc, __mmask16 mask, float beta) {
+  if (beta == 0.f) {
+    _mm512_mask_storeu_ps(c, mask, acc);
+  } else {
+    const __m512 old = _mm512_maskz_loadu_ps(mask, c);
+    const __m512 sum = beta == 1.f ? _mm512_add_ps(old, acc)
+                                   : _mm512_fmadd_ps(_mm512_set1_ps(beta), old, acc);
+    _mm512_mask_storeu_ps(c, mask, sum);
+  }
+}
+
+SIKED_TARGET_AVX512 void micro_avx512(int kc, const float* a, const float* b, float* c,
+                                      int64_t ldc, int m, int n, float beta) {
+  __m512 lo[kMR], hi[kMR];
+#pragma GCC unroll 16
+  for (int i = 0; i < kMR; ++i) lo[i] = hi[i] = _mm512_setzero_ps();
+  for (int k = 0; k < kc; ++k) {
+    const __m512 b0 = _mm512_load_ps(b);
+    const __m512 b1 = _mm512_load_ps(b + 16);
+#pragma GCC unroll 16
+    for (int i = 0; i < kMR; ++i) {
+      const __m512 ai = _mm512_set1_ps(a[i]);
+      lo[i] = _mm512_fmadd_ps(ai, b0, lo[i]);
+      hi[i] = _mm512_fmadd_ps(ai, b1, hi[i]);
+    }
+    a += kMR;
+    b += kNR;
+  }
+  const __mmask16 mask_lo = n >= 16 ? __mmask16(0xffff) : __mmask16((1u << n) - 1);
+  const __mmask16 mask_hi = n >= 32 ? __mmask16(0xffff) : n <= 16 ? 0 : __mmask16((1u << (n - 16)) - 1);
+  if (m == kMR) {
+#pragma GCC unroll 16
+    for (int i = 0; i < kMR; ++i) {
+      store_row(c + i * ldc, lo[i], mask_lo, beta);
+      store_row(c + i * ldc + 16, hi[i], mask_hi, beta);
+    }
+  } else {
+#pragma GCC unroll 16
+    for (int i = 0; i < kMR; ++i) {
+      if (i >= m) break;
+      store_row(c + i * ldc, lo[i], mask_lo, beta);
+      store_row(c + i * ldc + 16, hi[i], mask_hi, beta);
+    }
+  }
+}
+
+// Sum of the 16 lanes.
+SIKED_TARGET_AVX512 inline float horizontal_sum(__m512 v) {
+  const __m512 halves = _mm512_add_ps(v, _mm512_shuffle_f32x4(v, v, 0x4e));  // lanes 0-7 += 8-15
+  const __m256 oct = _mm512_castps512_ps256(halves);
+  const __m128 quad = _mm_add_ps(_mm256_castps256_ps128(oct), _mm256_extractf128_ps(oct, 1));
+  const __m128 pair = _mm_add_ps(quad, _mm_movehl_ps(quad, quad));
+  return _mm_cvtss_f32(_mm_add_ss(pair, _mm_movehdup_ps(pair)));
+}
+
+// One RA x RB tile of the small-M kernel: RA rows of A against RB rows of B, K in steps of 16
+// with a masked tail, then one horizontal sum per output.
+template <int RA, int RB>
+SIKED_TARGET_AVX512 void dot_tile_avx512(int K, const float* A, int64_t lda, const float* B,
+                                         int64_t ldb, float* C, int64_t ldc, float beta) {
+  __m512 acc[RA][RB];
+#pragma GCC unroll 16
+  for (int i = 0; i < RA; ++i)
+#pragma GCC unroll 16
+    for (int j = 0; j < RB; ++j) acc[i][j] = _mm512_setzero_ps();
+  int k = 0;
+  for (; k + 16 <= K; k += 16) {
+    __m512 bv[RB];
+#pragma GCC unroll 16
+    for (int j = 0; j < RB; ++j) bv[j] = _mm512_loadu_ps(B + j * ldb + k);
+#pragma GCC unroll 16
+    for (int i = 0; i < RA; ++i) {
+      const __m512 av = _mm512_loadu_ps(A + i * lda + k);
+#pragma GCC unroll 16
+      for (int j = 0; j < RB; ++j) acc[i][j] = _mm512_fmadd_ps(av, bv[j], acc[i][j]);
+    }
+  }
+  if (k < K) {
+    const __mmask16 mask = __mmask16((1u << (K - k)) - 1);
+    __m512 bv[RB];
+#pragma GCC unroll 16
+    for (int j = 0; j < RB; ++j) bv[j] = _mm512_maskz_loadu_ps(mask, B + j * ldb + k);
+#pragma GCC unroll 16
+    for (int i = 0; i < RA; ++i) {
+      const __m512 av = _mm512_maskz_loadu_ps(mask, A + i * lda + k);
+#pragma GCC unroll 16
+      for (int j = 0; j < RB; ++j) acc[i][j] = _mm512_fmadd_ps(av, bv[j], acc[i][j]);
+    }
+  }
+#pragma GCC unroll 16
+  for (int i = 0; i < RA; ++i)
+#pragma GCC unroll 16
+    for (int j = 0; j < RB; ++j) {
+      const float dot = horizontal_sum(acc[i][j]);
+      float& cij = C[i * ldc + j];
+      cij = beta == 0.f ? dot : beta * cij + dot;
+    }
+}
+
+template <int RB>
+SIKED_TARGET_AVX512 void dot_rows_avx512(int M, int K, const float* A, int64_t lda,
+                                         const float* B, int64_t ldb, float* C, int64_t ldc,
+                                         float beta) {
+  int i = 0;
+  for (; i + 4 <= M; i += 4) dot_tile_avx512<4, RB>(K, A + i * lda, lda, B, ldb, C + i * ldc, ldc, beta);
+  switch (M - i) {
+    case 3: dot_tile_avx512<3, RB>(K, A + i * lda, lda, B, ldb, C + i * ldc, ldc, beta); break;
+    case 2: dot_tile_avx512<2, RB>(K, A + i * lda, lda, B, ldb, C + i * ldc, ldc, beta); break;
+    case 1: dot_tile_avx512<1, RB>(K, A + i * lda, lda, B, ldb, C + i * ldc, ldc, beta); break;
+    default: break;
+  }
+}
+
+SIKED_TARGET_AVX512 void small_m_nt_avx512(int M, int N, int K, const float* A, int64_t lda,
+                                           const float* B, int64_t ldb, float* C, int64_t ldc,
+                                           float beta) {
+  // Four rows of B at a time stay in L1 while every row of A passes over them.
+  int j = 0;
+  for (; j + 4 <= N; j += 4) dot_rows_avx512<4>(M, K, A, lda, B + j * ldb, ldb, C + j, ldc, beta);
+  for (; j < N; ++j) dot_rows_avx512<1>(M, K, A, lda, B + j * ldb, ldb, C + j, ldc, beta);
+}
+
+}  // namespace
+
+const KernelSet& avx512_kernels() {
+  static const KernelSet set{SimdLevel::Avx512, kMR, kNR, micro_avx512, small_m_nt_avx512};
+  return set;
+}
+
+}  // namespace gemm_detail
+}  // namespace siked
+
+#else  // not x86-64: no AVX-512 in this build
+
+namespace siked {
+namespace gemm_detail {
+const KernelSet& avx512_kernels() { return scalar_kernels(); }
+}  // namespace gemm_detail
+}  // namespace siked
+
+#endif

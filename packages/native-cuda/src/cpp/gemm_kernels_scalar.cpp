@@ -1,0 +1,67 @@
+// Portable GEMM kernels: the fallback for CPUs without AVX2+FMA (and for non-x86 builds), written
+// so the compiler's baseline vectoriser (SSE2 on x86-64) can still use the fixed-size inner loops.
+#include "gemm_kernels.h"
+
+namespace siked {
+namespace gemm_detail {
+
+namespace {
+
+constexpr int kMR = 4;
+constexpr int kNR = 8;
+
+void micro_scalar(int kc, const float* a, const float* b, float* c, int64_t ldc, int m, int n,
+                  float beta) {
+  float acc[kMR][kNR] = {};
+  for (int k = 0; k < kc; ++k) {
+    const float* bk = b + k * kNR;
+    for (int i = 0; i < kMR; ++i) {
+      const float aik = a[k * kMR + i];
+      for (int j = 0; j < kNR; ++j) acc[i][j] += aik * bk[j];
+    }
+  }
+  for (int i = 0; i < m; ++i) {
+    float* ci = c + i * ldc;
+    if (beta == 0.f)
+      for (int j = 0; j < n; ++j) ci[j] = acc[i][j];
+    else
+      for (int j = 0; j < n; ++j) ci[j] = beta * ci[j] + acc[i][j];
+  }
+}
+
+void small_m_nt_scalar(int M, int N, int K, const float* A, int64_t lda, const float* B,
+                       int64_t ldb, float* C, int64_t ldc, float beta) {
+  for (int j = 0; j < N; ++j) {
+    const float* bj = B + j * ldb;
+    for (int i = 0; i < M; ++i) {
+      const float* ai = A + i * lda;
+      // Four partial sums break the add dependency chain and let SSE2 vectorise the loop.
+      float s[4] = {0.f, 0.f, 0.f, 0.f};
+      int k = 0;
+      for (; k + 4 <= K; k += 4)
+        for (int u = 0; u < 4; ++u) s[u] += ai[k + u] * bj[k + u];
+      for (; k < K; ++k) s[0] += ai[k] * bj[k];
+      const float dot = (s[0] + s[1]) + (s[2] + s[3]);
+      float& cij = C[i * ldc + j];
+      cij = beta == 0.f ? dot : beta * cij + dot;
+    }
+  }
+}
+
+}  // namespace
+
+const KernelSet& scalar_kernels() {
+  static const KernelSet set{SimdLevel::Scalar, kMR, kNR, micro_scalar, small_m_nt_scalar};
+  return set;
+}
+
+const KernelSet& kernels_for(SimdLevel level) {
+  switch (level) {
+    case SimdLevel::Avx512: return avx512_kernels();
+    case SimdLevel::Avx2: return avx2_kernels();
+    default: return scalar_kernels();
+  }
+}
+
+}  // namespace gemm_detail
+}  // namespace siked

@@ -1,0 +1,320 @@
+// Inference with a KV cache: packed prefill, batched decode, logits, scoring and sampling.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <stdexcept>
+
+#include "gemm.h"
+#include "llama_model.h"
+#include "llama_model_internal.h"
+#include "random.h"
+
+namespace siked {
+
+namespace {
+
+// Upper bound on the rows of one packed forward: bounds the (rows, F) and (rows, V) buffers.
+constexpr int kMaxPackedRows = 2048;
+
+
+// Natural-log softmax probability of `token` under raw logits (V).
+float log_prob_of(const float* logits, int V, int token) {
+  float mx = -INFINITY;
+  for (int j = 0; j < V; ++j) mx = std::max(mx, logits[j]);
+  double sum = 0;
+  for (int j = 0; j < V; ++j) sum += std::exp(double(logits[j] - mx));
+  return float(double(logits[token]) - mx - std::log(sum));
+}
+
+// Picks the next token: greedy (argmax, lowest id on ties) or temperature + top-k + top-p.
+int sample_token(const float* logits, int V, const SampleSpec& spec, Rng& rng,
+                 std::vector<std::pair<float, int>>& scratch) {
+  if (spec.temperature <= 0.f) return int(std::max_element(logits, logits + V) - logits);
+  scratch.resize(V);
+  for (int j = 0; j < V; ++j) scratch[j] = {logits[j] / spec.temperature, j};
+  auto by_score = [](const std::pair<float, int>& a, const std::pair<float, int>& b) {
+    return a.first > b.first || (a.first == b.first && a.second < b.second);
+  };
+  int keep = V;
+  if (spec.top_k > 0 && spec.top_k < V) {
+    keep = spec.top_k;
+    std::partial_sort(scratch.begin(), scratch.begin() + keep, scratch.end(), by_score);
+  } else if (spec.top_p < 1.f) {
+    std::sort(scratch.begin(), scratch.end(), by_score);
+  }
+  float mx = -INFINITY;
+  for (int j = 0; j < keep; ++j) mx = std::max(mx, scratch[j].first);
+  double total = 0;
+  std::vector<double> probs(keep);
+  for (int j = 0; j < keep; ++j) total += probs[j] = std::exp(double(scratch[j].first - mx));
+  if (spec.top_p < 1.f) {  // smallest prefix (by probability) whose mass reaches top_p
+    double cum = 0;
+    int cut = keep;
+    for (int j = 0; j < keep; ++j) {
+      cum += probs[j] / total;
+      if (cum >= spec.top_p) {
+        cut = j + 1;
+        break;
+      }
+    }
+    keep = cut;
+    total = 0;
+    for (int j = 0; j < keep; ++j) total += probs[j];
+  }
+  double u = rng.uniform() * total;
+  for (int j = 0; j < keep; ++j) {
+    u -= probs[j];
+    if (u < 0) return scratch[j].second;
+  }
+  return scratch[keep - 1].second;
+}
+
+}  // namespace
+
+void LlamaModel::forward_cached(KvCache& cache, const int32_t* tokens, const int32_t* slots,
+                                const int32_t* positions, int M, const std::vector<int>& logit_rows,
+                                float* logits_out) {
+  const LlamaConfig& c = config_;
+  const int C = c.hidden_size, F = c.intermediate_size, V = c.vocab_size;
+  const int H = c.num_heads, KV = c.num_kv_heads, hd = c.head_dim, group = H / KV;
+  const int qd = H * hd, kvd = KV * hd;
+  const float scale = 1.f / std::sqrt(float(hd));
+  ThreadPool* pool = pool_.get();
+  const float* P = params_.data();
+  if (!infer_) infer_ = std::make_unique<InferenceBuffers>();
+  InferenceBuffers& b = *infer_;
+  b.ensure(M, c, lora_rank_);
+
+  embedding_forward(b.x.data(), tokens, P + embed_, M, C);
+  for (int l = 0; l < c.num_layers; ++l) {
+    const Layer& layer = layers_[l];
+    rmsnorm_forward(b.ln.data(), b.rstd.data(), b.x.data(), P + layer.ln1, M, C, c.rms_norm_eps, pool);
+    linear_forward(b.q.data(), b.lora_mid.data(), b.ln.data(), weights_of(layer, kQ), M, C, qd, pool);
+    linear_forward(b.k.data(), b.lora_mid.data(), b.ln.data(), weights_of(layer, kK), M, C, kvd, pool);
+    linear_forward(b.v.data(), b.lora_mid.data(), b.ln.data(), weights_of(layer, kV), M, C, kvd, pool);
+    rope_forward(b.q.data(), positions, M, H, rope_);
+    rope_forward(b.k.data(), positions, M, KV, rope_);
+    // All keys/values of this call are written before any row attends, so a prefill of several
+    // positions of one slot is causal by the `pos + 1` bound below.
+    for (int m = 0; m < M; ++m) {
+      const size_t at = cache.at(l, slots[m], positions[m]);
+      std::memcpy(cache.k.data() + at, b.k.data() + size_t(m) * kvd, sizeof(float) * kvd);
+      std::memcpy(cache.v.data() + at, b.v.data() + size_t(m) * kvd, sizeof(float) * kvd);
+    }
+    pool->parallel_for(0, int64_t(M) * KV, 1, [&](int64_t i0, int64_t i1) {
+      std::vector<float> scores;
+      for (int64_t i = i0; i < i1; ++i) {
+        const int m = int(i / KV), kvh = int(i % KV);
+        const int len = positions[m] + 1;
+        const float* keys = cache.k.data() + cache.at(l, slots[m], 0) + kvh * hd;
+        const float* values = cache.v.data() + cache.at(l, slots[m], 0) + kvh * hd;
+        const float* q = b.q.data() + size_t(m) * qd + size_t(kvh) * group * hd;  // (group, hd)
+        scores.resize(size_t(group) * len);
+        sgemm_nt(group, len, hd, q, hd, keys, kvd, scores.data(), len, 0.f, nullptr);
+        for (int g = 0; g < group; ++g) {
+          float* row = scores.data() + size_t(g) * len;
+          float mx = -INFINITY;
+          for (int s = 0; s < len; ++s) mx = std::max(mx, row[s] * scale);
+          float sum = 0;
+          for (int s = 0; s < len; ++s) sum += row[s] = std::exp(row[s] * scale - mx);
+          for (int s = 0; s < len; ++s) row[s] /= sum;
+        }
+        sgemm_nn(group, hd, len, scores.data(), len, values, kvd,
+                 b.atty.data() + size_t(m) * qd + size_t(kvh) * group * hd, hd, 0.f, nullptr);
+      }
+    });
+    linear_forward(b.tmp.data(), b.lora_mid.data(), b.atty.data(), weights_of(layer, kO), M, qd, C, pool);
+    add_inplace(b.x.data(), b.tmp.data(), int64_t(M) * C);
+    rmsnorm_forward(b.ln.data(), b.rstd.data(), b.x.data(), P + layer.ln2, M, C, c.rms_norm_eps, pool);
+    linear_forward(b.gate.data(), b.lora_mid.data(), b.ln.data(), weights_of(layer, kGate), M, C, F, pool);
+    linear_forward(b.up.data(), b.lora_mid.data(), b.ln.data(), weights_of(layer, kUp), M, C, F, pool);
+    swiglu_forward(b.h.data(), b.gate.data(), b.up.data(), int64_t(M) * F, pool);
+    linear_forward(b.tmp.data(), b.lora_mid.data(), b.h.data(), weights_of(layer, kDown), M, F, C, pool);
+    add_inplace(b.x.data(), b.tmp.data(), int64_t(M) * C);
+  }
+  // Final norm and LM head only for the rows whose next-token distribution is wanted.
+  const int R = int(logit_rows.size());
+  for (int r = 0; r < R; ++r)
+    std::memcpy(b.ln.data() + size_t(r) * C, b.x.data() + size_t(logit_rows[r]) * C, sizeof(float) * C);
+  rmsnorm_forward(b.tmp.data(), b.rstd.data(), b.ln.data(), P + final_norm_, R, C, c.rms_norm_eps, pool);
+  sgemm_nt(R, V, C, b.tmp.data(), C, P + lm_head_, C, logits_out, V, 0.f, pool);
+}
+
+std::vector<float> LlamaModel::logits(const int32_t* tokens, int B, int T) {
+  if (B <= 0 || T <= 0) throw std::invalid_argument("logits: batchSize and seqLen must be positive");
+  if (T > config_.max_position_embeddings)
+    throw std::invalid_argument("seqLen " + std::to_string(T) + " exceeds max_position_embeddings");
+  check_tokens(tokens, int64_t(B) * T, "tokens");
+  const int V = config_.vocab_size;
+  std::vector<float> out(size_t(B) * T * V);
+  // Whole rows per packed call, at most kMaxPackedRows tokens (one row always fits).
+  const int rows_per_call = std::max(1, kMaxPackedRows / T);
+  for (int b0 = 0; b0 < B; b0 += rows_per_call) {
+    const int nb = std::min(rows_per_call, B - b0);
+    KvCache cache(config_.num_layers, nb, T, config_.num_kv_heads * config_.head_dim);
+    std::vector<int32_t> slots(size_t(nb) * T), positions(slots.size());
+    std::vector<int> rows(slots.size());
+    for (int i = 0; i < nb * T; ++i) {
+      slots[i] = i / T;
+      positions[i] = i % T;
+      rows[i] = i;
+    }
+    forward_cached(cache, tokens + size_t(b0) * T, slots.data(), positions.data(), nb * T, rows,
+                   out.data() + size_t(b0) * T * V);
+  }
+  return out;
+}
+
+std::vector<std::vector<float>> LlamaModel::score(const std::vector<std::vector<int32_t>>& sequences) {
+  const int V = config_.vocab_size;
+  std::vector<std::vector<float>> out(sequences.size());
+  for (size_t i = 0; i < sequences.size(); ++i) {
+    const auto& seq = sequences[i];
+    if (seq.empty()) throw std::invalid_argument("sequences[" + std::to_string(i) + "] is empty");
+    if (int(seq.size()) > config_.max_position_embeddings)
+      throw std::invalid_argument("sequences[" + std::to_string(i) + "] is longer than max_position_embeddings");
+    check_tokens(seq.data(), int64_t(seq.size()), ("sequences[" + std::to_string(i) + "]").c_str());
+  }
+  size_t i = 0;
+  while (i < sequences.size()) {
+    // Pack whole sequences up to kMaxPackedRows tokens per forward (at least one).
+    size_t j = i;
+    int rows = 0, max_len = 0;
+    while (j < sequences.size() && (j == i || rows + int(sequences[j].size()) <= kMaxPackedRows)) {
+      rows += int(sequences[j].size());
+      max_len = std::max(max_len, int(sequences[j].size()));
+      ++j;
+    }
+    KvCache cache(config_.num_layers, int(j - i), max_len, config_.num_kv_heads * config_.head_dim);
+    std::vector<int32_t> tokens, slots, positions;
+    std::vector<int> logit_rows;
+    for (size_t s = i; s < j; ++s)
+      for (size_t t = 0; t < sequences[s].size(); ++t) {
+        logit_rows.push_back(int(tokens.size()));
+        tokens.push_back(sequences[s][t]);
+        slots.push_back(int32_t(s - i));
+        positions.push_back(int32_t(t));
+      }
+    std::vector<float> logits(size_t(rows) * V);
+    forward_cached(cache, tokens.data(), slots.data(), positions.data(), rows, logit_rows, logits.data());
+    int row = 0;
+    for (size_t s = i; s < j; ++s) {
+      const auto& seq = sequences[s];
+      std::vector<float>& lp = out[s];
+      lp.assign(seq.size(), std::numeric_limits<float>::quiet_NaN());
+      for (size_t t = 1; t < seq.size(); ++t)
+        lp[t] = log_prob_of(logits.data() + size_t(row + t - 1) * V, V, seq[t]);
+      row += int(seq.size());
+    }
+    i = j;
+  }
+  return out;
+}
+
+std::vector<GenerationResult> LlamaModel::generate(const std::vector<std::vector<int32_t>>& prompts,
+                                                   const SampleSpec& spec) {
+  const LlamaConfig& c = config_;
+  const int V = c.vocab_size, n = spec.num_samples, P = int(prompts.size());
+  if (n <= 0) throw std::invalid_argument("numSamples must be positive");
+  if (spec.max_new_tokens <= 0) throw std::invalid_argument("maxNewTokens must be positive");
+  int max_prompt = 0;
+  for (int p = 0; p < P; ++p) {
+    if (prompts[p].empty()) throw std::invalid_argument("prompts[" + std::to_string(p) + "] is empty");
+    check_tokens(prompts[p].data(), int64_t(prompts[p].size()), ("prompts[" + std::to_string(p) + "]").c_str());
+    max_prompt = std::max(max_prompt, int(prompts[p].size()));
+  }
+  for (int32_t t : spec.stop_tokens) check_tokens(&t, 1, "stopTokenIds");
+  if (P == 0) return {};
+  const int max_len = max_prompt + spec.max_new_tokens;
+  if (max_len > c.max_position_embeddings)
+    throw std::invalid_argument("longest prompt + maxNewTokens = " + std::to_string(max_len) +
+                                " exceeds max_position_embeddings " + std::to_string(c.max_position_embeddings));
+  const int slots = P * n;
+  KvCache cache(c.num_layers, slots, max_len, c.num_kv_heads * c.head_dim);
+
+  // Prefill: each prompt once, into the slot of its sample 0, packed into few forwards.
+  std::vector<float> prompt_logits(size_t(P) * V);
+  for (int p0 = 0; p0 < P;) {
+    std::vector<int32_t> tokens, slot_ids, positions;
+    std::vector<int> logit_rows;
+    int p1 = p0;
+    while (p1 < P && (p1 == p0 || int(tokens.size() + prompts[p1].size()) <= kMaxPackedRows)) {
+      for (size_t t = 0; t < prompts[p1].size(); ++t) {
+        tokens.push_back(prompts[p1][t]);
+        slot_ids.push_back(p1 * n);
+        positions.push_back(int32_t(t));
+      }
+      logit_rows.push_back(int(tokens.size()) - 1);
+      ++p1;
+    }
+    forward_cached(cache, tokens.data(), slot_ids.data(), positions.data(), int(tokens.size()), logit_rows,
+                   prompt_logits.data() + size_t(p0) * V);
+    p0 = p1;
+  }
+  // The other samples of a prompt share its prefill: copy the cached prefix.
+  for (int l = 0; l < c.num_layers; ++l)
+    for (int p = 0; p < P; ++p)
+      for (int j = 1; j < n; ++j) {
+        const size_t len = prompts[p].size() * size_t(cache.kv_dim);
+        std::memcpy(cache.k.data() + cache.at(l, p * n + j, 0), cache.k.data() + cache.at(l, p * n, 0), sizeof(float) * len);
+        std::memcpy(cache.v.data() + cache.at(l, p * n + j, 0), cache.v.data() + cache.at(l, p * n, 0), sizeof(float) * len);
+      }
+
+  std::vector<GenerationResult> results(slots);
+  std::vector<Rng> rngs;
+  rngs.reserve(slots);
+  for (int s = 0; s < slots; ++s) {
+    results[s].prompt_index = s / n;
+    results[s].sample_index = s % n;
+    rngs.emplace_back(hash_seed(spec.seed, uint64_t(s / n), uint64_t(s % n)));
+  }
+  auto is_stop = [&](int32_t t) {
+    return std::find(spec.stop_tokens.begin(), spec.stop_tokens.end(), t) != spec.stop_tokens.end();
+  };
+  // Samples one token for each listed slot from its logits row; rows are independent (own RNG).
+  auto sample_rows = [&](const std::vector<int>& rows, const float* logits, bool shared_prompt_rows) {
+    pool_->parallel_for(0, int64_t(rows.size()), 1, [&](int64_t i0, int64_t i1) {
+      std::vector<std::pair<float, int>> scratch;
+      for (int64_t i = i0; i < i1; ++i) {
+        const int s = rows[i];
+        const float* row = shared_prompt_rows ? logits + size_t(s / n) * V : logits + size_t(i) * V;
+        const int token = sample_token(row, V, spec, rngs[s], scratch);
+        results[s].tokens.push_back(token);
+        results[s].logprobs.push_back(log_prob_of(row, V, token));
+        if (is_stop(token)) results[s].stopped = true;
+      }
+    });
+  };
+  std::vector<int> active(slots);
+  for (int s = 0; s < slots; ++s) active[s] = s;
+  sample_rows(active, prompt_logits.data(), true);
+
+  std::vector<float> step_logits;
+  std::vector<int32_t> tokens, slot_ids, positions;
+  std::vector<int> logit_rows;
+  for (;;) {
+    active.erase(std::remove_if(active.begin(), active.end(),
+                                [&](int s) {
+                                  return results[s].stopped ||
+                                         int(results[s].tokens.size()) >= spec.max_new_tokens;
+                                }),
+                 active.end());
+    if (active.empty()) break;
+    const int M = int(active.size());
+    tokens.resize(M), slot_ids.resize(M), positions.resize(M), logit_rows.resize(M);
+    for (int i = 0; i < M; ++i) {
+      const GenerationResult& r = results[active[i]];
+      tokens[i] = r.tokens.back();
+      slot_ids[i] = active[i];
+      positions[i] = int32_t(prompts[r.prompt_index].size() + r.tokens.size() - 1);
+      logit_rows[i] = i;
+    }
+    step_logits.resize(size_t(M) * V);
+    forward_cached(cache, tokens.data(), slot_ids.data(), positions.data(), M, logit_rows, step_logits.data());
+    sample_rows(active, step_logits.data(), false);
+  }
+  return results;
+}
+
+}  // namespace siked

@@ -1,0 +1,154 @@
+// A Llama-family decoder on the CPU: parameters, gradients and AdamW moments each in one slab laid
+// out from a size table (HF tensor names), training (forward, masked cross-entropy, backward,
+// AdamW with clipping and accumulation), LoRA adapters, and KV-cached sampling.
+// Not thread-safe: the binding serialises calls per model with a mutex.
+// Errors are std::invalid_argument / std::runtime_error with messages fit for users.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "llama_config.h"
+#include "llama_layers.h"
+#include "thread_pool.h"
+
+namespace siked {
+
+// One named tensor inside a slab.
+struct TensorEntry {
+  std::string name;             // HF (or PEFT, for adapters) tensor name
+  std::vector<int64_t> shape;
+  size_t offset = 0;            // in floats, from the slab start
+  size_t numel = 0;
+};
+
+// The seven projections LoRA can adapt, in HF order.
+enum Projection { kQ = 0, kK, kV, kO, kGate, kUp, kDown, kProjectionCount };
+const char* projection_name(int projection);  // "q_proj", ...
+
+struct AdamWOptions {
+  float beta1 = 0.9f, beta2 = 0.999f, eps = 1e-8f;
+  float weight_decay = 0.f;
+  float max_grad_norm = 0.f;  // <= 0: no clipping
+};
+
+struct LoraSpec {
+  int rank = 16;
+  float alpha = 32.f;
+  bool targets[kProjectionCount] = {};
+  uint64_t seed = 0;
+};
+
+struct StepStats {
+  double loss = 0;       // mean over masked tokens accumulated since the last step
+  double grad_norm = 0;  // global L2 norm before clipping
+  int64_t tokens = 0;
+};
+
+struct SampleSpec {
+  int max_new_tokens = 16;
+  float temperature = 0.f;  // 0: greedy
+  int top_k = 0;            // 0: off
+  float top_p = 1.f;        // 1: off
+  uint64_t seed = 0;
+  std::vector<int32_t> stop_tokens;
+  int num_samples = 1;
+};
+
+struct GenerationResult {
+  int prompt_index = 0, sample_index = 0;
+  std::vector<int32_t> tokens;
+  std::vector<float> logprobs;
+  bool stopped = false;
+};
+
+class LlamaModel {
+ public:
+  // threads <= 0: all cores. seed: random init as HF (normal(0, 0.02), norms 1, biases 0).
+  LlamaModel(const LlamaConfig& config, int threads, uint64_t seed, bool random_init);
+  ~LlamaModel();
+
+  const LlamaConfig& config() const { return config_; }
+  const std::vector<TensorEntry>& parameters() const { return params_table_; }
+  const std::vector<TensorEntry>& lora_parameters() const { return lora_table_; }
+  int64_t parameter_count() const { return int64_t(params_.size()); }
+  bool lora_enabled() const { return lora_rank_ > 0; }
+  const LoraSpec& lora_spec() const { return lora_spec_; }
+
+  // Copies of a tensor (base or adapter name). Throws std::invalid_argument for unknown names or
+  // a wrong element count.
+  std::vector<float> get_parameter(const std::string& name) const;
+  void set_parameter(const std::string& name, const float* data, size_t count);
+  // Gradient of the mean loss over the tokens accumulated so far (zeros before any accumulate).
+  std::vector<float> get_gradient(const std::string& name) const;
+  // A base weight with the LoRA update folded in (W + scale * B A); equals get_parameter otherwise.
+  std::vector<float> merged_parameter(const std::string& name) const;
+
+  void enable_lora(const LoraSpec& spec);
+  void merge_lora();
+  void configure_optimizer(const AdamWOptions& options) { adam_ = options; }
+
+  // Training. tokens/mask: (B, T); mask[b,t] = 1 trains on predicting tokens[b,t] from its prefix.
+  // Returns the summed loss and the number of masked tokens of this micro-batch.
+  std::pair<double, int64_t> accumulate(const int32_t* tokens, const uint8_t* mask, int B, int T);
+  StepStats step(float learning_rate);
+
+  // Forward only: logits (B, T, V).
+  std::vector<float> logits(const int32_t* tokens, int B, int T);
+  // Per-token log p(seq[i] | seq[<i]) for each sequence; entry 0 is NaN.
+  std::vector<std::vector<float>> score(const std::vector<std::vector<int32_t>>& sequences);
+  std::vector<GenerationResult> generate(const std::vector<std::vector<int32_t>>& prompts,
+                                         const SampleSpec& spec);
+
+ private:
+  struct Linear {          // one projection of one layer
+    size_t w = 0, b = SIZE_MAX;
+    int in_dim = 0, out_dim = 0;
+    size_t lora_a = SIZE_MAX, lora_b = SIZE_MAX;  // in the adapter slab
+  };
+  struct Layer {
+    size_t ln1 = 0, ln2 = 0;
+    Linear proj[kProjectionCount];
+  };
+  struct Activations;  // training activations for one (B, T)
+  struct KvCache;      // inference key/value cache
+  struct InferenceBuffers;  // reused buffers of cached inference
+
+  void build_tables();
+  const TensorEntry* find(const std::string& name, bool* is_lora) const;
+  void ensure_grads();
+  LinearWeights weights_of(const Layer& layer, int p) const;
+  LinearGrads grads_of(const Layer& layer, int p);
+  // Runs the decoder on (B, T) tokens, keeping every activation; returns the logits buffer (N, V).
+  float* forward_train(const int32_t* tokens, int B, int T);
+  void backward_train(const int32_t* tokens, int B, int T);
+  // Packed inference over rows (slot, position) that attend to their slot's KV cache; logits for
+  // the rows with want_logits set are written in order to `logits_out` (count, V).
+  void forward_cached(KvCache& cache, const int32_t* tokens, const int32_t* slots,
+                      const int32_t* positions, int M, const std::vector<int>& logit_rows,
+                      float* logits_out);
+  void check_tokens(const int32_t* tokens, int64_t n, const char* what) const;
+
+  LlamaConfig config_;
+  std::unique_ptr<ThreadPool> pool_;
+  std::vector<TensorEntry> params_table_, lora_table_;
+  std::vector<Layer> layers_;
+  size_t embed_ = 0, final_norm_ = 0, lm_head_ = 0;  // lm_head_ == embed_ when tied
+  std::vector<float> params_, grads_, adam_m_, adam_v_;
+  std::vector<float> lora_, lora_grads_, lora_m_, lora_v_;
+  std::vector<float> rope_cos_, rope_sin_;
+  RopeTable rope_;
+  int lora_rank_ = 0;
+  float lora_scale_ = 0.f;
+  LoraSpec lora_spec_;
+  AdamWOptions adam_;
+  int64_t adam_step_ = 0;
+  double accumulated_loss_ = 0;
+  int64_t accumulated_tokens_ = 0;
+  std::unique_ptr<Activations> acts_;
+  std::unique_ptr<InferenceBuffers> infer_;
+};
+
+}  // namespace siked
