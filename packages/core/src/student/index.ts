@@ -1,2 +1,34 @@
 // Public API of this module, re-exported by src/index.ts.
-export {};
+export type {
+  GeneratedText,
+  GenerationOptions,
+  ScoredText,
+  Student,
+  StudentFactory,
+  StudentSample,
+  TextSampler,
+  TrainingExample,
+  TrainingSchedule,
+  TrainProgress,
+  TrainSummary,
+} from './types';
+export { learningRateAt, validateSchedule } from './schedule';
+export {
+  bucketedBatchOrder,
+  makeMicroBatch,
+  packExample,
+  shuffledIndices,
+  type MicroBatch,
+  type TokenizedExample,
+} from './batching';
+export { HfTokenizer, type TokenizerOptions } from './tokenizer';
+export type {
+  EngineModel,
+  EngineGeneration,
+  EngineLoraOptions,
+  EngineTrainBatch,
+} from './engine-model';
+export { EngineStudent, type EngineStudentOptions } from './engine-student';
+export { EngineStudentFactory, nativeModelLoader, type EngineModelLoader } from './engine-factory';
+export { sampleSolutions, type PromptFormat } from './sampling';
+export { RemoteSampler, type RemoteSamplerOptions } from './remote-sampler';

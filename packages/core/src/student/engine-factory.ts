@@ -1,0 +1,74 @@
+import * as path from 'node:path';
+import * as engine from '@siked/native-cuda';
+import type { EngineModel } from './engine-model';
+import { EngineStudent, type EngineStudentOptions } from './engine-student';
+import { HfTokenizer, type TokenizerOptions } from './tokenizer';
+import type { StudentFactory } from './types';
+
+/** Loads an engine model from a Hugging Face folder (config.json + model.safetensors). */
+export type EngineModelLoader = (dir: string) => Promise<EngineModel>;
+
+interface EngineModule {
+  Model?: {
+    fromPretrained(
+      dir: string,
+      options?: { device?: 'cpu' | 'cuda'; threads?: number },
+    ): Promise<EngineModel>;
+  };
+}
+
+/**
+ * The loader over `@siked/native-cuda`'s `Model.fromPretrained`. Throws a clear error when the
+ * installed engine build does not provide `Model` yet.
+ */
+export function nativeModelLoader(
+  options: { device?: 'cpu' | 'cuda'; threads?: number } = {},
+): EngineModelLoader {
+  return async (dir) => {
+    const { Model } = engine as unknown as EngineModule;
+    if (Model === undefined) {
+      throw new Error(
+        '@siked/native-cuda does not export Model in this build; rebuild the engine (npm run build)',
+      );
+    }
+    return Model.fromPretrained(dir, options);
+  };
+}
+
+/**
+ * Loads {@link EngineStudent}s from checkpoint folders in the Hugging Face layout: weights via
+ * `loadModel`, tokenizer from the folder's `tokenizer.json` (and `tokenizer_config.json`), which
+ * `save` copies along so every iteration's `model/` folder is self-contained.
+ */
+export class EngineStudentFactory implements StudentFactory {
+  constructor(
+    private readonly settings: {
+      /** The base model M0's folder (must hold tokenizer.json). */
+      baseDir: string;
+      loadModel?: EngineModelLoader;
+      student?: Omit<EngineStudentOptions, 'tokenizerFiles'>;
+      tokenizer?: TokenizerOptions;
+    },
+  ) {}
+
+  loadBase(): Promise<EngineStudent> {
+    return this.load(this.settings.baseDir);
+  }
+
+  async load(dir: string): Promise<EngineStudent> {
+    const tokenizer = await HfTokenizer.fromFile(dir, this.settings.tokenizer);
+    const model = await (this.settings.loadModel ?? nativeModelLoader())(dir);
+    const tokenizerFiles = [path.join(dir, 'tokenizer.json')];
+    const config = path.join(dir, 'tokenizer_config.json');
+    if (await exists(config)) tokenizerFiles.push(config);
+    return new EngineStudent(model, tokenizer, { ...this.settings.student, tokenizerFiles });
+  }
+}
+
+async function exists(file: string): Promise<boolean> {
+  const { promises: fs } = await import('node:fs');
+  return fs.access(file).then(
+    () => true,
+    () => false,
+  );
+}

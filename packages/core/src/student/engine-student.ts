@@ -1,0 +1,216 @@
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { bucketedBatchOrder, makeMicroBatch, packExample, type TokenizedExample } from './batching';
+import type { EngineLoraOptions, EngineModel } from './engine-model';
+import { learningRateAt, validateSchedule } from './schedule';
+import type { HfTokenizer } from './tokenizer';
+import type {
+  GeneratedText,
+  GenerationOptions,
+  ScoredText,
+  Student,
+  TrainingExample,
+  TrainingSchedule,
+  TrainProgress,
+  TrainSummary,
+} from './types';
+
+/** How an {@link EngineStudent} fine-tunes and samples. */
+export interface EngineStudentOptions {
+  /**
+   * Train a fresh LoRA adapter in each `train` call and merge it when done (the reference
+   * implementation's "continue from the last student, LoRA merged, fresh LoRA"). Omit for full
+   * fine-tuning (what tiny from-scratch students use).
+   */
+  lora?: Omit<EngineLoraOptions, 'seed'>;
+  /** AdamW settings (engine defaults otherwise). */
+  optimizer?: {
+    beta1?: number;
+    beta2?: number;
+    eps?: number;
+    weightDecay?: number;
+    maxGradNorm?: number;
+  };
+  /** Prompts sent to the engine per generate call (bounds KV-cache memory). Default 32. */
+  generationChunkSize?: number;
+  /** Files copied next to the weights by `save` so a checkpoint folder is self-contained (tokenizer.json...). */
+  tokenizerFiles?: readonly string[];
+}
+
+/** Cuts `text` at the first stop text; reports whether one was found. */
+function cutAtStops(text: string, stops: readonly string[]): { text: string; stopped: boolean } {
+  let end = text.length;
+  for (const stop of stops) {
+    const at = text.indexOf(stop);
+    if (at >= 0 && at < end) end = at;
+  }
+  return { text: text.slice(0, end), stopped: end < text.length };
+}
+
+/**
+ * The student over the engine's `Model` (docs/ENGINE_API.md) and a Hugging Face tokenizer.
+ * Training: prompt and target are tokenized separately (so the loss-mask boundary is exact and
+ * matches how generation prompts are tokenized), the EOS id is appended to the target, the loss
+ * covers the target only, batches are bucketed by length, the learning rate follows linear warmup
+ * then cosine decay per optimizer step, and gradient accumulation gives the effective batch.
+ */
+export class EngineStudent implements Student {
+  constructor(
+    /** The engine model; the student owns it and disposes it. */
+    readonly model: EngineModel,
+    readonly tokenizer: HfTokenizer,
+    private readonly options: EngineStudentOptions = {},
+  ) {}
+
+  private tokenize(example: TrainingExample): TokenizedExample {
+    return {
+      promptIds: this.tokenizer.encode(example.prompt),
+      targetIds: [...this.tokenizer.encode(example.target), this.tokenizer.eosTokenId],
+    };
+  }
+
+  async train(
+    examples: readonly TrainingExample[],
+    schedule: TrainingSchedule,
+    onProgress?: (progress: TrainProgress) => void,
+  ): Promise<TrainSummary> {
+    validateSchedule(schedule);
+    const started = Date.now();
+    const packed = examples.map((example) =>
+      packExample(this.tokenize(example), schedule.maxSequenceLength),
+    );
+    const truncatedExamples = packed.filter((row) => row.truncated).length;
+    const lengths = packed.map((row) => row.ids.length);
+    const microBatchesPerEpoch = Math.ceil(packed.length / schedule.microBatchSize);
+    const stepsPerEpoch = Math.ceil(microBatchesPerEpoch / schedule.gradientAccumulation);
+    const totalSteps = stepsPerEpoch * schedule.epochs;
+    if (totalSteps === 0) {
+      return {
+        steps: 0,
+        examples: 0,
+        truncatedExamples: 0,
+        finalLoss: NaN,
+        meanTokensPerSecond: 0,
+        elapsedMs: 0,
+      };
+    }
+    if (this.options.lora) this.model.enableLora({ ...this.options.lora, seed: schedule.seed });
+    this.model.configureOptimizer(this.options.optimizer ?? {});
+    let step = 0;
+    let finalLoss = NaN;
+    let totalTokens = 0;
+    for (let epoch = 0; epoch < schedule.epochs; epoch += 1) {
+      // A different shuffle per epoch, reproducible from the schedule's seed.
+      const batches = bucketedBatchOrder(
+        lengths,
+        schedule.microBatchSize,
+        schedule.seed + 1_000_003 * (epoch + 1),
+      );
+      for (let first = 0; first < batches.length; first += schedule.gradientAccumulation) {
+        const stepStarted = Date.now();
+        let stepTokens = 0;
+        let targetTokens = 0;
+        for (const indices of batches.slice(first, first + schedule.gradientAccumulation)) {
+          const batch = makeMicroBatch(
+            indices.map((i) => packed[i]!),
+            this.tokenizer.padTokenId,
+          );
+          await this.model.accumulate(batch);
+          stepTokens += batch.realTokens;
+          targetTokens += batch.targetTokens;
+        }
+        const learningRate = learningRateAt(step, totalSteps, schedule);
+        const result = await this.model.step(learningRate);
+        finalLoss = result.loss;
+        totalTokens += stepTokens;
+        step += 1;
+        const seconds = Math.max(1e-6, (Date.now() - stepStarted) / 1000);
+        onProgress?.({
+          step,
+          totalSteps,
+          epoch: epoch + 1,
+          loss: result.loss,
+          gradNorm: result.gradNorm,
+          learningRate,
+          tokensPerSecond: stepTokens / seconds,
+          targetTokens,
+        });
+      }
+    }
+    if (this.options.lora) this.model.mergeLora();
+    const elapsedMs = Date.now() - started;
+    return {
+      steps: step,
+      examples: packed.length,
+      truncatedExamples,
+      finalLoss,
+      meanTokensPerSecond: totalTokens / Math.max(1e-6, elapsedMs / 1000),
+      elapsedMs,
+    };
+  }
+
+  async generate(prompts: readonly string[], options: GenerationOptions): Promise<GeneratedText[]> {
+    const chunkSize = this.options.generationChunkSize ?? 32;
+    const maxPositions = this.model.config.max_position_embeddings;
+    const encoded = prompts.map((prompt, index) => {
+      const ids = this.tokenizer.encode(prompt);
+      if (ids.length + options.maxNewTokens > maxPositions) {
+        throw new RangeError(
+          `prompt ${index} has ${ids.length} tokens; with maxNewTokens ${options.maxNewTokens} it exceeds the model's ${maxPositions} positions`,
+        );
+      }
+      return ids;
+    });
+    const results: GeneratedText[] = [];
+    for (let start = 0; start < encoded.length; start += chunkSize) {
+      const generations = await this.model.generate(encoded.slice(start, start + chunkSize), {
+        maxNewTokens: options.maxNewTokens,
+        temperature: options.temperature,
+        topP: options.topP,
+        // Row seeds are hash(seed, promptIndex-in-call, sampleIndex): offset by the chunk so every
+        // prompt of the whole call gets its own stream.
+        seed: options.seed + start,
+        stopTokenIds: [this.tokenizer.eosTokenId],
+        numSamples: options.numSamples,
+      });
+      for (const generation of generations) {
+        const hitEos =
+          generation.tokens.at(-1) === this.tokenizer.eosTokenId &&
+          generation.finishReason === 'stop';
+        const ids = hitEos ? generation.tokens.slice(0, -1) : generation.tokens;
+        const cut = cutAtStops(this.tokenizer.decode(ids), options.stop ?? []);
+        results.push({
+          promptIndex: start + generation.promptIndex,
+          sampleIndex: generation.sampleIndex,
+          text: cut.text,
+          finishReason: hitEos || cut.stopped ? 'stop' : generation.finishReason,
+          tokenCount: generation.tokens.length,
+        });
+      }
+    }
+    return results.sort((a, b) => a.promptIndex - b.promptIndex || a.sampleIndex - b.sampleIndex);
+  }
+
+  async score(texts: readonly string[]): Promise<ScoredText[]> {
+    const sequences = texts.map((text) => this.tokenizer.encode(text));
+    const scores = sequences.some((ids) => ids.length === 0)
+      ? Promise.reject(new RangeError('score: a text encodes to no tokens'))
+      : this.model.scoreTokens(sequences);
+    return (await scores).map((row, i) => ({
+      tokenIds: sequences[i]!,
+      tokens: this.tokenizer.tokens(sequences[i]!),
+      logprobs: Array.from(row, (value, position) => (position === 0 ? null : value)),
+    }));
+  }
+
+  async save(dir: string): Promise<void> {
+    await this.model.save(dir);
+    for (const file of this.options.tokenizerFiles ?? []) {
+      await fs.copyFile(file, path.join(dir, path.basename(file)));
+    }
+  }
+
+  dispose(): void {
+    this.model.dispose();
+  }
+}
