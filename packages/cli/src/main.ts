@@ -4,6 +4,11 @@ import { createProgram } from './program';
 
 /** Runs the CLI and resolves to its exit code: 0 success, 1 failure of the work, 2 bad usage or input. */
 export async function main(argv: readonly string[]): Promise<number> {
+  // A reader that goes away (`siked data convert ... | head`) is not a failure of the command.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(EXIT.ok);
+    throw error;
+  });
   const program = createProgram();
   try {
     await program.parseAsync(argv as string[]);

@@ -181,3 +181,64 @@ export const schemas = {
   positive: z.coerce.number().positive('expected a number > 0'),
   path: z.string().min(1, 'expected a path'),
 };
+
+/** camelCase -> kebab-case, for flags derived from a library's option names. */
+export function kebabCase(name: string): string {
+  return name.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`);
+}
+
+// Command-line values arrive as strings; a library schema may expect numbers or booleans.
+function fromCommandLineString(value: unknown): unknown {
+  if (typeof value !== 'string') return value;
+  if (/^[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/i.test(value.trim())) return Number(value);
+  if (value === 'true' || value === 'false') return value === 'true';
+  return value;
+}
+
+/**
+ * Option definitions derived from a library's zod object schema (its `.describe()` texts become
+ * the help, its defaults the shown defaults), so the CLI does not restate them. `fields` lists
+ * which fields to expose; `prefix` namespaces them (`sandbox` -> `--sandbox-timeout-ms`).
+ */
+export function optionsFromSchema<S extends z.ZodObject>(
+  schema: S,
+  fields: ReadonlyArray<keyof S['shape'] & string>,
+  prefix = '',
+): OptionDefinitions {
+  const definitions: OptionDefinitions = {};
+  for (const field of fields) {
+    const fieldSchema = schema.shape[field] as z.ZodType;
+    const key = prefix ? `${prefix}${field[0].toUpperCase()}${field.slice(1)}` : field;
+    const parsedDefault = fieldSchema.safeParse(undefined);
+    const defaultValue = parsedDefault.success ? parsedDefault.data : undefined;
+    const isBoolean = typeof defaultValue === 'boolean';
+    const flag = isBoolean
+      ? defaultValue
+        ? `--no-${kebabCase(key)}`
+        : `--${kebabCase(key)}`
+      : `--${kebabCase(key)} <value>`;
+    const choices = (fieldSchema as { options?: unknown }).options;
+    definitions[key] = {
+      flag,
+      description: fieldSchema.description ?? field,
+      schema: z.preprocess(fromCommandLineString, fieldSchema),
+      defaultValue,
+      choices: Array.isArray(choices) ? choices.map(String) : undefined,
+    };
+  }
+  return definitions;
+}
+
+/** Picks the values of `prefix`ed keys back out as the library's own option names. */
+export function unprefixOptions(
+  values: Record<string, unknown>,
+  prefix: string,
+): Record<string, unknown> {
+  const picked: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(values)) {
+    if (!key.startsWith(prefix) || key.length === prefix.length || value === undefined) continue;
+    const rest = key.slice(prefix.length);
+    picked[rest[0].toLowerCase() + rest.slice(1)] = value;
+  }
+  return picked;
+}

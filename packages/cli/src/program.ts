@@ -1,6 +1,8 @@
 import { Command } from 'commander';
+import { registerData } from './commands/data';
 import { registerInfo } from './commands/info';
 import { registerReport } from './commands/report';
+import { registerVerify } from './commands/verify';
 
 /** Builds the `siked` command tree. Each command lives in its own module under commands/. */
 export function createProgram(): Command {
@@ -10,6 +12,8 @@ export function createProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   registerInfo(program);
+  registerData(program);
+  registerVerify(program);
   registerReport(program);
   return program;
 }
