@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import * as engine from '@siked/native-cuda';
+import { Model, type LoadOptions } from '@siked/native-cuda';
 import type { EngineModel } from './engine-model';
 import { EngineStudent, type EngineStudentOptions } from './engine-student';
 import { HfTokenizer, type TokenizerOptions } from './tokenizer';
@@ -8,31 +8,12 @@ import type { StudentFactory } from './types';
 /** Loads an engine model from a Hugging Face folder (config.json + model.safetensors). */
 export type EngineModelLoader = (dir: string) => Promise<EngineModel>;
 
-interface EngineModule {
-  Model?: {
-    fromPretrained(
-      dir: string,
-      options?: { device?: 'cpu' | 'cuda'; threads?: number },
-    ): Promise<EngineModel>;
-  };
-}
-
 /**
- * The loader over `@siked/native-cuda`'s `Model.fromPretrained`. Throws a clear error when the
- * installed engine build does not provide `Model` yet.
+ * The loader over `@siked/native-cuda`'s `Model.fromPretrained` (CPU by default; `threads: 1`
+ * makes training bit-reproducible run to run).
  */
-export function nativeModelLoader(
-  options: { device?: 'cpu' | 'cuda'; threads?: number } = {},
-): EngineModelLoader {
-  return async (dir) => {
-    const { Model } = engine as unknown as EngineModule;
-    if (Model === undefined) {
-      throw new Error(
-        '@siked/native-cuda does not export Model in this build; rebuild the engine (npm run build)',
-      );
-    }
-    return Model.fromPretrained(dir, options);
-  };
+export function nativeModelLoader(options: LoadOptions = {}): EngineModelLoader {
+  return (dir) => Model.fromPretrained(dir, options);
 }
 
 /**
