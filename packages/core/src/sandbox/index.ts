@@ -1,2 +1,16 @@
 // Public API of this module, re-exported by src/index.ts.
-export {};
+export {
+  PythonSandbox,
+  RUNNER_PATH,
+  type SandboxResult,
+  type SandboxStats,
+  type SandboxEvents,
+} from './python-sandbox';
+export {
+  sandboxOptionsSchema,
+  resolveSandboxOptions,
+  type SandboxOptions,
+  type ResolvedSandboxOptions,
+  type IsolationMode,
+} from './options';
+export { ISOLATION_LOSSES, probePythonLayout, type PythonLayout } from './isolation';
