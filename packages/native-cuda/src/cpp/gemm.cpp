@@ -23,9 +23,16 @@ namespace gemm_detail {
 
 namespace {
 
-constexpr int kSliceK = 256;       // KC: an MR x KC A panel (12 KiB at MR 12) stays in L1
-constexpr int kBlockN = 512;       // NB: a KC x NB B block (512 KiB) stays in the 1 MiB L2
-constexpr int kBlockM = 2048;      // MB: rows of the shared packed A block (2 MiB at KC 256)
+// Block sizes (overridable at compile time for tools/kernels-lab's variants).
+#ifndef SIKED_GEMM_KC
+#define SIKED_GEMM_KC 256
+#endif
+#ifndef SIKED_GEMM_NB
+#define SIKED_GEMM_NB 512
+#endif
+constexpr int kSliceK = SIKED_GEMM_KC;  // KC: an MR x KC A panel (12 KiB at MR 12) stays in L1
+constexpr int kBlockN = SIKED_GEMM_NB;  // NB: a KC x NB B block (512 KiB) stays in the 1 MiB L2
+constexpr int kBlockM = 2048;           // MB: rows of the shared packed A block (2 MiB at KC 256)
 constexpr int kTasksPerThread = 4;  // spare tasks let a thread slowed by other work catch up
 constexpr int kSmallMNT = 16;       // nt products with M up to this take the direct path
 // Below this many multiply-adds a call runs on one thread: waking a worker costs more.
@@ -58,41 +65,63 @@ thread_local ScratchBuffer t_packed_b;  // this thread's B block
 inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 inline int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
 
-// Packs rows [i0, i0 + rows) (rows <= mr) x columns [k0, k0 + kc) of op(A) into one panel.
-void pack_a_panel(const Operand& A, int64_t i0, int rows, int64_t k0, int kc, int mr, float* dst) {
-  if (A.transposed) {  // stored [K, M]: each k gives `rows` contiguous values
+// Packs rows [i0, i0 + rows) x columns [k0, k0 + kc) of op(A) into ceil(rows / mr) panels.
+// The loops follow the stored layout so the source is read sequentially: a transposed A (stored
+// [K, M], as in sgemm_tn) row by row of K; a plain A row by row of M (writes strided instead).
+void pack_a_block(const Operand& A, int64_t i0, int rows, int64_t k0, int kc, int mr, float* dst) {
+  const int panels = static_cast<int>(ceil_div(rows, mr));
+  const int64_t panel_floats = int64_t(kc) * mr;
+  if (A.transposed) {
     for (int k = 0; k < kc; ++k) {
       const float* src = A.data + (k0 + k) * A.ld + i0;
-      float* d = dst + k * mr;
-      for (int r = 0; r < rows; ++r) d[r] = src[r];
-      for (int r = rows; r < mr; ++r) d[r] = 0.f;
+      for (int p = 0; p < panels; ++p) {
+        const int n = std::min(mr, rows - p * mr);
+        float* d = dst + p * panel_floats + k * mr;
+        std::memcpy(d, src + p * mr, sizeof(float) * n);
+        for (int r = n; r < mr; ++r) d[r] = 0.f;
+      }
     }
-  } else {  // stored [M, K]: read each row contiguously, write it strided into the panel
-    for (int r = 0; r < rows; ++r) {
-      const float* src = A.data + (i0 + r) * A.ld + k0;
-      for (int k = 0; k < kc; ++k) dst[k * mr + r] = src[k];
+  } else {
+    for (int p = 0; p < panels; ++p) {
+      const int n = std::min(mr, rows - p * mr);
+      float* d = dst + p * panel_floats;
+      for (int r = 0; r < n; ++r) {
+        const float* src = A.data + (i0 + p * mr + r) * A.ld + k0;
+        for (int k = 0; k < kc; ++k) d[k * mr + r] = src[k];
+      }
+      for (int r = n; r < mr; ++r)
+        for (int k = 0; k < kc; ++k) d[k * mr + r] = 0.f;
     }
-    for (int r = rows; r < mr; ++r)
-      for (int k = 0; k < kc; ++k) dst[k * mr + r] = 0.f;
   }
 }
 
-// Packs rows [k0, k0 + kc) x columns [j0, j0 + cols) (cols <= nr) of op(B) into one panel.
-void pack_b_panel(const Operand& B, int64_t k0, int kc, int64_t j0, int cols, int nr, float* dst) {
-  if (!B.transposed) {  // stored [K, N]: each k gives `cols` contiguous values
+// Packs rows [k0, k0 + kc) x columns [j0, j0 + cols) of op(B) into ceil(cols / nr) panels, reading
+// the source sequentially like pack_a_block: a plain B (stored [K, N]) row by row of K; a
+// transposed B (stored [N, K], the weight of sgemm_nt) row by row of N.
+void pack_b_block(const Operand& B, int64_t k0, int kc, int64_t j0, int cols, int nr, float* dst) {
+  const int panels = static_cast<int>(ceil_div(cols, nr));
+  const int64_t panel_floats = int64_t(kc) * nr;
+  if (!B.transposed) {
     for (int k = 0; k < kc; ++k) {
       const float* src = B.data + (k0 + k) * B.ld + j0;
-      float* d = dst + k * nr;
-      std::memcpy(d, src, sizeof(float) * cols);
-      if (cols < nr) std::memset(d + cols, 0, sizeof(float) * (nr - cols));
+      for (int q = 0; q < panels; ++q) {
+        const int n = std::min(nr, cols - q * nr);
+        float* d = dst + q * panel_floats + k * nr;
+        std::memcpy(d, src + q * nr, sizeof(float) * n);
+        if (n < nr) std::memset(d + n, 0, sizeof(float) * (nr - n));
+      }
     }
-  } else {  // stored [N, K] (a weight matrix in nt): a transpose, one source row at a time
-    for (int c = 0; c < cols; ++c) {
-      const float* src = B.data + (j0 + c) * B.ld + k0;
-      for (int k = 0; k < kc; ++k) dst[k * nr + c] = src[k];
+  } else {
+    for (int q = 0; q < panels; ++q) {
+      const int n = std::min(nr, cols - q * nr);
+      float* d = dst + q * panel_floats;
+      for (int c = 0; c < n; ++c) {
+        const float* src = B.data + (j0 + q * nr + c) * B.ld + k0;
+        for (int k = 0; k < kc; ++k) d[k * nr + c] = src[k];
+      }
+      for (int c = n; c < nr; ++c)
+        for (int k = 0; k < kc; ++k) d[k * nr + c] = 0.f;
     }
-    for (int c = cols; c < nr; ++c)
-      for (int k = 0; k < kc; ++k) dst[k * nr + c] = 0.f;
   }
 }
 
@@ -147,15 +176,17 @@ void gemm_packed(const KernelSet& kernels, int M, int N, int K, Operand A, Opera
     }
     const int64_t tasks = n_blocks * m_shares;
 
-    for (int64_t k0 = 0; k0 < K; k0 += kSliceK) {
-      const int kc = static_cast<int>(std::min<int64_t>(kSliceK, K - k0));
+    // Equal slices of at most KC (K = 384 gives 192 + 192, not 256 + 128): a short last slice
+    // would pay the same C traffic for half the work.
+    const int64_t slice_k = ceil_div(K, ceil_div(K, kSliceK));
+    for (int64_t k0 = 0; k0 < K; k0 += slice_k) {
+      const int kc = static_cast<int>(std::min<int64_t>(slice_k, K - k0));
       const float slice_beta = k0 == 0 ? beta : 1.f;  // later slices accumulate onto C
       const int64_t a_panel_floats = int64_t(kc) * mr;
 
       auto pack_a_panels = [&](int64_t p0, int64_t p1) {
-        for (int64_t p = p0; p < p1; ++p)
-          pack_a_panel(A, i0 + p * mr, static_cast<int>(std::min<int64_t>(mr, rows - p * mr)), k0,
-                       kc, mr, packed_a + p * a_panel_floats);
+        pack_a_block(A, i0 + p0 * mr, static_cast<int>(std::min<int64_t>(p1 * mr, rows) - p0 * mr),
+                     k0, kc, mr, packed_a + p0 * a_panel_floats);
       };
       auto multiply_task = [&](int64_t task) {
         const int64_t share = task % m_shares, n_block = task / m_shares;
@@ -164,9 +195,7 @@ void gemm_packed(const KernelSet& kernels, int M, int N, int K, Operand A, Opera
         const int b_panels = static_cast<int>(ceil_div(cols, nr));
         const int64_t b_panel_floats = int64_t(kc) * nr;
         float* packed_b = t_packed_b.get(b_panels * b_panel_floats);
-        for (int q = 0; q < b_panels; ++q)
-          pack_b_panel(B, k0, kc, j0 + q * nr, std::min(nr, cols - q * nr), nr,
-                       packed_b + q * b_panel_floats);
+        pack_b_block(B, k0, kc, j0, cols, nr, packed_b);
         const int64_t p0 = share * a_panels / m_shares, p1 = (share + 1) * a_panels / m_shares;
         for (int64_t p = p0; p < p1; ++p) {
           const int tile_rows = static_cast<int>(std::min<int64_t>(mr, rows - p * mr));

@@ -1,0 +1,248 @@
+// Correctness check of the engine's CPU kernels against the plain references (gemm_reference.cpp):
+//   - sgemm_nt/nn/tn as the model calls them (kernels chosen by detect_simd_level, SIKED_SIMD caps);
+//   - each path (packed, small-M nt) with every kernel set this CPU can run, so one run covers the
+//     AVX-512, AVX2 and scalar micro-kernels;
+//   - the ThreadPool (every index covered once, nested calls inline, many back-to-back jobs).
+// Shapes include edge sizes (1, 7, 17, 33, 257, ...), leading dimensions larger than the rows,
+// beta in {0, 1, 0.5} (beta 0 with NaN in C: C must not be read) and 1, 2 and 3 threads.
+// Prints "simd: <level>" first and "ALL PASSED" last; exits 1 on the first failing case, after
+// printing its first mismatches side by side.
+#include <atomic>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <limits>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "cpu_features.h"
+#include "gemm.h"
+#include "gemm_kernels.h"
+#include "thread_pool.h"
+
+namespace {
+
+using siked::ThreadPool;
+using siked::gemm_detail::KernelSet;
+using siked::gemm_detail::Operand;
+
+enum class Layout { NT, NN, TN };
+const char* layout_name(Layout l) { return l == Layout::NT ? "nt" : l == Layout::NN ? "nn" : "tn"; }
+
+// Which implementation a case exercises.
+enum class Path { Public, Packed, SmallMNT };
+const char* path_name(Path p) {
+  return p == Path::Public ? "sgemm" : p == Path::Packed ? "packed" : "small_m_nt";
+}
+
+struct Case {
+  Layout layout;
+  Path path;
+  const KernelSet* kernels;  // null for Path::Public
+  int M, N, K, pad_a, pad_b, pad_c;
+  float beta;
+  ThreadPool* pool;
+};
+
+int failures = 0;
+int cases_run = 0;
+
+std::string describe(const Case& c) {
+  char buf[256];
+  std::snprintf(buf, sizeof buf, "%s %s[%s] M=%d N=%d K=%d lda+%d ldb+%d ldc+%d beta=%g threads=%d",
+                layout_name(c.layout), path_name(c.path),
+                c.kernels ? siked::simd_level_name(c.kernels->level) : "active", c.M, c.N, c.K,
+                c.pad_a, c.pad_b, c.pad_c, c.beta, c.pool ? c.pool->size() : 1);
+  return buf;
+}
+
+bool run_case(const Case& c, std::mt19937& rng) {
+  ++cases_run;
+  // Stored shapes: A is [M, K] (nt, nn) or [K, M] (tn); B is [N, K] (nt) or [K, N] (nn, tn).
+  const int a_rows = c.layout == Layout::TN ? c.K : c.M, a_cols = c.layout == Layout::TN ? c.M : c.K;
+  const int b_rows = c.layout == Layout::NT ? c.N : c.K, b_cols = c.layout == Layout::NT ? c.K : c.N;
+  const int lda = a_cols + c.pad_a, ldb = b_cols + c.pad_b, ldc = c.N + c.pad_c;
+  std::uniform_real_distribution<float> uniform(-1.f, 1.f);
+  std::vector<float> A(size_t(a_rows) * lda + 1), B(size_t(b_rows) * ldb + 1);
+  for (auto& x : A) x = uniform(rng);
+  for (auto& x : B) x = uniform(rng);
+  std::vector<float> C(size_t(c.M) * ldc + 1);
+  for (auto& x : C) x = c.beta == 0.f ? std::numeric_limits<float>::quiet_NaN() : uniform(rng);
+  std::vector<float> expected = C;
+  // The padding columns of C must come back untouched: fill them with a sentinel.
+  const float sentinel = 12345.f;
+  for (int i = 0; i < c.M; ++i)
+    for (int j = c.N; j < ldc; ++j) C[size_t(i) * ldc + j] = expected[size_t(i) * ldc + j] = sentinel;
+
+  switch (c.layout) {
+    case Layout::NT:
+      siked::sgemm_nt_reference(c.M, c.N, c.K, A.data(), lda, B.data(), ldb, expected.data(), ldc, c.beta);
+      break;
+    case Layout::NN:
+      siked::sgemm_nn_reference(c.M, c.N, c.K, A.data(), lda, B.data(), ldb, expected.data(), ldc, c.beta);
+      break;
+    case Layout::TN:
+      siked::sgemm_tn_reference(c.M, c.N, c.K, A.data(), lda, B.data(), ldb, expected.data(), ldc, c.beta);
+      break;
+  }
+  if (c.path == Path::Public) {
+    auto fn = c.layout == Layout::NT ? siked::sgemm_nt
+              : c.layout == Layout::NN ? siked::sgemm_nn
+                                       : siked::sgemm_tn;
+    fn(c.M, c.N, c.K, A.data(), lda, B.data(), ldb, C.data(), ldc, c.beta, c.pool);
+  } else if (c.path == Path::Packed) {
+    const Operand a{A.data(), lda, c.layout == Layout::TN};
+    const Operand b{B.data(), ldb, c.layout == Layout::NT};
+    siked::gemm_detail::gemm_packed(*c.kernels, c.M, c.N, c.K, a, b, C.data(), ldc, c.beta, c.pool);
+  } else {
+    siked::gemm_detail::gemm_small_m_nt(*c.kernels, c.M, c.N, c.K, A.data(), lda, B.data(), ldb,
+                                        C.data(), ldc, c.beta, c.pool);
+  }
+
+  // Tolerance: absolute (grows like sqrt(K), the typical size of a sum of K products of
+  // uniform(-1, 1) values) plus relative to the reference.
+  const double atol = 2e-6 * std::sqrt(double(std::max(c.K, 1))) * 8, rtol = 1e-5;
+  int bad = 0;
+  for (int i = 0; i < c.M; ++i)
+    for (int j = 0; j < ldc; ++j) {
+      const double got = C[size_t(i) * ldc + j], want = expected[size_t(i) * ldc + j];
+      const bool ok = j >= c.N ? got == want : std::fabs(got - want) <= atol + rtol * std::fabs(want);
+      if (!ok) {
+        if (bad == 0) std::printf("FAIL %s\n  %5s %5s %14s %14s %10s\n", describe(c).c_str(), "i", "j", "got", "reference", "|diff|");
+        if (bad < 6) std::printf("  %5d %5d %14.7g %14.7g %10.3g%s\n", i, j, got, want, std::fabs(got - want), j >= c.N ? "  (padding of C was written)" : "");
+        ++bad;
+      }
+    }
+  // The guard element past the end of C must be untouched too.
+  if (!std::isnan(C.back()) && C.back() != expected.back()) {
+    std::printf("FAIL %s: wrote past the end of C\n", describe(c).c_str());
+    ++bad;
+  }
+  if (bad) {
+    std::printf("  %d mismatches (atol %.3g, rtol %.3g)\n", bad, atol, rtol);
+    ++failures;
+  }
+  return bad == 0;
+}
+
+bool check_thread_pool() {
+  bool ok = true;
+  auto expect = [&](bool cond, const char* what) {
+    if (!cond) {
+      std::printf("FAIL thread pool: %s\n", what);
+      ok = false;
+    }
+  };
+  for (int threads : {1, 2, 3}) {
+    ThreadPool pool(threads);
+    expect(pool.size() == threads, "size() is the total parallelism");
+    // Every index covered exactly once, for awkward ranges and grains.
+    for (int64_t n : {1, 2, 3, 5, 7, 64, 1000}) {
+      for (int64_t grain : {1, 2, 3, 100}) {
+        std::vector<std::atomic<int>> hits(n + 10);
+        pool.parallel_for(10, 10 + n, grain, [&](int64_t b, int64_t e) {
+          for (int64_t i = b; i < e; ++i) hits[i - 10]++;
+          if (e - b < std::min(grain, n)) hits[n + 5]++;  // a chunk smaller than grain
+        });
+        bool once = true;
+        for (int64_t i = 0; i < n; ++i) once = once && hits[i] == 1;
+        expect(once, "parallel_for covers each index once");
+        expect(hits[n + 5] <= 1, "parallel_for chunks hold at least `grain` items (but the last)");
+      }
+      std::vector<std::atomic<int>> task_hits(n);
+      pool.run_tasks(n, [&](int64_t t) { task_hits[t]++; });
+      bool once = true;
+      for (auto& h : task_hits) once = once && h == 1;
+      expect(once, "run_tasks runs each task once");
+    }
+    // Nested use runs inline instead of deadlocking, and still covers the range.
+    std::atomic<int64_t> nested_sum{0};
+    pool.run_tasks(8, [&](int64_t t) {
+      pool.parallel_for(0, 100, 1, [&](int64_t b, int64_t e) {
+        for (int64_t i = b; i < e; ++i) nested_sum += t * 100 + i;
+      });
+    });
+    expect(nested_sum == 8 * 4950 + 100 * 100 * 28, "nested parallel_for inside run_tasks");
+    // Many small back-to-back jobs (the decode pattern): no lost wake-up, no stale task.
+    std::atomic<int64_t> total{0};
+    for (int job = 0; job < 20000; ++job)
+      pool.run_tasks(3, [&](int64_t t) { total += t + 1; });
+    expect(total == 20000 * 6, "20000 back-to-back jobs all complete");
+  }
+  return ok;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const bool quick = argc > 1 && std::strcmp(argv[1], "--quick") == 0;
+  const siked::SimdLevel active = siked::detect_simd_level();
+  std::printf("simd: %s\n", siked::simd_level_name(active));
+
+  if (!check_thread_pool()) return 1;
+  std::printf("thread pool: ok\n");
+
+  // Kernel sets this CPU can run (ignoring the SIKED_SIMD cap: every path is checked directly).
+  std::vector<const KernelSet*> sets{&siked::gemm_detail::scalar_kernels()};
+  {
+    const char* cap = std::getenv("SIKED_SIMD");
+    if (cap) unsetenv("SIKED_SIMD");
+    const siked::SimdLevel cpu = siked::detect_simd_level();
+    if (cap) setenv("SIKED_SIMD", cap, 1);
+    if (cpu >= siked::SimdLevel::Avx2) sets.push_back(&siked::gemm_detail::avx2_kernels());
+    if (cpu >= siked::SimdLevel::Avx512) sets.push_back(&siked::gemm_detail::avx512_kernels());
+  }
+
+  ThreadPool pool2(2), pool3(3);
+  ThreadPool* pools[] = {nullptr, &pool2, &pool3};
+  std::mt19937 rng(1234);
+  const int edge[] = {1, 2, 7, 13, 17, 33, 64, 100, 257};
+  const float betas[] = {0.f, 1.f, 0.5f};
+  const Layout layouts[] = {Layout::NT, Layout::NN, Layout::TN};
+
+  // 1. Edge sizes on every path and kernel set (sizes drawn from `edge`, so every tail of the
+  //    6/12-row and 8/16/32-column register blocks shows up).
+  const int rounds = quick ? 40 : 120;
+  std::uniform_int_distribution<int> pick(0, int(sizeof edge / sizeof edge[0]) - 1), pad(0, 5);
+  for (int r = 0; r < rounds; ++r) {
+    const int M = edge[pick(rng)], N = edge[pick(rng)], K = edge[pick(rng)];
+    const float beta = betas[r % 3];
+    ThreadPool* pool = pools[r % 3];
+    const int pa = pad(rng), pb = pad(rng), pc = pad(rng);
+    for (Layout layout : layouts) {
+      run_case({layout, Path::Public, nullptr, M, N, K, pa, pb, pc, beta, pool}, rng);
+      for (const KernelSet* set : sets) {
+        run_case({layout, Path::Packed, set, M, N, K, pa, pb, pc, beta, pool}, rng);
+        if (layout == Layout::NT)
+          run_case({layout, Path::SmallMNT, set, std::min(M, 40), N, K, pa, pb, pc, beta, pool}, rng);
+      }
+    }
+    if (failures) return 1;
+  }
+  // 2. Shapes that cross the cache blocks (K > 256 slices, N > 512 column blocks, M > 2048 row
+  //    blocks) and the model's own sizes, on the active kernels and two threads.
+  struct Big { int M, N, K; };
+  const Big bigs[] = {{300, 700, 600}, {2049, 33, 17}, {64, 1100, 513}, {16, 1536, 576}, {1, 2048, 384}};
+  for (const Big& b : bigs)
+    for (Layout layout : layouts)
+      for (float beta : betas) {
+        run_case({layout, Path::Public, nullptr, b.M, b.N, b.K, 3, 1, 2, beta, &pool2}, rng);
+        if (failures) return 1;
+      }
+  // 3. K == 0 and empty products: C = beta * C, nothing else touched.
+  for (Layout layout : layouts)
+    for (float beta : betas) {
+      run_case({layout, Path::Public, nullptr, 5, 9, 0, 1, 1, 1, beta, &pool2}, rng);
+      run_case({layout, Path::Public, nullptr, 0, 9, 4, 1, 1, 1, beta, &pool2}, rng);
+      run_case({layout, Path::Public, nullptr, 5, 0, 4, 1, 1, 1, beta, &pool2}, rng);
+    }
+  if (failures) return 1;
+  std::printf("kernel sets checked:");
+  for (const KernelSet* set : sets) std::printf(" %s", siked::simd_level_name(set->level));
+  std::printf("\n%d cases\nALL PASSED\n", cases_run);
+  return 0;
+}
