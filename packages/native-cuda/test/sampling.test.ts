@@ -1,0 +1,151 @@
+// KV-cached sampling: greedy vs full forward, cache vs full-sequence scores, seeds, stops, filters.
+import { Model } from '@siked/native-cuda';
+import { argmaxRow, logSoftmaxRows, microConfig } from './micro';
+
+const V = 16;
+// Weights 10x HF's init so the distributions are far from uniform (greedy has clear winners).
+function sharpModel(threads?: number): Model {
+  const model = Model.fromConfig(microConfig(), { seed: 11, threads });
+  for (const { name } of model.parameterTable()) {
+    if (!name.includes('norm'))
+      model.setParameter(
+        name,
+        model.getParameter(name).map((x) => 10 * x),
+      );
+  }
+  return model;
+}
+
+const prompts = [[1, 2, 3], [7], [4, 9, 9, 12, 0]];
+
+describe('sampling', () => {
+  let model: Model;
+  beforeAll(() => {
+    model = sharpModel(2);
+  });
+  afterAll(() => model.dispose());
+
+  it('greedy decoding equals step-by-step argmax of the full forward', async () => {
+    const generations = await model.generate(prompts, { maxNewTokens: 8 });
+    expect(generations.map((g) => [g.promptIndex, g.sampleIndex])).toEqual([
+      [0, 0],
+      [1, 0],
+      [2, 0],
+    ]);
+    for (const g of generations) {
+      expect(g.finishReason).toBe('length');
+      const sequence = [...prompts[g.promptIndex]];
+      for (const token of g.tokens) {
+        const logits = await model.logits(Int32Array.from(sequence), 1, sequence.length);
+        expect(token).toBe(argmaxRow(logits, V, sequence.length - 1));
+        sequence.push(token);
+      }
+    }
+  });
+
+  it('reports the same log-probabilities from the KV cache as from a full-sequence pass', async () => {
+    const generations = await model.generate(prompts, {
+      maxNewTokens: 10,
+      temperature: 1,
+      seed: 5,
+      numSamples: 2,
+    });
+    const sequences = generations.map((g) => [...prompts[g.promptIndex], ...g.tokens]);
+    const scores = await model.scoreTokens(sequences);
+    generations.forEach((g, i) => {
+      const promptLength = prompts[g.promptIndex].length;
+      expect(Number.isNaN(scores[i][0])).toBe(true);
+      g.tokens.forEach((_, t) => {
+        expect(Math.abs(g.logprobs[t] - scores[i][promptLength + t])).toBeLessThan(1e-5);
+      });
+      // ... and both agree with log-softmax of the logits of one full forward.
+      return sequences[i];
+    });
+    const seq = sequences[0];
+    const logp = logSoftmaxRows(await model.logits(Int32Array.from(seq), 1, seq.length), V);
+    for (let t = 1; t < seq.length; t++) {
+      expect(Math.abs(scores[0][t] - logp[(t - 1) * V + seq[t]])).toBeLessThan(1e-5);
+    }
+  });
+
+  it('reproduces samples bit for bit from a seed, whatever the thread count', async () => {
+    const options = {
+      maxNewTokens: 12,
+      temperature: 1.3,
+      topK: 8,
+      topP: 0.9,
+      seed: 42,
+      numSamples: 3,
+    };
+    const first = await model.generate(prompts, options);
+    const again = await model.generate(prompts, options);
+    const oneThread = sharpModel(1);
+    const serial = await oneThread.generate(prompts, options);
+    oneThread.dispose();
+    expect(again).toEqual(first);
+    expect(serial).toEqual(first);
+    const other = await model.generate(prompts, { ...options, seed: 43 });
+    expect(other.map((g) => g.tokens)).not.toEqual(first.map((g) => g.tokens));
+    // The samples of one prompt differ from each other (own per-row seeds).
+    expect(first[0].tokens).not.toEqual(first[1].tokens);
+  });
+
+  it('stops at a stop token and includes it last', async () => {
+    const [greedy] = await model.generate([prompts[0]], { maxNewTokens: 8 });
+    const stop = greedy.tokens[3];
+    const [stopped] = await model.generate([prompts[0]], { maxNewTokens: 8, stopTokenIds: [stop] });
+    const at = greedy.tokens.indexOf(stop);
+    expect(stopped.finishReason).toBe('stop');
+    expect(stopped.tokens).toEqual(greedy.tokens.slice(0, at + 1));
+  });
+
+  it('reduces to greedy with topK 1 or a tiny topP', async () => {
+    const greedy = await model.generate(prompts, { maxNewTokens: 6 });
+    const topK = await model.generate(prompts, {
+      maxNewTokens: 6,
+      temperature: 2,
+      topK: 1,
+      seed: 1,
+    });
+    const topP = await model.generate(prompts, {
+      maxNewTokens: 6,
+      temperature: 2,
+      topP: 1e-6,
+      seed: 1,
+    });
+    expect(topK.map((g) => g.tokens)).toEqual(greedy.map((g) => g.tokens));
+    expect(topP.map((g) => g.tokens)).toEqual(greedy.map((g) => g.tokens));
+  });
+
+  it('samples first tokens with the model distribution at temperature 1', async () => {
+    const n = 3000;
+    const samples = await model.generate([prompts[2]], {
+      maxNewTokens: 1,
+      temperature: 1,
+      seed: 9,
+      numSamples: n,
+    });
+    const seq = prompts[2];
+    const logp = logSoftmaxRows(await model.logits(Int32Array.from(seq), 1, seq.length), V);
+    const counts = new Array<number>(V).fill(0);
+    for (const s of samples) counts[s.tokens[0]]++;
+    for (let j = 0; j < V; j++) {
+      const p = Math.exp(logp[(seq.length - 1) * V + j]);
+      // 5 standard deviations of a binomial frequency.
+      expect(Math.abs(counts[j] / n - p)).toBeLessThan(5 * Math.sqrt((p * (1 - p)) / n) + 1e-3);
+    }
+  });
+
+  it('checks its options', async () => {
+    await expect(model.generate(prompts, { maxNewTokens: -1 })).rejects.toThrow(
+      'Expected positive integer for maxNewTokens but received -1',
+    );
+    await expect(model.generate([[1, 99]], { maxNewTokens: 1 })).rejects.toThrow(
+      'Expected token id in [0, 16) for prompts[0][1] but received 99',
+    );
+    await expect(model.generate([[1]], { maxNewTokens: 40 })).rejects.toThrow(
+      /max_position_embeddings/,
+    );
+    await expect(model.generate([[1]], { maxNewTokens: 2, topP: 0 })).rejects.toThrow(/topP/);
+  });
+});
