@@ -1,2 +1,87 @@
-// Public API of this module, re-exported by src/index.ts.
-export {};
+// Public API of the synthetic world (docs/SYNTHETIC_WORLD.md), re-exported by src/index.ts.
+export {
+  SYNTHETIC_FAMILIES,
+  applyOperator,
+  evaluateSteps,
+  formatNumber,
+  readSyntheticComputation,
+  solveForwardEquation,
+  type ComputationStep,
+  type ForwardEquation,
+  type Operand,
+  type Operator,
+  type SyntheticComputation,
+  type SyntheticFamily,
+  type SyntheticProblemMeta,
+} from './computation';
+export {
+  DEFAULT_NUMBER_RANGES,
+  type FamilyDraft,
+  type FamilyRequest,
+  type NumberRange,
+  type NumberRanges,
+  type Variants,
+} from './grammar';
+export { FAMILY_GENERATORS } from './families';
+export {
+  IN_DISTRIBUTION_STEPS,
+  SHIFTED_NUMBER_RANGES,
+  SYNTHETIC_SPLIT_NAMES,
+  generateSplit,
+  generateSyntheticSplits,
+  questionKey,
+  syntheticSplitSpecs,
+  type SplitSpec,
+  type SyntheticSplitName,
+} from './generator';
+export { RandomStream, hashString } from './random';
+export {
+  drawMistake,
+  writeCot,
+  writeL2m,
+  writePot,
+  writeSolution,
+  type SurfaceStyle,
+  type TeacherMistake,
+  type WrittenSolution,
+} from './solutions';
+export {
+  DEFAULT_TEACHER_ERROR_RATES,
+  PERFECT_TEACHER_ERROR_RATES,
+  SyntheticTeacher,
+  validateErrorRates,
+  type AnnotatedTeacherSample,
+  type StrategyErrorRates,
+  type SyntheticTeacherOptions,
+  type TeacherErrorRates,
+} from './teacher';
+export {
+  PRE_TOKENIZER_PATTERN,
+  SPACE_MARKER,
+  SPECIAL_TOKENS,
+  STRATEGY_TAG_TOKENS,
+  WordLevelTokenizer,
+  buildWordLevelTokenizer,
+  splitIntoPieces,
+  tokenizerConfigJson,
+  type AddedTokenJson,
+  type BuildTokenizerOptions,
+  type WordLevelTokenizerJson,
+} from './tokenizer';
+export {
+  SYNTHETIC_PRESETS,
+  llamaParameterCount,
+  syntheticPreset,
+  type SyntheticModelConfig,
+  type SyntheticModelShape,
+  type SyntheticPreset,
+  type SyntheticPresetName,
+  type SyntheticTrainingSettings,
+} from './presets';
+export {
+  SYNTHETIC_STUDENT_TEMPLATE,
+  buildSyntheticWorld,
+  type SyntheticStudentTemplate,
+  type SyntheticWorld,
+  type SyntheticWorldOptions,
+} from './world';

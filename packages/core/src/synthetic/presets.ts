@@ -1,0 +1,200 @@
+// The three presets of the synthetic world: how many problems, how big a student, how long to
+// train. One definition each; the CLI and the docs read them from here.
+import type { SyntheticSplitName } from './generator';
+
+/**
+ * Hugging Face config.json fields of a from-scratch LlamaForCausalLM student (the engine's
+ * `ModelConfig`, docs/ENGINE_API.md). `vocab_size` and the special token ids are filled in from
+ * the world's tokenizer by `buildSyntheticWorld`.
+ */
+export interface SyntheticModelConfig {
+  architectures: ['LlamaForCausalLM'];
+  model_type: 'llama';
+  vocab_size: number;
+  hidden_size: number;
+  intermediate_size: number;
+  num_hidden_layers: number;
+  num_attention_heads: number;
+  num_key_value_heads: number;
+  rms_norm_eps: number;
+  rope_theta: number;
+  max_position_embeddings: number;
+  tie_word_embeddings: boolean;
+  bos_token_id: number | null;
+  eos_token_id: number;
+  pad_token_id: number;
+  torch_dtype: 'float32';
+}
+
+/** Model shape of a preset (the rest of the config is fixed or comes from the tokenizer). */
+export type SyntheticModelShape = Pick<
+  SyntheticModelConfig,
+  | 'hidden_size'
+  | 'intermediate_size'
+  | 'num_hidden_layers'
+  | 'num_attention_heads'
+  | 'num_key_value_heads'
+  | 'max_position_embeddings'
+>;
+
+/** Training settings of a preset (full fine-tuning: a from-scratch student has no base to keep). */
+export interface SyntheticTrainingSettings {
+  /** Epochs over each iteration's training set. */
+  epochs: number;
+  /** Peak learning rate (AdamW; linear warmup then cosine decay). */
+  learningRate: number;
+  /** Sequences per optimizer step. */
+  batchSize: number;
+  /** Fraction of the steps spent warming up. */
+  warmupFraction: number;
+  /** Gradient clipping (global L2 norm). */
+  maxGradNorm: number;
+}
+
+/** Everything a preset fixes. */
+export interface SyntheticPreset {
+  name: string;
+  /** One line on what the preset is for and what it costs. */
+  description: string;
+  /** Problems per split. */
+  splitSizes: Record<SyntheticSplitName, number>;
+  model: SyntheticModelShape;
+  training: SyntheticTrainingSettings;
+  /** SIKeD iterations after combined distillation (iteration 0). */
+  iterations: number;
+  /** Self-generated samples per training question and iteration (k). */
+  samplesPerQuestion: number;
+  /** Teacher samples per (question, strategy) before verification keeps one. */
+  teacherSamplesPerQuestion: number;
+  /** Self-generation sampling temperature and nucleus. */
+  temperature: number;
+  topP: number;
+  /** Generation budget; the longest teacher solutions of the preset's splits fit in it. */
+  maxNewTokens: number;
+}
+
+/** The name of a shipped preset. */
+export type SyntheticPresetName = 'tiny' | 'demo' | 'full';
+
+const oodSizes = (size: number) => ({
+  'ood-phrasing': size,
+  'ood-distractor': size,
+  'ood-numbers': size,
+  'ood-steps': size,
+});
+
+/**
+ * The shipped presets.
+ * - `tiny`: for tests; seconds end to end, accuracies meaningless.
+ * - `demo`: the default; the whole demo within 10 minutes on a 2-core CPU (measured by the CLI
+ *   owner; see docs/SYNTHETIC_WORLD.md), a student of about 0.8M parameters.
+ * - `full`: more data and a ~10M-parameter student, for a GPU or a long CPU run.
+ */
+export const SYNTHETIC_PRESETS: Readonly<Record<SyntheticPresetName, SyntheticPreset>> =
+  Object.freeze({
+    tiny: {
+      name: 'tiny',
+      description:
+        'for tests: a few dozen problems and a 2-layer 32-wide student, seconds end to end',
+      splitSizes: { train: 48, validation: 12, test: 12, ...oodSizes(12) },
+      model: {
+        hidden_size: 32,
+        intermediate_size: 64,
+        num_hidden_layers: 2,
+        num_attention_heads: 2,
+        num_key_value_heads: 1,
+        max_position_embeddings: 384,
+      },
+      training: {
+        epochs: 1,
+        learningRate: 3e-3,
+        batchSize: 8,
+        warmupFraction: 0.1,
+        maxGradNorm: 1,
+      },
+      iterations: 1,
+      samplesPerQuestion: 2,
+      teacherSamplesPerQuestion: 2,
+      temperature: 0.7,
+      topP: 0.95,
+      maxNewTokens: 256,
+    },
+    demo: {
+      name: 'demo',
+      description:
+        'the default: 1,000 training problems, a ~0.8M-parameter student, minutes on a 2-core CPU',
+      splitSizes: { train: 1000, validation: 100, test: 300, ...oodSizes(200) },
+      model: {
+        hidden_size: 128,
+        intermediate_size: 352,
+        num_hidden_layers: 4,
+        num_attention_heads: 4,
+        num_key_value_heads: 2,
+        max_position_embeddings: 384,
+      },
+      training: {
+        epochs: 3,
+        learningRate: 2e-3,
+        batchSize: 16,
+        warmupFraction: 0.05,
+        maxGradNorm: 1,
+      },
+      iterations: 2,
+      samplesPerQuestion: 4,
+      teacherSamplesPerQuestion: 4,
+      temperature: 0.7,
+      topP: 0.95,
+      maxNewTokens: 256,
+    },
+    full: {
+      name: 'full',
+      description:
+        'longer: 6,000 training problems and a ~10M-parameter student (a GPU, or an hour of CPU)',
+      splitSizes: { train: 6000, validation: 500, test: 1000, ...oodSizes(500) },
+      model: {
+        hidden_size: 384,
+        intermediate_size: 1024,
+        num_hidden_layers: 6,
+        num_attention_heads: 6,
+        num_key_value_heads: 2,
+        max_position_embeddings: 512,
+      },
+      training: {
+        epochs: 3,
+        learningRate: 1e-3,
+        batchSize: 32,
+        warmupFraction: 0.03,
+        maxGradNorm: 1,
+      },
+      iterations: 3,
+      samplesPerQuestion: 10,
+      teacherSamplesPerQuestion: 4,
+      temperature: 0.7,
+      topP: 0.95,
+      maxNewTokens: 256,
+    },
+  });
+
+/** The preset of a name; throws with the known names on a typo. */
+export function syntheticPreset(name: string): SyntheticPreset {
+  const preset = (SYNTHETIC_PRESETS as Record<string, SyntheticPreset>)[name];
+  if (!preset) {
+    throw new Error(
+      `unknown synthetic preset "${name}" (known: ${Object.keys(SYNTHETIC_PRESETS).join(', ')})`,
+    );
+  }
+  return preset;
+}
+
+/**
+ * Parameter count of a Llama model with tied embeddings (embedding + per layer: q, k, v, o,
+ * gate, up, down and two RMSNorm weights, + the final norm): what a preset's student weighs.
+ */
+export function llamaParameterCount(shape: SyntheticModelShape, vocabSize: number): number {
+  const hidden = shape.hidden_size;
+  const headDim = hidden / shape.num_attention_heads;
+  const kvWidth = headDim * shape.num_key_value_heads;
+  const attention = hidden * hidden * 2 + hidden * kvWidth * 2;
+  const mlp = 3 * hidden * shape.intermediate_size;
+  return vocabSize * hidden + shape.num_hidden_layers * (attention + mlp + 2 * hidden) + hidden;
+}

@@ -1,0 +1,100 @@
+// Presets and the assembled world: sizes, the student's config.json, and token budgets that fit.
+import {
+  SYNTHETIC_PRESETS,
+  SYNTHETIC_SPLIT_NAMES,
+  buildSyntheticWorld,
+  llamaParameterCount,
+  syntheticPreset,
+} from '../../src/synthetic';
+import { STRATEGIES } from '../../src/types';
+
+test('the tiny preset builds in well under a few seconds with the sizes it promises', () => {
+  const started = Date.now();
+  const world = buildSyntheticWorld('tiny', 0);
+  expect(Date.now() - started).toBeLessThan(3000);
+  for (const name of SYNTHETIC_SPLIT_NAMES)
+    expect(world.splits[name]).toHaveLength(SYNTHETIC_PRESETS.tiny.splitSizes[name]);
+});
+
+test('the demo world: config.json matches the tokenizer, the student is 0.5-5M parameters, texts fit', () => {
+  const world = buildSyntheticWorld('demo', 1);
+  const { modelConfig, tokenizer, preset } = world;
+  expect(modelConfig).toMatchObject({
+    architectures: ['LlamaForCausalLM'],
+    model_type: 'llama',
+    vocab_size: tokenizer.vocabSize,
+    eos_token_id: tokenizer.eosId,
+    pad_token_id: tokenizer.padId,
+    hidden_size: preset.model.hidden_size,
+    tie_word_embeddings: true,
+  });
+  expect(modelConfig.hidden_size % modelConfig.num_attention_heads).toBe(0);
+  expect(modelConfig.num_attention_heads % modelConfig.num_key_value_heads).toBe(0);
+  expect(world.parameterCount).toBeGreaterThan(500_000);
+  expect(world.parameterCount).toBeLessThan(5_000_000);
+  expect(world.tokenizerConfig).toMatchObject({
+    eos_token: '<eos>',
+    pad_token: '<pad>',
+    unk_token: '<unk>',
+  });
+
+  // Every teacher solution (all splits, ood-steps included) fits the generation budget, and prompt + target fit
+  // the context; the texts stay short (the design aims at ~20-80 target tokens; L2M, the wordiest, averages ~83).
+  const lengths: Record<string, number[]> = { cot: [], l2m: [], pot: [] };
+  let longestSequence = 0;
+  for (const name of [
+    'train',
+    'validation',
+    'test',
+    'ood-phrasing',
+    'ood-distractor',
+    'ood-numbers',
+    'ood-steps',
+  ]) {
+    for (const problem of world.splits[name]) {
+      const promptLength = tokenizer.encode(
+        world.studentTemplate.prompt.replace('{question}', problem.question),
+      ).length;
+      for (const strategy of STRATEGIES) {
+        const target = `${world.studentTemplate.tags[strategy]}${world.teacher.write(problem, strategy, 0).text}`;
+        const targetLength = tokenizer.encode(target).length + 1; // + <eos>
+        if (name === 'train') lengths[strategy].push(targetLength);
+        expect(targetLength).toBeLessThanOrEqual(preset.maxNewTokens);
+        longestSequence = Math.max(longestSequence, promptLength + targetLength);
+      }
+    }
+  }
+  expect(longestSequence).toBeLessThanOrEqual(modelConfig.max_position_embeddings);
+  const mean = (values: number[]) => values.reduce((sum, value) => sum + value, 0) / values.length;
+  for (const strategy of STRATEGIES) {
+    expect(mean(lengths[strategy])).toBeGreaterThan(10);
+    expect(mean(lengths[strategy])).toBeLessThan(90);
+  }
+});
+
+test('presets grow from tiny to full, and unknown names are refused', () => {
+  const sizes = ['tiny', 'demo', 'full'].map((name) => syntheticPreset(name));
+  for (let index = 1; index < sizes.length; index++) {
+    expect(sizes[index].splitSizes.train).toBeGreaterThan(sizes[index - 1].splitSizes.train);
+    expect(llamaParameterCount(sizes[index].model, 500)).toBeGreaterThan(
+      llamaParameterCount(sizes[index - 1].model, 500),
+    );
+  }
+  expect(() => syntheticPreset('huge')).toThrow(
+    /unknown synthetic preset "huge" \(known: tiny, demo, full\)/,
+  );
+});
+
+test('parameter count formula: a hand-computed small Llama', () => {
+  // vocab 10, hidden 4, 1 layer, 2 heads (head_dim 2), 1 kv head (kv width 2), intermediate 6:
+  // embedding 40; q 16 + o 16 + k 8 + v 8 = 48; mlp 3*4*6 = 72; norms 4+4; final norm 4.
+  const shape = {
+    hidden_size: 4,
+    intermediate_size: 6,
+    num_hidden_layers: 1,
+    num_attention_heads: 2,
+    num_key_value_heads: 1,
+    max_position_embeddings: 8,
+  };
+  expect(llamaParameterCount(shape, 10)).toBe(40 + 48 + 72 + 8 + 4);
+});
