@@ -1,5 +1,8 @@
 import { Command } from 'commander';
 import { registerData } from './commands/data';
+import { registerEval } from './commands/eval';
+import { registerGenerate } from './commands/generate';
+import { registerLogprobs } from './commands/logprobs';
 import { registerInfo } from './commands/info';
 import { registerReport } from './commands/report';
 import { registerVerify } from './commands/verify';
@@ -14,6 +17,9 @@ export function createProgram(): Command {
   registerInfo(program);
   registerData(program);
   registerVerify(program);
+  registerEval(program);
+  registerGenerate(program);
+  registerLogprobs(program);
   registerReport(program);
   return program;
 }

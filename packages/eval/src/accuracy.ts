@@ -1,4 +1,11 @@
-import { STRATEGIES, type Solution, type Strategy } from '@siked/core';
+import { STRATEGIES, type Strategy } from '@siked/core';
+
+/** A graded answer; `strategy` is null when the student's completion carried no strategy tag. */
+export interface GradedPrediction {
+  strategy: Strategy | null;
+  predicted: number | null;
+  correct: boolean;
+}
 
 /** Accuracy of one strategy among the predictions that used it. */
 export interface StrategyAccuracy {
@@ -17,11 +24,13 @@ export interface AccuracySummary {
   accuracy: number;
   /** Predictions with no extractable answer (counted wrong, reported apart from wrong answers). */
   unparsed: number;
+  /** Predictions whose completion had no strategy tag (counted wrong; in no strategy's count). */
+  untagged?: number;
   byStrategy: Record<Strategy, StrategyAccuracy>;
 }
 
 /** Summarises graded predictions: overall accuracy, per-strategy usage and accuracy. */
-export function summarizeAccuracy(predictions: readonly Solution[]): AccuracySummary {
+export function summarizeAccuracy(predictions: readonly GradedPrediction[]): AccuracySummary {
   const total = predictions.length;
   const correct = predictions.filter((p) => p.correct).length;
   const unparsed = predictions.filter((p) => p.predicted === null).length;
@@ -34,5 +43,13 @@ export function summarizeAccuracy(predictions: readonly Solution[]): AccuracySum
       accuracy: used.length === 0 ? null : used.filter((p) => p.correct).length / used.length,
     };
   }
-  return { total, correct, accuracy: total === 0 ? 0 : correct / total, unparsed, byStrategy };
+  const untagged = predictions.filter((p) => p.strategy === null).length;
+  return {
+    total,
+    correct,
+    accuracy: total === 0 ? 0 : correct / total,
+    unparsed,
+    untagged,
+    byStrategy,
+  };
 }

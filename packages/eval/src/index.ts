@@ -1,7 +1,12 @@
 /**
  * @siked/eval: metrics, strategy statistics, plots and reports. The package's only public surface.
  */
-export { summarizeAccuracy, type AccuracySummary, type StrategyAccuracy } from './accuracy';
+export {
+  summarizeAccuracy,
+  type AccuracySummary,
+  type GradedPrediction,
+  type StrategyAccuracy,
+} from './accuracy';
 export type {
   RunSummary,
   IterationSummary,
@@ -41,3 +46,9 @@ export {
   countTeacherStrategies,
 } from './run/load-run';
 export { RunFileError } from './run/fields';
+export {
+  evaluateOnProblems,
+  type EvaluatedPrediction,
+  type EvaluationOptions,
+  type EvaluationResult,
+} from './evaluate';
