@@ -72,7 +72,8 @@ export async function loadGsm8k(file: string, options: Gsm8kLoadOptions = {}): P
       const meta: Gsm8kMeta = { variant, steps: steps.map(stripCalculatorAnnotations) };
       if (variant === 'socratic') {
         meta.subQuestions = steps.map((step, i) => socraticStep(step, i));
-        meta.steps = meta.subQuestions.map((sub) => sub.answer);
+        // A few real records have an empty step after " ** " (see the tests); steps keep only text.
+        meta.steps = meta.subQuestions.map((sub) => sub.answer).filter((answer) => answer !== '');
       }
       const problem: Problem = {
         id: `gsm8k-${split}-${index}`,

@@ -1,6 +1,7 @@
 // Reading text data files with line numbers: JSON Lines, and JSON arrays whose elements are
 // located by the line they start on (JSON.parse alone does not say where a record is).
 import { readFile } from 'node:fs/promises';
+import { jsonSyntaxErrorOffset } from './json-syntax';
 import { DataFormatError } from './load-result';
 
 /** A non-blank line of a JSON Lines file with its 1-based line number. */
@@ -40,10 +41,14 @@ export function parseJsonArray(text: string, file: string): LocatedElement[] {
   try {
     parsed = JSON.parse(text);
   } catch (error) {
-    const message = (error as Error).message;
-    const position = /position (\d+)/.exec(message);
-    const line = position ? lineOfOffset(text, Number(position[1])) : 1;
-    throw new DataFormatError(file, line, '(file)', `invalid JSON: ${message}`);
+    const offset = jsonSyntaxErrorOffset(text) ?? 0;
+    const message = (error as Error).message.replace(/\s+/g, ' ');
+    throw new DataFormatError(
+      file,
+      lineOfOffset(text, offset),
+      '(file)',
+      `invalid JSON: ${message}`,
+    );
   }
   if (!Array.isArray(parsed)) {
     throw new DataFormatError(file, 1, '(file)', 'expected the file to hold one JSON array');

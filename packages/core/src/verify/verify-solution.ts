@@ -245,11 +245,16 @@ export function summarizeVerification(results: readonly VerifiedSolution[]): Ver
   return stats;
 }
 
-/** Folds the variable parts of a reason (quoted text, numbers) so equal causes group together. */
+/**
+ * Folds the variable parts of a reason (the quoted statement, numbers, quoted names) so equal
+ * causes group together: `"Final answer:" is followed by "3:30" (...)` and the same with "4:15"
+ * become one entry.
+ */
 function foldReason(reason: string): string {
   return reason
     .split('\n', 1)[0]
-    .replace(/"(?:[^"\\]|\\.)*"/g, '"..."')
-    .replace(/\d+(?:\.\d+)?/g, 'N')
+    .replace(/(followed by |last number )"(?:[^"\\]|\\.)*"/g, '$1"..."')
+    .replace(/'[^']*'/g, "'...'")
+    .replace(/(?<![A-Za-z\d])-?\d+(?:\.\d+)?(?![A-Za-z\d])/g, 'N')
     .slice(0, 120);
 }
