@@ -85,7 +85,7 @@ export const ISOLATION_LOSSES: Readonly<Record<IsolationMode, string>> = {
 const ROOT_LINKS = ['/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32'];
 
 /**
- * The bubblewrap arguments for an empty root that holds only the read-only interpreter,
+ * The bubblewrap arguments for an empty, read-only root that holds only the interpreter,
  * standard library, shared libraries and sympy/mpmath. Every namespace is unshared
  * (network included, so localhost is unreachable), the worker dies with its parent, runs in a
  * new session (no TIOCSTI into the host terminal) and starts with an empty environment.
@@ -99,7 +99,8 @@ export function bubblewrapArguments(layout: PythonLayout): string[] {
   }
   const binds = [layout.executable, layout.stdlib, ...layout.libraryDirs, ...layout.packageDirs];
   for (const path of new Set(binds)) args.push('--ro-bind', path, path);
-  args.push('--dev', '/dev', '--chdir', '/');
+  // The tmpfs root is private but would be writable: make it read-only once it is populated.
+  args.push('--dev', '/dev', '--remount-ro', '/', '--chdir', '/');
   return args;
 }
 
