@@ -1,2 +1,35 @@
 // Public API of this module, re-exported by src/index.ts.
-export {};
+export {
+  runSettingsSchema,
+  trainingSettingsSchema,
+  resolveRunSettings,
+  type RunSettings,
+  type RunSettingsInput,
+} from './settings';
+export {
+  runSiked,
+  type IterationEvaluation,
+  type SampleRecord,
+  type SikedRunOptions,
+  type SikedRunResult,
+  type StudentTextFormat,
+} from './controller';
+export {
+  evaluateOnProblems,
+  summarizeEvaluation,
+  type DatasetEvaluationSummary,
+  type EvaluationOptions,
+  type EvaluationRecord,
+  type StrategyUsage,
+} from './evaluate';
+export type { LoopEvent, LoopEventListener } from './events';
+export {
+  readManifest,
+  manifestPath,
+  type ArtefactRecord,
+  type RunManifest,
+  type RunStatus,
+  type StageRecord,
+} from './manifest';
+export { splitValidation, type ValidationSplit } from './split';
+export { writeFileAtomic, writeJsonAtomic, writeJsonLinesAtomic, writeDirAtomic } from './atomic';

@@ -1,0 +1,131 @@
+import { z } from 'zod';
+import { STRATEGIES } from '../types';
+
+const strategy = z.enum(['cot', 'l2m', 'pot']);
+const positiveInt = z.number().int().min(1);
+
+/** Fine-tuning settings of every iteration (METHOD.md 2, [impl] defaults). */
+export const trainingSettingsSchema = z.object({
+  epochs: positiveInt.default(3).describe("Passes over each iteration's training set."),
+  learningRate: z
+    .number()
+    .positive()
+    .default(2e-4)
+    .describe('Peak learning rate (the reference uses 2e-4 to 3e-4 with LoRA).'),
+  warmupRatio: z
+    .number()
+    .min(0)
+    .lt(1)
+    .default(0.03)
+    .describe('Share of optimizer steps of linear warmup.'),
+  minLearningRateRatio: z
+    .number()
+    .min(0)
+    .max(1)
+    .default(0)
+    .describe('Cosine decay floor as a share of the peak.'),
+  microBatchSize: positiveInt.default(4).describe('Sequences per forward/backward pass.'),
+  gradientAccumulation: positiveInt
+    .default(2)
+    .describe('Micro-batches per optimizer step (effective batch 8 by default).'),
+  maxSequenceLength: positiveInt.default(1024).describe('Longer examples are truncated.'),
+});
+
+/**
+ * Settings of a SIKeD run, defined once (type, default, one line of prose, range checks); the
+ * CLI derives its flags and help from this schema. Defaults match METHOD.md and the reference
+ * implementation.
+ */
+export const runSettingsSchema = z.object({
+  seed: z
+    .number()
+    .int()
+    .min(0)
+    .default(0)
+    .describe('Seeds the validation split, shuffling, LoRA init and sampling.'),
+  strategies: z
+    .array(strategy)
+    .min(1)
+    .default([...STRATEGIES])
+    .describe('Strategies the teacher is asked for and the student may use.'),
+  forcedStrategy: strategy
+    .optional()
+    .describe(
+      'Single-strategy baseline: teacher data, generation and evaluation use only this strategy (its tag is forced).',
+    ),
+  iterations: z
+    .number()
+    .int()
+    .min(0)
+    .default(3)
+    .describe('Self-guided iterations T after iteration 0 (combined distillation).'),
+  teacherSamplesPerQuestion: positiveInt
+    .default(10)
+    .describe('Teacher samples per question and strategy before verification.'),
+  teacherChunkSize: positiveInt
+    .default(64)
+    .describe(
+      'Questions per teacher call; teacher.jsonl grows and progress is recorded per chunk.',
+    ),
+  selfSamples: positiveInt
+    .default(10)
+    .describe('Student samples per training question per iteration (k).'),
+  temperature: z.number().min(0).default(0.7).describe('Self-generation temperature.'),
+  topP: z.number().gt(0).max(1).default(0.95).describe('Self-generation nucleus sampling.'),
+  maxNewTokens: positiveInt
+    .default(512)
+    .describe('Longest self-generated or evaluated solution, in tokens.'),
+  samplingChunkSize: positiveInt
+    .default(64)
+    .describe('Questions per generation call (progress granularity).'),
+  mixing: z
+    .enum(['sparse', 'all'])
+    .default('sparse')
+    .describe('sparse: teacher data only for never-solved questions; all: every teacher solution.'),
+  studentInit: z
+    .enum(['continue', 'restart'])
+    .default('continue')
+    .describe(
+      'continue: each iteration fine-tunes the previous student (the reference); restart: from the base model (ablation).',
+    ),
+  validationFraction: z
+    .number()
+    .gt(0)
+    .lt(1)
+    .default(0.1)
+    .describe('Held-out slice of the TRAINING questions for early stopping (never a test set).'),
+  earlyStopping: z
+    .boolean()
+    .default(true)
+    .describe('Stop when validation accuracy stops improving.'),
+  earlyStoppingPatience: positiveInt
+    .default(1)
+    .describe('Iterations without improvement before stopping.'),
+  verificationTimeoutMs: positiveInt.default(10_000).describe('Time limit per PoT program.'),
+  verificationConcurrency: positiveInt.default(8).describe('Verifications in flight at once.'),
+  training: trainingSettingsSchema.prefault({}),
+});
+
+/** Settings as a user writes them (every field optional). */
+export type RunSettingsInput = z.input<typeof runSettingsSchema>;
+/** Settings with every default filled in. */
+export type RunSettings = z.output<typeof runSettingsSchema>;
+
+/** Validates settings and fills defaults; the error lists each bad field by its path. */
+export function resolveRunSettings(input: RunSettingsInput = {}, source = 'settings'): RunSettings {
+  const parsed = runSettingsSchema.safeParse(input);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map(
+      (issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`,
+    );
+    throw new Error(`${source}: invalid run settings:\n  ${problems.join('\n  ')}`);
+  }
+  const settings = parsed.data;
+  if (
+    settings.forcedStrategy !== undefined &&
+    !settings.strategies.includes(settings.forcedStrategy)
+  ) {
+    throw new Error(`${source}: forcedStrategy "${settings.forcedStrategy}" is not in strategies`);
+  }
+  return settings;
+}

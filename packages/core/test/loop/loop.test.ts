@@ -1,0 +1,344 @@
+import { promises as fs } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import {
+  RecordedTeacher,
+  StudentFormat,
+  readManifest,
+  resolveRunSettings,
+  runSiked,
+  splitValidation,
+  type IterationEvaluation,
+  type LoopEvent,
+  type Problem,
+  type ProgramRunner,
+  type RunSettingsInput,
+  type SampleRecord,
+  type Solution,
+  type TeacherSample,
+} from '../../src';
+import { MemorisingStudentFactory } from './memorising-student';
+
+const format = StudentFormat.fromObject({
+  name: 'test',
+  prompt: 'Q: {question}\nA: ',
+  tags: { cot: '[cot]: ', l2m: '[l2m]: ', pot: '[pot]: ' },
+  stop: ['\nQ: '],
+});
+
+const problems: Problem[] = Array.from({ length: 20 }, (_, i) => ({
+  id: `p${i}`,
+  question: `What is ${i} plus ${i + 1}?`,
+  answer: 2 * i + 1,
+  source: 'test',
+  split: 'train',
+}));
+const testSet: Problem[] = [
+  { id: 't0', question: 'What is 100 plus 1?', answer: 101, source: 'test', split: 'test' },
+];
+
+/** Teacher data: for each question a wrong CoT first, then a right one; an L2M for even questions. */
+function teacherSamples(): TeacherSample[] {
+  return problems.flatMap((p, i) => {
+    const samples: TeacherSample[] = [
+      {
+        problemId: p.id,
+        strategy: 'cot',
+        text: `${i} + ${i + 1} = ${p.answer + 1}\nFinal answer: ${p.answer + 1}`,
+      },
+      {
+        problemId: p.id,
+        strategy: 'cot',
+        text: `${i} + ${i + 1} = ${p.answer}\nFinal answer: ${p.answer}`,
+      },
+    ];
+    if (i % 2 === 0) {
+      samples.push({
+        problemId: p.id,
+        strategy: 'l2m',
+        text: `Sub-question 1: What is ${i} + ${i + 1}?\nAnswer 1: ${p.answer}\nFinal answer: ${p.answer}`,
+      });
+    }
+    return samples;
+  });
+}
+
+/** No PoT in these tests: a PoT verification here would be a bug in the loop. */
+const noPotRunner: ProgramRunner = {
+  run: () => Promise.reject(new Error('no PoT program expected in this test')),
+  close: () => Promise.resolve(),
+};
+
+const baseSettings: RunSettingsInput = {
+  seed: 7,
+  strategies: ['cot', 'l2m'],
+  iterations: 2,
+  teacherSamplesPerQuestion: 5,
+  teacherChunkSize: 6,
+  selfSamples: 3,
+  samplingChunkSize: 8,
+  validationFraction: 0.2,
+  earlyStopping: false,
+};
+
+let root: string;
+beforeAll(async () => {
+  root = await fs.mkdtemp(path.join(os.tmpdir(), 'siked-loop-'));
+});
+afterAll(() => fs.rm(root, { recursive: true, force: true }));
+
+async function run(
+  runDir: string,
+  settings: RunSettingsInput,
+  onEvent?: (e: LoopEvent) => void,
+  factory = new MemorisingStudentFactory(),
+) {
+  const result = await runSiked({
+    runDir,
+    settings,
+    trainProblems: problems,
+    evalSets: { test: testSet },
+    teacher: new RecordedTeacher(teacherSamples(), 'recorded-test'),
+    studentFactory: factory,
+    format,
+    runner: noPotRunner,
+    onEvent,
+  });
+  return { result, factory };
+}
+
+async function readLines<T>(file: string): Promise<T[]> {
+  return (await fs.readFile(file, 'utf8'))
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l) as T);
+}
+
+/** Every artefact of a run folder except the manifest and the metrics log (timestamps, rates). */
+async function artefactContents(dir: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  const walk = async (relative: string) => {
+    for (const entry of await fs.readdir(path.join(dir, relative), { withFileTypes: true })) {
+      const child = path.join(relative, entry.name);
+      if (entry.isDirectory()) await walk(child);
+      else if (child !== 'run.json' && child !== 'metrics.jsonl')
+        out[child] = await fs.readFile(path.join(dir, child), 'utf8');
+    }
+  };
+  await walk('');
+  return out;
+}
+
+describe('runSiked control flow (MemorisingStudent)', () => {
+  it('runs teacher -> iteration 0 -> iterations 1..T and writes the run directory', async () => {
+    const runDir = path.join(root, 'full');
+    const events: LoopEvent[] = [];
+    const { result, factory } = await run(runDir, baseSettings, (e) => events.push(e));
+    expect(result.manifest.status).toBe('done');
+
+    const split = splitValidation(problems, 0.2, 7);
+    expect(split.validation).toHaveLength(4);
+    const validationIds = new Set(split.validation.map((p) => p.id));
+
+    // D_LLM: one verified solution per (question, strategy), never for a validation question,
+    // and the CORRECT CoT was kept although a wrong one came first.
+    const teacher = await readLines<Solution>(path.join(runDir, 'teacher.jsonl'));
+    const trainIds = split.train.map((p) => p.id);
+    const evenTrain = split.train.filter((p) => Number(p.id.slice(1)) % 2 === 0).length;
+    expect(teacher).toHaveLength(16 + evenTrain);
+    expect(
+      teacher.every((s) => s.correct && s.origin === 'teacher' && !validationIds.has(s.problemId)),
+    ).toBe(true);
+    expect(teacher.filter((s) => s.strategy === 'cot').map((s) => s.problemId)).toEqual(trainIds);
+
+    // Iteration 0 trains on D_LLM from the base model.
+    expect(await readLines<Solution>(path.join(runDir, 'iter-0/train.jsonl'))).toEqual(teacher);
+    expect(factory.loads[0]).toBe('base');
+
+    // Iteration 1: k samples per training question, verified; the memorising student solves
+    // every training question, so sparse mixing takes no teacher data: alpha = 0.
+    const samples = await readLines<SampleRecord>(path.join(runDir, 'iter-1/samples.jsonl'));
+    expect(samples).toHaveLength(16 * 3);
+    expect(samples.every((s) => s.correct)).toBe(true);
+    const self = await readLines<Solution>(path.join(runDir, 'iter-1/self.jsonl'));
+    expect(self).toHaveLength(teacher.length); // both strategies recalled for each question
+    const eval1 = JSON.parse(
+      await fs.readFile(path.join(runDir, 'iter-1/eval.json'), 'utf8'),
+    ) as IterationEvaluation;
+    expect(eval1.alpha).toBe(0);
+    expect(eval1.datasets.validation!.total).toBe(4);
+    expect(eval1.datasets.validation!.accuracy).toBe(0); // never trained on validation questions
+    expect(eval1.datasets.test!.total).toBe(1);
+    expect(eval1.studentShares).toEqual({ cot: 1, l2m: 0, pot: 0 });
+    expect(eval1.teacherShares.cot).toBeCloseTo(16 / teacher.length, 12);
+
+    // Iteration 2 continues from iteration 1's model.
+    expect(factory.loads).toContain(path.join(runDir, 'iter-1', 'model'));
+    const manifest = (await readManifest(runDir))!;
+    expect(Object.keys(manifest.stages)).toEqual([
+      'split',
+      'teacher',
+      'iter-0/mix',
+      'iter-0/train',
+      'iter-0/eval',
+      'iter-1/sample',
+      'iter-1/mix',
+      'iter-1/train',
+      'iter-1/eval',
+      'iter-2/sample',
+      'iter-2/mix',
+      'iter-2/train',
+      'iter-2/eval',
+    ]);
+    expect(manifest.stages['iter-1/train']!.artefacts.map((a) => a.path)).toEqual([
+      'iter-1/model/memory.json',
+    ]);
+    expect(manifest.stages.teacher!.artefacts[0]!.sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(manifest.bestIteration).toBe(0);
+    const metrics = await readLines<{ kind: string; iteration: number; loss: number }>(
+      path.join(runDir, 'metrics.jsonl'),
+    );
+    expect(metrics.filter((m) => m.iteration === 0)).toHaveLength(teacher.length);
+
+    const types = events.map((e) => e.type);
+    expect(types[0]).toBe('run-start');
+    expect(types.at(-1)).toBe('run-done');
+    expect(types.filter((t) => t === 'teacher-progress')).toHaveLength(3 + 3); // 16 questions / 6 per chunk, 2 strategies
+    expect(events.filter((e) => e.type === 'eval-result')).toHaveLength(3 * 2);
+  });
+
+  it('sparse mixing adds teacher data only for questions the student never solved; all adds every one', async () => {
+    // A student that remembers only 10 prompts fails the other training questions in every sample.
+    const sparseDir = path.join(root, 'sparse');
+    await run(
+      sparseDir,
+      { ...baseSettings, iterations: 1 },
+      undefined,
+      new MemorisingStudentFactory(10),
+    );
+    const teacher = await readLines<Solution>(path.join(sparseDir, 'teacher.jsonl'));
+    const samples = await readLines<SampleRecord>(path.join(sparseDir, 'iter-1/samples.jsonl'));
+    const solved = new Set(samples.filter((s) => s.correct).map((s) => s.problemId));
+    expect(solved.size).toBe(10);
+    const self = await readLines<Solution>(path.join(sparseDir, 'iter-1/self.jsonl'));
+    const train = await readLines<Solution>(path.join(sparseDir, 'iter-1/train.jsonl'));
+    const teacherPart = teacher.filter((s) => !solved.has(s.problemId));
+    expect(teacherPart.length).toBeGreaterThan(0);
+    expect(train).toEqual([...teacherPart, ...self]);
+    const eval1 = JSON.parse(
+      await fs.readFile(path.join(sparseDir, 'iter-1/eval.json'), 'utf8'),
+    ) as IterationEvaluation;
+    expect(eval1.alpha).toBeCloseTo(teacherPart.length / (teacherPart.length + self.length), 12);
+
+    const allDir = path.join(root, 'all');
+    await run(
+      allDir,
+      { ...baseSettings, iterations: 1, mixing: 'all' },
+      undefined,
+      new MemorisingStudentFactory(10),
+    );
+    const evalAll = JSON.parse(
+      await fs.readFile(path.join(allDir, 'iter-1/eval.json'), 'utf8'),
+    ) as IterationEvaluation;
+    expect(evalAll.alpha).toBeCloseTo(teacher.length / (teacher.length + self.length), 12);
+  });
+
+  it('resumes after a crash at any stage and ends with the same artefacts', async () => {
+    const reference = path.join(root, 'reference');
+    await run(reference, baseSettings);
+    const expected = await artefactContents(reference);
+    for (const crashAt of [
+      'teacher',
+      'iter-0/eval',
+      'iter-1/sample',
+      'iter-1/train',
+      'iter-2/mix',
+    ]) {
+      const runDir = path.join(root, `crash-${crashAt.replace('/', '-')}`);
+      await expect(
+        run(runDir, baseSettings, (e) => {
+          if (e.type === 'stage-start' && e.stage === crashAt)
+            throw new Error(`simulated crash at ${crashAt}`);
+        }),
+      ).rejects.toThrow('simulated crash');
+      expect((await readManifest(runDir))!.status).toBe('running');
+      const events: LoopEvent[] = [];
+      const { result } = await run(runDir, baseSettings, (e) => events.push(e));
+      expect(result.manifest.status).toBe('done');
+      expect(events[0]).toEqual({ type: 'run-start', runDir, resumed: true });
+      const skipped = events
+        .filter((e) => e.type === 'stage-skip')
+        .map((e) => (e as { stage: string }).stage);
+      expect(skipped).not.toContain(crashAt);
+      expect(skipped.length).toBeGreaterThan(0);
+      expect(await artefactContents(runDir)).toEqual(expected);
+    }
+  });
+
+  it('repairs a teacher.jsonl torn mid-line and re-asks only unfinished chunks', async () => {
+    const runDir = path.join(root, 'torn');
+    await expect(
+      run(runDir, baseSettings, (e) => {
+        if (e.type === 'teacher-progress' && e.strategy === 'l2m')
+          throw new Error('crash after the first l2m chunk');
+      }),
+    ).rejects.toThrow('crash');
+    await fs.appendFile(path.join(runDir, 'teacher.jsonl'), '{"problemId":"p1","strat');
+    await run(runDir, baseSettings);
+    expect(await artefactContents(runDir)).toEqual(
+      await artefactContents(path.join(root, 'reference')),
+    );
+  });
+
+  it('refuses to resume with different settings, and a finished run is left alone', async () => {
+    const runDir = path.join(root, 'full');
+    await expect(run(runDir, { ...baseSettings, mixing: 'all' })).rejects.toThrow(
+      /different settings/,
+    );
+    const events: LoopEvent[] = [];
+    await run(runDir, baseSettings, (e) => events.push(e));
+    expect(events.map((e) => e.type)).toEqual(['run-start', 'run-done']);
+  });
+
+  it('stops early when validation accuracy stops improving', async () => {
+    const runDir = path.join(root, 'early');
+    const { result } = await run(runDir, { ...baseSettings, iterations: 3, earlyStopping: true });
+    expect(result.manifest.status).toBe('stopped-early');
+    expect(result.manifest.stoppedAfterIteration).toBe(1);
+    expect(result.manifest.bestIteration).toBe(0);
+    await expect(fs.access(path.join(runDir, 'iter-2'))).rejects.toThrow();
+  });
+
+  it('a forced single strategy restricts teacher data, prompts and evaluation to it', async () => {
+    const runDir = path.join(root, 'forced');
+    await run(runDir, { ...baseSettings, iterations: 1, forcedStrategy: 'l2m' });
+    const teacher = await readLines<Solution>(path.join(runDir, 'teacher.jsonl'));
+    expect(teacher.length).toBeGreaterThan(0);
+    expect(teacher.every((s) => s.strategy === 'l2m')).toBe(true);
+    const samples = await readLines<SampleRecord>(path.join(runDir, 'iter-1/samples.jsonl'));
+    expect(samples.every((s) => s.strategy === 'l2m')).toBe(true);
+    const eval1 = JSON.parse(
+      await fs.readFile(path.join(runDir, 'iter-1/eval.json'), 'utf8'),
+    ) as IterationEvaluation;
+    expect(eval1.datasets.validation!.byStrategy.l2m.count).toBe(4);
+  });
+
+  it('validates settings with field names', () => {
+    expect(() => resolveRunSettings({ selfSamples: 0 })).toThrow(/selfSamples/);
+    expect(() => resolveRunSettings({ strategies: ['cot'], forcedStrategy: 'pot' })).toThrow(
+      /forcedStrategy/,
+    );
+    const defaults = resolveRunSettings();
+    expect(defaults).toMatchObject({
+      selfSamples: 10,
+      temperature: 0.7,
+      topP: 0.95,
+      maxNewTokens: 512,
+      mixing: 'sparse',
+      studentInit: 'continue',
+      validationFraction: 0.1,
+      strategies: ['cot', 'l2m', 'pot'],
+    });
+    expect(defaults.training.microBatchSize * defaults.training.gradientAccumulation).toBe(8);
+  });
+});
