@@ -2,13 +2,61 @@
 // which the engine's own build owns) and runs it once per SIMD level: the packed GEMM and the
 // small-M path against the plain references for every kernel set the CPU supports, the public
 // sgemm_* under the SIKED_SIMD cap, and the ThreadPool. The program fails through its exit code.
+// The binary is cached in tools/kernels-lab/build/ (gitignored) under a hash of its sources, so
+// only the first run after a kernel change pays the compile (tens of seconds on 2 busy cores).
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { createHash } from 'node:crypto';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+} from 'node:fs';
 import { join, resolve } from 'node:path';
 
 const repoRoot = resolve(__dirname, '../../../..');
-const buildScript = join(repoRoot, 'tools/kernels-lab/build.sh');
+const labDir = join(repoRoot, 'tools/kernels-lab');
+const engineDir = join(repoRoot, 'packages/native-cuda/src/cpp');
+const buildScript = join(labDir, 'build.sh');
+
+/** Hash of everything the check binary is built from (the lab, the engine's C++ sources). */
+function sourcesHash(): string {
+  const hash = createHash('sha256');
+  const files = [
+    buildScript,
+    join(labDir, 'gemm_check.cpp'),
+    ...readdirSync(engineDir)
+      .filter((name) => /^(gemm|thread_pool|cpu_features).*\.(h|cpp)$/.test(name))
+      .sort()
+      .map((name) => join(engineDir, name)),
+  ];
+  for (const file of files) hash.update(file).update(readFileSync(file));
+  return hash.digest('hex').slice(0, 16);
+}
+
+/** Builds gemm_check (or reuses the cached build of the same sources) and returns its path. */
+function buildCheck(): string {
+  const cacheDir = join(labDir, 'build', `check-${sourcesHash()}`);
+  const binary = join(cacheDir, 'gemm_check');
+  if (existsSync(binary)) return binary;
+  mkdirSync(join(labDir, 'build'), { recursive: true });
+  // Build into a fresh directory and rename it into place, so two concurrent runs never share one.
+  const staging = mkdtempSync(join(labDir, 'build', 'staging-'));
+  try {
+    execFileSync('bash', [buildScript, staging], {
+      env: { ...process.env, WHAT: 'check' },
+      stdio: 'pipe',
+      timeout: 170_000,
+    });
+    if (!existsSync(binary)) renameSync(staging, cacheDir);
+  } finally {
+    rmSync(staging, { recursive: true, force: true });
+  }
+  return binary;
+}
 
 function hasGxx(): boolean {
   return spawnSync('g++', ['--version'], { stdio: 'ignore' }).status === 0;
@@ -39,32 +87,21 @@ if (!hasGxx()) {
 }
 
 describeIfGxx('CPU GEMM kernels and thread pool (tools/kernels-lab/gemm_check)', () => {
-  let outDir: string;
   let binary: string;
+  let best: CheckRun;
 
   beforeAll(() => {
-    outDir = mkdtempSync(join(tmpdir(), 'siked-kernels-'));
-    execFileSync('bash', [buildScript, outDir], {
-      env: { ...process.env, WHAT: 'check' },
-      stdio: 'pipe',
-      timeout: 170_000,
-    });
-    binary = join(outDir, 'gemm_check');
-  }, 180_000);
-
-  afterAll(() => {
-    if (outDir) rmSync(outDir, { recursive: true, force: true });
-  });
+    binary = buildCheck();
+    best = runCheck(binary);
+  }, 240_000);
 
   it('matches the references with the best SIMD level of this CPU', () => {
-    const run = runCheck(binary);
-    expect(run.output).toContain('ALL PASSED');
-    expect(run.status).toBe(0);
-    expect(levels).toContain(run.simd);
+    expect(best.output).toContain('ALL PASSED');
+    expect(best.status).toBe(0);
+    expect(levels).toContain(best.simd);
   });
 
   it.each(['avx2', 'scalar'] as const)('SIKED_SIMD=%s caps the kernels the engine uses', (cap) => {
-    const best = runCheck(binary);
     const capped = runCheck(binary, cap);
     expect(capped.output).toContain('ALL PASSED');
     expect(capped.status).toBe(0);
