@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { XMLParser } from 'fast-xml-parser';
 import type { Problem } from '../types';
 import { parseNumber } from '../verify/number';
-import { describe } from './fields';
+import { describeValue } from './fields';
 import {
   DataFormatError,
   ProblemCollector,
@@ -171,7 +171,7 @@ function xmlText(element: XmlElement, field: string): string {
     typeof raw === 'object' && raw !== null && '#text' in raw ? (raw as XmlElement)['#text'] : raw;
   const name = field.startsWith('@_') ? field.slice(2) : field;
   if (typeof value !== 'string') {
-    throw new RecordFieldError(name, `expected text but found ${describe(value)}`);
+    throw new RecordFieldError(name, `expected text but found ${describeValue(value)}`);
   }
   if (value.trim() === '') throw new RecordFieldError(name, 'is empty');
   return value.trim();

@@ -5,7 +5,10 @@ import { RecordFieldError } from './load-result';
 /** A parsed JSON record (object) or a failure naming `(record)`. */
 export function asRecord(value: unknown): Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new RecordFieldError('(record)', `expected a JSON object but found ${describe(value)}`);
+    throw new RecordFieldError(
+      '(record)',
+      `expected a JSON object but found ${describeValue(value)}`,
+    );
   }
   return value as Record<string, unknown>;
 }
@@ -24,7 +27,7 @@ export function fieldAt(record: Record<string, unknown>, path: string): unknown 
 export function requireString(record: Record<string, unknown>, path: string): string {
   const value = fieldAt(record, path);
   if (typeof value !== 'string') {
-    throw new RecordFieldError(path, `expected a string but found ${describe(value)}`);
+    throw new RecordFieldError(path, `expected a string but found ${describeValue(value)}`);
   }
   if (value.trim() === '') throw new RecordFieldError(path, 'is empty');
   return value.trim();
@@ -34,7 +37,7 @@ export function requireString(record: Record<string, unknown>, path: string): st
 export function requireNumber(record: Record<string, unknown>, path: string): number {
   const value = fieldAt(record, path);
   if (typeof value !== 'number' || !Number.isFinite(value)) {
-    throw new RecordFieldError(path, `expected a finite number but found ${describe(value)}`);
+    throw new RecordFieldError(path, `expected a finite number but found ${describeValue(value)}`);
   }
   return value;
 }
@@ -52,7 +55,7 @@ export function parseGold(value: unknown, path: string): number {
   if (typeof value !== 'string') {
     throw new RecordFieldError(
       path,
-      `expected a number or a numeric string but found ${describe(value)}`,
+      `expected a number or a numeric string but found ${describeValue(value)}`,
     );
   }
   const parsed = parseNumber(value);
@@ -72,7 +75,7 @@ export function parseGold(value: unknown, path: string): number {
 }
 
 /** Short description of a value for error messages. */
-export function describe(value: unknown): string {
+export function describeValue(value: unknown): string {
   if (value === undefined) return 'nothing (missing)';
   if (value === null) return 'null';
   if (Array.isArray(value)) return `an array of ${value.length}`;

@@ -64,7 +64,8 @@ const NUMBER_TOKEN = /-?[$€£]?\d[\d,]*(?:\.\d+)?(?:\s*\/\s*\d+)?/g;
  * occurrence is read (a solution may restate its answer). When that statement is not one
  * number, extraction fails rather than falling back to a weaker rule: the text's own claim
  * is what gets graded. An expression statement such as `224 - 14 = 210` is read after its last
- * `=`. A statement ends at the end of its line or sentence.
+ * `=`. A statement ends at the end of its line or sentence; a marker alone on its line states
+ * the next non-blank line.
  */
 export function extractFinalAnswer(
   text: string,
@@ -97,7 +98,11 @@ function textAfterLastMarker(text: string, pattern: RegExp): string | null {
   let end = -1;
   for (const match of text.matchAll(pattern)) end = match.index + match[0].length;
   if (end < 0) return null;
-  const line = text.slice(end).split('\n', 1)[0];
+  const after = text.slice(end).split('\n');
+  // "Final answer:" alone on its line, the number on the next ("Final answer:\n\\boxed{42}"):
+  // the statement is the next non-blank line.
+  let line = after[0];
+  if (line.trim() === '') line = after.slice(1).find((next) => next.trim() !== '') ?? '';
   // A sentence ends at a period followed by whitespace ("5. Then ..."); "5.5" is not an end.
   return line.split(/\.\s/, 1)[0].trim();
 }

@@ -49,7 +49,7 @@ const DECIMAL = new RegExp(`^${DECIMAL_SOURCE}`);
  * (`.5`, `5.`), exponents (`1e+20`, as Python prints big floats), `\boxed{..}` and `**..**`
  * wrappers, and trailing units or words that contain no digit (`9 (apples)`, `5 dollars`, `18.`).
  *
- * Rejected with a reason: nothing numeric, clock times and ratios (`3:30`, `3:4`), or a second
+ * Rejected with a reason: nothing numeric, clock times and ratios (`3:30`, `3:4`, `10 p.m.`), or a second
  * number after the first (`5 + 3`, `12 and 15`): guessing which one was meant would let a wrong
  * answer pass.
  */
@@ -104,7 +104,8 @@ export function parseNumber(text: string): NumberParseResult {
     kind = 'percent';
     rest = rest.slice(1).trim();
   }
-  if (/^:\s*\d/.test(rest)) return fail('clock time or ratio');
+  if (/^:\s*\d/.test(rest) || /^[ap]\.?\s?m\.?(?![\w-])/i.test(rest))
+    return fail('clock time or ratio');
   // Whatever follows must be a unit or words, never another number or an operator with operands.
   if (/\d/.test(rest)) return fail('several numbers');
   if (!Number.isFinite(value)) return fail('not finite');

@@ -69,6 +69,10 @@ describe('extractFinalAnswer on hand-written texts', () => {
       ok: false,
       reason: '"Final answer:" is followed by "twelve" (no number)',
     });
+    expect(extractFinalAnswer('Final answer:\n\n\\boxed{42}\n')).toMatchObject({
+      ok: true,
+      value: 42,
+    });
     expect(extractFinalAnswer('Final answer:')).toMatchObject({
       ok: false,
       reason: '"Final answer:" is followed by "" (nothing)',
