@@ -27,6 +27,13 @@ export {
   writeSafetensors,
 } from './safetensors';
 export { EngineArgumentError } from './validate';
+export {
+  BENCH_CONFIGS,
+  benchmarkEngine,
+  type BenchmarkOptions,
+  type EngineBenchmark,
+  type EngineFigures,
+} from './bench';
 
 /** What this build of the engine contains (SIMD level, CUDA backend and visible devices). */
 export function buildInfo(): BuildInfo {

@@ -47,6 +47,7 @@ Napi::Value BuildInfo(const Napi::CallbackInfo& info) {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("buildInfo", Napi::Function::New(env, BuildInfo));
   siked::RegisterNativeModel(env, exports);
+  siked::RegisterProbes(env, exports);
   return exports;
 }
 

@@ -34,7 +34,7 @@ constexpr int kSliceK = SIKED_GEMM_KC;  // KC: an MR x KC A panel (12 KiB at MR 
 constexpr int kBlockN = SIKED_GEMM_NB;  // NB: a KC x NB B block (512 KiB) stays in the 1 MiB L2
 constexpr int kBlockM = 2048;           // MB: rows of the shared packed A block (2 MiB at KC 256)
 constexpr int kTasksPerThread = 4;  // spare tasks let a thread slowed by other work catch up
-constexpr int kSmallMNT = 16;       // nt products with M up to this take the direct path
+constexpr int kSmallMNT = 32;       // nt products with M up to this take the direct path
 // Below this many multiply-adds a call runs on one thread: waking a worker costs more.
 constexpr int64_t kMinParallelFma = int64_t(1) << 16;
 

@@ -1,0 +1,320 @@
+// The engine benchmark: training and decode throughput, peak RSS and GFLOP/s on the configs of
+// ../shared/anchors/README.md, with the PyTorch anchor run in the same process tree (one after
+// the other, never concurrently) so every figure comes with its baseline from the same run.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { loadBinding } from './addon';
+import type { ModelConfig } from './config';
+import { Model } from './model';
+import { expectInteger, fail } from './validate';
+
+/** One benchmark shape, as the anchor defines it. */
+interface BenchShape {
+  vocab: number;
+  dModel: number;
+  layers: number;
+  heads: number;
+  kvHeads: number;
+  dFf: number;
+  seqLen: number;
+  trainBatch: number;
+}
+
+/** The anchor's configs (../shared/anchors/README.md): tied, no biases, theta 1e4, eps 1e-5. */
+export const BENCH_CONFIGS: Record<string, BenchShape> = {
+  tiny: {
+    vocab: 512,
+    dModel: 128,
+    layers: 4,
+    heads: 4,
+    kvHeads: 4,
+    dFf: 384,
+    seqLen: 256,
+    trainBatch: 8,
+  },
+  small: {
+    vocab: 8192,
+    dModel: 384,
+    layers: 6,
+    heads: 6,
+    kvHeads: 2,
+    dFf: 1024,
+    seqLen: 256,
+    trainBatch: 8,
+  },
+  'smollm135m-shape': {
+    vocab: 49152,
+    dModel: 576,
+    layers: 30,
+    heads: 9,
+    kvHeads: 3,
+    dFf: 1536,
+    seqLen: 256,
+    trainBatch: 4,
+  },
+};
+const PROMPT_LENGTH = 64;
+const NEW_TOKENS = 128;
+const DECODE_BATCHES = [1, 8, 32] as const;
+
+/** Options of {@link benchmarkEngine}. */
+export interface BenchmarkOptions {
+  /** tiny | small | smollm135m-shape. */
+  config: string;
+  /** Also run the PyTorch anchor and report ours/PyTorch ratios (default true). */
+  baseline?: boolean;
+  /** Fewer timed steps and repetitions. */
+  quick?: boolean;
+  /** Engine threads (and the anchor's --threads); default: all cores. */
+  threads?: number;
+  /** The anchor script; default $SIKED_TORCH_ANCHOR or ../shared/anchors/torch_llama_bench.py. */
+  anchorScript?: string;
+  /** Interpreter with torch; default /usr/bin/python3. */
+  python?: string;
+  /** Progress lines (default: none). */
+  log?: (line: string) => void;
+}
+
+/** Throughput figures of one implementation. */
+export interface EngineFigures {
+  train_tokens_per_s: number;
+  train_gflops_per_s: number;
+  decode_tokens_per_s: Record<'1' | '8' | '32', number>;
+}
+
+/** The benchmark's one JSON object. */
+export interface EngineBenchmark extends EngineFigures {
+  config: string;
+  threads: number;
+  params: number;
+  /** Engine sgemm rate measured in this run (1024^3, same threads). */
+  sgemm_gflops_per_s: number;
+  /** train GFLOP/s / sgemm GFLOP/s. */
+  train_fraction_of_sgemm: number;
+  peak_rss_mb: number;
+  /** params + grads + two AdamW moments, fp32. */
+  optimizer_state_floor_mb: number;
+  /** PyTorch anchor figures from the same run (absent with baseline: false). */
+  baseline?: EngineFigures & { torch: string };
+  /** ours / PyTorch. */
+  ratio?: { train: number; decode: Record<'1' | '8' | '32', number> };
+  note: string;
+}
+
+function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+/** Weights in matrix multiplies (the anchor's N_mm, lm head included). */
+function matmulParams(c: BenchShape): number {
+  const hd = c.dModel / c.heads;
+  return (
+    c.layers *
+      (c.dModel * c.heads * hd * 2 + 2 * c.dModel * c.kvHeads * hd + 3 * c.dModel * c.dFf) +
+    c.dModel * c.vocab
+  );
+}
+
+function toModelConfig(c: BenchShape): ModelConfig {
+  return {
+    architectures: ['LlamaForCausalLM'],
+    model_type: 'llama',
+    vocab_size: c.vocab,
+    hidden_size: c.dModel,
+    intermediate_size: c.dFf,
+    num_hidden_layers: c.layers,
+    num_attention_heads: c.heads,
+    num_key_value_heads: c.kvHeads,
+    rms_norm_eps: 1e-5,
+    rope_theta: 10000,
+    max_position_embeddings: Math.max(c.seqLen, PROMPT_LENGTH + NEW_TOKENS),
+    tie_word_embeddings: true,
+  };
+}
+
+/** Deterministic pseudo-random token ids (a small LCG: the benchmark needs no quality). */
+function randomTokens(count: number, vocab: number, seed: number): Int32Array {
+  const out = new Int32Array(count);
+  let s = seed >>> 0;
+  for (let i = 0; i < count; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out[i] = s % vocab;
+  }
+  return out;
+}
+
+async function measureEngine(
+  shape: BenchShape,
+  threads: number,
+  quick: boolean,
+  log: (line: string) => void,
+): Promise<{ figures: EngineFigures; params: number }> {
+  const model = Model.fromConfig(toModelConfig(shape), { seed: 0, threads });
+  try {
+    model.configureOptimizer({ beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1 });
+    const { trainBatch: B, seqLen: T } = shape;
+    const batch = {
+      tokens: randomTokens(B * T, shape.vocab, 1),
+      lossMask: new Uint8Array(B * T).fill(1),
+      batchSize: B,
+      seqLen: T,
+    };
+    const big = shape.layers >= 30;
+    const [warmup, timed] = quick ? [1, big ? 1 : 3] : [2, big ? 5 : 7];
+    const stepMs: number[] = [];
+    for (let i = 0; i < warmup + timed; i++) {
+      const t0 = performance.now();
+      const r = await model.trainStep([batch], 3e-4);
+      const ms = performance.now() - t0;
+      if (i >= warmup) stepMs.push(ms);
+      log(`  engine train step ${i}: ${ms.toFixed(1)} ms, loss ${r.loss.toFixed(4)}`);
+    }
+    const tokens = B * T;
+    const hd = shape.dModel / shape.heads;
+    const flops = tokens * (6 * matmulParams(shape) + 12 * shape.layers * T * shape.heads * hd);
+    const stepS = median(stepMs) / 1e3;
+    const decode = {} as Record<'1' | '8' | '32', number>;
+    for (const b of DECODE_BATCHES) {
+      const prompts = Array.from({ length: b }, (_, i) =>
+        Array.from(randomTokens(PROMPT_LENGTH, shape.vocab, 100 + i)),
+      );
+      // Decode time = generate(128) - generate(1): the prefill and first sample cancel out.
+      await model.generate(prompts, { maxNewTokens: 8 }); // warm-up
+      const reps = quick ? 1 : 3;
+      const prefillMs: number[] = [];
+      const fullMs: number[] = [];
+      for (let r = 0; r < reps; r++) {
+        let t0 = performance.now();
+        await model.generate(prompts, { maxNewTokens: 1 });
+        prefillMs.push(performance.now() - t0);
+        t0 = performance.now();
+        await model.generate(prompts, { maxNewTokens: NEW_TOKENS });
+        fullMs.push(performance.now() - t0);
+      }
+      const decodeS = (median(fullMs) - median(prefillMs)) / 1e3;
+      decode[String(b) as '1' | '8' | '32'] = round((b * (NEW_TOKENS - 1)) / decodeS);
+      log(`  engine decode b${b}: ${decode[String(b) as '1']} new tokens/s`);
+    }
+    return {
+      figures: {
+        train_tokens_per_s: round(tokens / stepS),
+        train_gflops_per_s: round(flops / stepS / 1e9),
+        decode_tokens_per_s: decode,
+      },
+      params: model.parameterCount,
+    };
+  } finally {
+    model.dispose();
+  }
+}
+
+interface AnchorResult {
+  torch: string;
+  results: Record<
+    string,
+    {
+      train: { tokens_per_s: number; gflops_per_s: number };
+      sample: Record<string, { decode_new_tok_per_s: number }>;
+    }
+  >;
+}
+
+function runAnchor(name: string, threads: number, quick: boolean, script: string, python: string) {
+  if (!existsSync(script)) {
+    throw new Error(
+      `PyTorch anchor not found at ${script}; pass anchorScript or set SIKED_TORCH_ANCHOR`,
+    );
+  }
+  const args = [
+    script,
+    '--config',
+    name,
+    '--threads',
+    String(threads),
+    '--sample-batches',
+    '1,8,32',
+  ];
+  if (quick) args.push('--quick');
+  const run = spawnSync(python, args, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  if (run.status !== 0) {
+    throw new Error(
+      `${python} ${args.join(' ')} failed (${run.status}): ${run.stderr.slice(-2000)}`,
+    );
+  }
+  const lines = run.stdout.trim().split('\n');
+  const out = JSON.parse(lines[lines.length - 1]) as AnchorResult;
+  const r = out.results[name];
+  const decode = {} as Record<'1' | '8' | '32', number>;
+  for (const b of DECODE_BATCHES) decode[String(b) as '1'] = r.sample[`b${b}`].decode_new_tok_per_s;
+  return {
+    torch: out.torch,
+    train_tokens_per_s: r.train.tokens_per_s,
+    train_gflops_per_s: r.train.gflops_per_s,
+    decode_tokens_per_s: decode,
+  };
+}
+
+function round(x: number): number {
+  return Math.round(x * 10) / 10;
+}
+
+/**
+ * Benchmarks the engine on one anchor config and, unless `baseline: false`, the PyTorch anchor
+ * on the same config right after, returning one JSON-ready object with ours/PyTorch ratios.
+ * Figures are only comparable within one run, and only on a quiet machine.
+ */
+export async function benchmarkEngine(options: BenchmarkOptions): Promise<EngineBenchmark> {
+  const shape = BENCH_CONFIGS[options.config];
+  if (shape === undefined)
+    fail(`one of ${Object.keys(BENCH_CONFIGS).join(', ')}`, 'config', options.config);
+  const threads =
+    options.threads === undefined
+      ? os.availableParallelism()
+      : expectInteger(options.threads, 'threads');
+  const quick = options.quick ?? false;
+  const log = options.log ?? (() => undefined);
+  const probe = loadBinding().sgemmProbe as (n: number, seconds: number, threads: number) => number;
+  const sgemm = probe(1024, 0.5, threads);
+  log(`[${options.config}] engine sgemm 1024^3: ${sgemm.toFixed(1)} GFLOP/s (${threads} threads)`);
+  const { figures, params } = await measureEngine(shape, threads, quick, log);
+  const result: EngineBenchmark = {
+    config: options.config,
+    threads,
+    params,
+    ...figures,
+    sgemm_gflops_per_s: round(sgemm),
+    train_fraction_of_sgemm: Math.round((figures.train_gflops_per_s / sgemm) * 1000) / 1000,
+    peak_rss_mb: round(process.resourceUsage().maxRSS / 1024),
+    optimizer_state_floor_mb: round((params * 4 * 4) / 2 ** 20),
+    note: 'indicative: compare only within one run, on a quiet machine',
+  };
+  if (options.baseline ?? true) {
+    const script =
+      options.anchorScript ??
+      process.env.SIKED_TORCH_ANCHOR ??
+      path.resolve(__dirname, '..', '..', '..', '..', 'shared', 'anchors', 'torch_llama_bench.py');
+    log(`[${options.config}] PyTorch anchor ${script}`);
+    const baseline = runAnchor(
+      options.config,
+      threads,
+      quick,
+      script,
+      options.python ?? '/usr/bin/python3',
+    );
+    result.baseline = baseline;
+    const decodeRatio = {} as Record<'1' | '8' | '32', number>;
+    for (const b of DECODE_BATCHES) {
+      const k = String(b) as '1';
+      decodeRatio[k] =
+        Math.round((figures.decode_tokens_per_s[k] / baseline.decode_tokens_per_s[k]) * 100) / 100;
+    }
+    result.ratio = {
+      train: Math.round((figures.train_tokens_per_s / baseline.train_tokens_per_s) * 100) / 100,
+      decode: decodeRatio,
+    };
+  }
+  return result;
+}
