@@ -5,6 +5,7 @@ import { registerGenerate } from './commands/generate';
 import { registerLogprobs } from './commands/logprobs';
 import { registerInfo } from './commands/info';
 import { registerReport } from './commands/report';
+import { registerTeach } from './commands/teach';
 import { registerVerify } from './commands/verify';
 
 /** Builds the `siked` command tree. Each command lives in its own module under commands/. */
@@ -16,6 +17,7 @@ export function createProgram(): Command {
     .exitOverride();
   registerInfo(program);
   registerData(program);
+  registerTeach(program);
   registerVerify(program);
   registerEval(program);
   registerGenerate(program);

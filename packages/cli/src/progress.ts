@@ -65,7 +65,8 @@ export function formatProgressLine(
 class LineTask implements ProgressTask {
   private count = 0;
   private readonly started = Date.now();
-  private lastPrinted = 0;
+  // The first line comes after one interval: short tasks print only their final line.
+  private lastPrinted = Date.now();
   private finished = false;
   constructor(
     private readonly label: string,

@@ -1,0 +1,219 @@
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import type { Command } from 'commander';
+import {
+  OpenAICompatibleTeacher,
+  PythonSandbox,
+  RecordedTeacher,
+  STRATEGIES,
+  SyntheticTeacher,
+  buildTeacherPrompt,
+  countStrategies,
+  isStrategy,
+  keepOnePerQuestionAndStrategy,
+  loadDataset,
+  verifyAll,
+  type Solution,
+  type Strategy,
+  type Teacher,
+} from '@siked/core';
+import { z } from 'zod';
+import { defineCommand } from '../command';
+import { UsageError } from '../errors';
+import { schemas } from '../options';
+import { openOutput } from '../output';
+import {
+  concurrencyOption,
+  datasetOptions,
+  loadOptionsFrom,
+  sandboxOptions,
+  sandboxOptionsFrom,
+} from './shared-options';
+
+/** `--strategies cot,l2m,pot` as a list, each checked. */
+const strategyList = z
+  .union([z.string(), z.array(z.string())])
+  .transform((value) => (Array.isArray(value) ? value : value.split(',')).map((s) => s.trim()))
+  .pipe(
+    z
+      .array(z.string())
+      .min(1, 'expected at least one strategy')
+      .refine((list) => list.every(isStrategy), 'expected a comma-separated list of cot, l2m, pot'),
+  );
+
+async function openTeacher(
+  spec: string,
+  settings: {
+    teacherModel?: string;
+    endpoint: 'chat' | 'completions';
+    apiKeyEnv?: string;
+    cacheFile: string;
+    requests: number;
+  },
+): Promise<{ teacher: Teacher; close(): Promise<void> }> {
+  if (spec === 'synthetic') return { teacher: new SyntheticTeacher(), close: async () => {} };
+  if (spec.startsWith('recorded:')) {
+    const file = spec.slice('recorded:'.length);
+    if (!file) throw new UsageError('--teacher recorded:FILE needs a file name');
+    return { teacher: await RecordedTeacher.fromJsonl(file), close: async () => {} };
+  }
+  if (/^https?:\/\//.test(spec)) {
+    if (!settings.teacherModel) throw new UsageError('--teacher URL needs --teacher-model NAME');
+    const endpoint = settings.endpoint;
+    const teacher = await OpenAICompatibleTeacher.create({
+      baseUrl: spec,
+      model: settings.teacherModel,
+      endpoint,
+      apiKeyEnv: settings.apiKeyEnv,
+      cacheFile: settings.cacheFile,
+      concurrency: settings.requests,
+      buildPrompt: (strategy, question) => {
+        const prompt =
+          endpoint === 'chat'
+            ? buildTeacherPrompt(strategy, question, { endpoint })
+            : buildTeacherPrompt(strategy, question, { endpoint });
+        return prompt.endpoint === 'chat' ? prompt.messages : prompt.prompt;
+      },
+    });
+    return { teacher, close: async () => {} };
+  }
+  throw new UsageError(
+    `--teacher: expected a URL (http://...), recorded:FILE or synthetic, got ${JSON.stringify(spec)}`,
+  );
+}
+
+/** `siked teach`: the teacher writes solutions per strategy; each is verified; D_LLM is kept. */
+export function registerTeach(program: Command): void {
+  defineCommand(program, {
+    name: 'teach',
+    description:
+      'teacher generation with verification: writes OUT/teacher.jsonl (one verified solution per question and strategy) and OUT/teacher-samples.jsonl (every sample, graded)',
+    options: {
+      teacher: {
+        flag: '--teacher <url|recorded:file|synthetic>',
+        description:
+          "an OpenAI-compatible server (e.g. http://127.0.0.1:8000/v1), solutions on disk, or the synthetic world's teacher",
+        schema: z.string().min(1),
+      },
+      teacherModel: {
+        flag: '--teacher-model <name>',
+        description: 'model name on the server',
+        schema: z.string().min(1),
+      },
+      endpoint: {
+        flag: '--endpoint <kind>',
+        description: 'server endpoint: chat or completions',
+        schema: z.enum(['chat', 'completions']),
+        choices: ['chat', 'completions'],
+        defaultValue: 'chat' as const,
+      },
+      apiKeyEnv: {
+        flag: '--api-key-env <name>',
+        description: 'NAME of the environment variable holding the API key (never the key itself)',
+        schema: z.string().min(1),
+      },
+      requests: {
+        flag: '--requests <n>',
+        description: 'teacher requests in flight at once',
+        schema: schemas.positiveInt,
+        defaultValue: 8,
+      },
+      data: { flag: '--data <file>', description: 'the training problems', schema: schemas.path },
+      ...datasetOptions,
+      strategies: {
+        flag: '--strategies <list>',
+        description: 'comma-separated strategies',
+        schema: strategyList,
+        defaultValue: ['cot', 'l2m', 'pot'],
+      },
+      samples: {
+        flag: '--samples <k>',
+        description: 'teacher samples per question and strategy',
+        schema: schemas.positiveInt,
+        defaultValue: 10,
+      },
+      out: { flag: '--out <dir>', description: 'output folder', schema: schemas.path },
+      concurrency: concurrencyOption,
+      ...sandboxOptions,
+    },
+    examples: [
+      'siked teach --teacher synthetic --data train.jsonl --strategies cot,l2m,pot --out runs/teach',
+      'siked teach --teacher http://127.0.0.1:8000/v1 --teacher-model llama-3-70b --data ../shared/data/gsm8k/train.jsonl --format gsm8k --out runs/gsm8k',
+    ],
+    async run(options, _args, context) {
+      if (!options.teacher) throw new UsageError('missing --teacher');
+      if (!options.data) throw new UsageError('missing --data FILE');
+      if (!options.out) throw new UsageError('missing --out DIR');
+      const strategies = options.strategies as Strategy[];
+      const loaded = await loadDataset(options.format, options.data, loadOptionsFrom(options));
+      const problems = loaded.problems;
+      await fs.mkdir(options.out, { recursive: true });
+      const { teacher, close } = await openTeacher(options.teacher, {
+        teacherModel: options.teacherModel,
+        endpoint: options.endpoint,
+        apiKeyEnv: options.apiKeyEnv,
+        cacheFile: path.join(options.out, 'teacher-cache.jsonl'),
+        requests: options.requests,
+      });
+      const sandbox = strategies.includes('pot')
+        ? await PythonSandbox.start(sandboxOptionsFrom(options), {
+            onWarning: (message) => context.progress.log(`sandbox: ${message}`),
+          })
+        : undefined;
+      const graded: Solution[] = [];
+      const perStrategy: Record<string, { samples: number; correct: number }> = {};
+      try {
+        for (const strategy of strategies) {
+          const asked = context.progress.task(`teacher ${strategy}`, problems.length);
+          const samples = await teacher.solve(problems, strategy, options.samples);
+          asked.done({ samples: samples.length });
+          const task = context.progress.task(`verify ${strategy}`, samples.length);
+          const { solutions, stats } = await verifyAll(samples, problems, {
+            runner: sandbox,
+            concurrency: options.concurrency,
+            onProgress: () => task.tick(),
+          });
+          task.done({ correct: stats.correct });
+          graded.push(...solutions);
+          perStrategy[strategy] = { samples: stats.total, correct: stats.correct };
+        }
+      } finally {
+        await sandbox?.close();
+        await close();
+      }
+      const kept = keepOnePerQuestionAndStrategy(graded);
+      const samplesOut = await openOutput(path.join(options.out, 'teacher-samples.jsonl'));
+      for (const solution of graded) samplesOut.writeLine(solution);
+      await samplesOut.close();
+      const keptFile = path.join(options.out, 'teacher.jsonl');
+      const keptOut = await openOutput(`${keptFile}.tmp`);
+      for (const solution of kept) keptOut.writeLine(solution);
+      await keptOut.close();
+      await fs.rename(`${keptFile}.tmp`, keptFile);
+      const keptCounts = countStrategies(kept);
+      const summary = {
+        teacher: teacher.name,
+        problems: problems.length,
+        out: options.out,
+        teacherFile: keptFile,
+        perStrategy: Object.fromEntries(
+          strategies.map((s) => [s, { ...perStrategy[s], kept: keptCounts[s] }]),
+        ),
+        kept: kept.length,
+      };
+      if (context.json) {
+        context.printJson(summary);
+        return;
+      }
+      context.print(
+        [
+          `teacher ${teacher.name} on ${problems.length} problems -> ${keptFile}`,
+          ...STRATEGIES.filter((s) => strategies.includes(s)).map(
+            (s) =>
+              `${s}: ${perStrategy[s].correct}/${perStrategy[s].samples} samples correct, ${keptCounts[s]} kept`,
+          ),
+        ].join('\n'),
+      );
+    },
+  });
+}
