@@ -14,3 +14,11 @@ export {
   type IsolationMode,
 } from './options';
 export { ISOLATION_LOSSES, probePythonLayout, type PythonLayout } from './isolation';
+export {
+  benchmarkSandbox,
+  formatSandboxBenchmark,
+  type SandboxBenchmarkOptions,
+  type SandboxBenchmarkResult,
+  type ThroughputMeasurement,
+} from './bench';
+export { realStylePrograms, BENCHMARK_PROGRAM_MIX, type BenchmarkProgram } from './bench-programs';

@@ -19,18 +19,14 @@ export interface PythonLayout {
 }
 
 // Runs in the host interpreter (not sandboxed: it only reports paths, it runs no user code). The
-// shared libraries are those mapped after importing what programs may use, plus the directories
-// of the ELF loader's usual links (/lib64 on x86-64).
+// shared libraries are those mapped after importing the C-backed modules programs may use (sympy
+// and mpmath are pure Python), plus the directories of the ELF loader's links (/lib64 on x86-64).
 const LAYOUT_PROBE = `
 import json, os, sys, sysconfig, importlib.util
 import decimal, fractions, statistics, math, itertools, resource, pkgutil
 def package_dir(name):
     spec = importlib.util.find_spec(name)
     return [os.path.realpath(p) for p in (spec.submodule_search_locations or [])] if spec else []
-try:
-    import sympy
-except ImportError:
-    pass
 libraries = set()
 with open('/proc/self/maps') as maps:
     for line in maps:
