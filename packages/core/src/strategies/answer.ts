@@ -54,6 +54,9 @@ const MARKERS: Record<Exclude<AnswerRule, 'last-number'>, { pattern: RegExp; lab
   'the-answer-is': { pattern: /the\s+(?:final\s+)?answer\s+is\s*:?/gi, label: '"The answer is"' },
 };
 
+/** Only numbers, operators, brackets, currency and spaces: an expression such as `$730 + $800`. */
+const ARITHMETIC = /^[\d\s.,+\-*/x×÷()$€£%=]+$/;
+
 /** A number token as people write them: sign, currency, thousands commas, decimals, fractions. */
 const NUMBER_TOKEN = /-?[$€£]?\d[\d,]*(?:\.\d+)?(?:\s*\/\s*\d+)?/g;
 
@@ -64,7 +67,8 @@ const NUMBER_TOKEN = /-?[$€£]?\d[\d,]*(?:\.\d+)?(?:\s*\/\s*\d+)?/g;
  * occurrence is read (a solution may restate its answer). When that statement is not one
  * number, extraction fails rather than falling back to a weaker rule: the text's own claim
  * is what gets graded. An expression statement such as `224 - 14 = 210` is read after its last
- * `=`. A statement ends at the end of its line or sentence; a marker alone on its line states
+ * `=`. Words before the number (`Tom gets $6 back`, `not 28`) make the statement unreadable:
+ * reading the one number in them would also accept negated or hedged claims. A statement ends at the end of its line or sentence; a marker alone on its line states
  * the next non-blank line.
  */
 export function extractFinalAnswer(
@@ -113,9 +117,11 @@ function readStatement(
   if (statement === '') return { ok: false, reason: 'nothing' };
   const direct = parseNumber(statement);
   if (direct.ok) return direct;
-  // "224 - 14 = 210": the result after the last '=' is the stated answer.
+  // "224 - 14 = 210": when the statement is an arithmetic expression, the result after its last
+  // '=' is the stated answer. Words before the '=' ("4000 (so profit = 4000, loss = -4000)")
+  // make it a remark, not an expression, and it stays unreadable.
   const equals = statement.lastIndexOf('=');
-  if (equals >= 0) {
+  if (equals >= 0 && ARITHMETIC.test(statement.slice(0, equals))) {
     const result = parseNumber(statement.slice(equals + 1));
     if (result.ok) return result;
   }

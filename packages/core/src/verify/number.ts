@@ -5,6 +5,7 @@
 export type NumberParseFailure =
   | 'empty'
   | 'no number'
+  | 'text before the number'
   | 'several numbers'
   | 'clock time or ratio'
   | 'division by zero'
@@ -93,7 +94,7 @@ export function parseNumber(text: string): NumberParseResult {
   } else {
     const match = DECIMAL.exec(s);
     const literal = match ? match[0] : '';
-    if (!/\d/.test(literal)) return fail(/\d/.test(s) ? 'several numbers' : 'no number');
+    if (!/\d/.test(literal)) return fail(/\d/.test(s) ? 'text before the number' : 'no number');
     value = Number(literal.replace(/,/g, ''));
     kind = /[eE]/.test(literal) ? 'scientific' : /\./.test(literal) ? 'decimal' : 'integer';
     rest = s.slice(literal.length);

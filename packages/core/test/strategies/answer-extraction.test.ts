@@ -25,12 +25,31 @@ describe('extractFinalAnswer on hand-written texts', () => {
     expect(extractFinalAnswer('Final answer: -3/4')).toMatchObject({ ok: true, value: -0.75 });
   });
 
-  it('reads an expression statement after its last "="', () => {
+  it('refuses statements with words before the number or several numbers', () => {
+    // Reading the one number in "not 28" would accept a negated claim, so words before the
+    // number make a statement unreadable.
+    expect(extractFinalAnswer('The answer is not 28')).toEqual({
+      ok: false,
+      rule: 'the-answer-is',
+      reason: '"The answer is" is followed by "not 28" (text before the number)',
+    });
+    expect(extractFinalAnswer('Final answer: Tom gets $6 back.').ok).toBe(false);
+    expect(extractFinalAnswer('The answer is 120 (not 85)')).toMatchObject({
+      ok: false,
+      reason: '"The answer is" is followed by "120 (not 85)" (several numbers)',
+    });
+  });
+
+  it('reads an arithmetic statement after its last "=", but not a remark with an "="', () => {
     expect(extractFinalAnswer('The answer is 224 - 14 = 210')).toMatchObject({
       ok: true,
       value: 210,
       rule: 'the-answer-is',
     });
+    expect(extractFinalAnswer('Final answer: $730 + $800 = $1,530')).toMatchObject({ value: 1530 });
+    expect(extractFinalAnswer('Final answer: 80 * (24/24) = 80.')).toMatchObject({ value: 80 });
+    const remark = 'The answer is 4000 (profit or loss, so profit = 4000, loss = -4000)';
+    expect(extractFinalAnswer(remark)).toMatchObject({ ok: false, rule: 'the-answer-is' });
   });
 
   it('falls back to "#### N" and then "The answer is N", in that order', () => {

@@ -60,6 +60,7 @@ describe('parseNumber: values computed by hand', () => {
     ['   ', 'empty'],
     ['John', 'no number'],
     ['five', 'no number'],
+    ['Tom gets 6', 'text before the number'],
     ['3:30 p.m.', 'clock time or ratio'],
     ['3:4', 'clock time or ratio'],
     ['10 p.m.', 'clock time or ratio'],
