@@ -66,10 +66,10 @@ const NUMBER_TOKEN = /-?[$€£]?\d[\d,]*(?:\.\d+)?(?:\s*\/\s*\d+)?/g;
  * The first rule (in `options.rules` order) whose marker occurs in the text decides; its LAST
  * occurrence is read (a solution may restate its answer). When that statement is not one
  * number, extraction fails rather than falling back to a weaker rule: the text's own claim
- * is what gets graded. An expression statement such as `224 - 14 = 210` is read after its last
+ * is what gets graded. An arithmetic statement such as `224 - 14 = 210` is read after its last
  * `=`. Words before the number (`Tom gets $6 back`, `not 28`) make the statement unreadable:
- * reading the one number in them would also accept negated or hedged claims. A statement ends at the end of its line or sentence; a marker alone on its line states
- * the next non-blank line.
+ * reading the one number in them would also accept negated or hedged claims. A statement ends
+ * at the end of its line or sentence; a marker alone on its line states the next non-blank line.
  */
 export function extractFinalAnswer(
   text: string,
