@@ -68,7 +68,10 @@ export async function loadGsm8k(file: string, options: Gsm8kLoadOptions = {}): P
       const solution = requireString(record, 'answer');
       const { steps, goldText } = splitSolution(solution);
       const answer = parseGold(goldText, 'answer');
-      variant ??= steps.every((step) => SOCRATIC_SEPARATOR.test(step)) ? 'socratic' : 'main';
+      variant ??=
+        steps.length > 0 && steps.every((step) => SOCRATIC_SEPARATOR.test(step))
+          ? 'socratic'
+          : 'main';
       const meta: Gsm8kMeta = { variant, steps: steps.map(stripCalculatorAnnotations) };
       if (variant === 'socratic') {
         meta.subQuestions = steps.map((step, i) => socraticStep(step, i));
