@@ -3,10 +3,12 @@ import type { Problem } from '../types';
 import { SYNTHETIC_FAMILIES, type SyntheticFamily, type SyntheticProblemMeta } from './computation';
 import { FAMILY_GENERATORS } from './families';
 import {
-  DEFAULT_NUMBER_RANGES,
+  FAMILY_NUMBER_RANGES,
   draw,
   PEOPLE,
+  sameRangesForEveryFamily,
   THINGS,
+  type FamilyNumberRanges,
   type NumberRange,
   type NumberRanges,
 } from './grammar';
@@ -24,7 +26,8 @@ export interface SplitSpec {
   families: readonly SyntheticFamily[];
   /** Reasoning steps per problem, drawn uniformly from this range (1-6). */
   steps: NumberRange;
-  numbers: NumberRanges;
+  /** Number ranges per family. */
+  numbers: FamilyNumberRanges;
   /** `unseen` uses the phrasings held out of training. */
   phrasing: 'seen' | 'unseen';
   /** Probability that the question comes before the story (a held-out sentence order). */
@@ -47,11 +50,11 @@ export const SYNTHETIC_SPLIT_NAMES = [
 /** A split name of the synthetic world. */
 export type SyntheticSplitName = (typeof SYNTHETIC_SPLIT_NAMES)[number];
 
-/** Number ranges of the `ood-numbers` split: every role shifted above the training ranges. */
+/** Number ranges of the `ood-numbers` split (all families): every role above every training range. */
 export const SHIFTED_NUMBER_RANGES: NumberRanges = {
   count: { min: 61, max: 400 },
   small: { min: 21, max: 60 },
-  rate: { min: 41, max: 150 },
+  rate: { min: 61, max: 150 },
   factor: { min: 10, max: 19 },
 };
 
@@ -65,7 +68,7 @@ export const IN_DISTRIBUTION_STEPS: NumberRange = { min: 1, max: 4 };
  */
 export function syntheticSplitSpecs(
   counts: Record<SyntheticSplitName, number>,
-  numbers: NumberRanges = DEFAULT_NUMBER_RANGES,
+  numbers: FamilyNumberRanges = FAMILY_NUMBER_RANGES,
 ): SplitSpec[] {
   const base = {
     families: SYNTHETIC_FAMILIES,
@@ -92,7 +95,7 @@ export function syntheticSplitSpecs(
     },
     'ood-numbers': {
       ...base,
-      numbers: SHIFTED_NUMBER_RANGES,
+      numbers: sameRangesForEveryFamily(SHIFTED_NUMBER_RANGES),
       description: 'numbers above every training range (other magnitudes)',
     },
     'ood-steps': {
@@ -171,7 +174,7 @@ function drawProblem(
   const draft = FAMILY_GENERATORS[family]({
     rng,
     steps,
-    numbers: spec.numbers,
+    numbers: spec.numbers[family],
     phrasing: spec.phrasing,
   });
   const sentences = draft.sentences.slice();
@@ -179,7 +182,7 @@ function drawProblem(
   for (let count = 0; count < distractors; count++) {
     // Never before the first sentence: it introduces the story's subject.
     const position = rng.int(1, sentences.length);
-    sentences.splice(position, 0, rng.pick(DISTRACTOR_TEMPLATES)(rng, spec.numbers));
+    sentences.splice(position, 0, rng.pick(DISTRACTOR_TEMPLATES)(rng, spec.numbers[family]));
   }
   const questionFirst = rng.chance(spec.questionFirst);
   const question = questionFirst

@@ -1,6 +1,7 @@
 // Shared pieces of the problem grammar: number ranges, phrasing variants, word lists and a
 // step-list builder the family generators use.
 import {
+  SYNTHETIC_FAMILIES,
   applyOperator,
   type ComputationStep,
   type Operand,
@@ -31,13 +32,62 @@ export interface NumberRanges {
   factor: NumberRange;
 }
 
-/** The in-distribution number ranges. */
-export const DEFAULT_NUMBER_RANGES: NumberRanges = {
-  count: { min: 10, max: 60 },
-  small: { min: 2, max: 20 },
-  rate: { min: 11, max: 40 },
-  factor: { min: 2, max: 9 },
+/** Number ranges per family. */
+export type FamilyNumberRanges = Record<SyntheticFamily, NumberRanges>;
+
+/**
+ * The in-distribution number ranges, per family. They are part of the world's design
+ * (docs/SYNTHETIC_WORLD.md, "Which strategy suits which family"): `rates` and `shopping` multiply
+ * two-digit amounts, so written-out arithmetic (CoT, L2M) must produce two- and three-digit
+ * products digit by digit while a program only copies the factors; the other families keep
+ * their numbers small (division facts, one-digit changes), where prose arithmetic is within a
+ * small model's reach and the shortest text has the edge.
+ */
+export const FAMILY_NUMBER_RANGES: FamilyNumberRanges = {
+  rates: {
+    count: { min: 10, max: 60 },
+    small: { min: 2, max: 20 },
+    rate: { min: 12, max: 60 },
+    factor: { min: 3, max: 9 },
+  },
+  shopping: {
+    count: { min: 10, max: 60 },
+    small: { min: 2, max: 20 },
+    rate: { min: 12, max: 60 },
+    factor: { min: 2, max: 9 },
+  },
+  sharing: {
+    count: { min: 5, max: 30 },
+    small: { min: 1, max: 9 },
+    rate: { min: 2, max: 9 },
+    factor: { min: 2, max: 9 },
+  },
+  comparison: {
+    count: { min: 5, max: 30 },
+    small: { min: 2, max: 9 },
+    rate: { min: 2, max: 9 },
+    factor: { min: 2, max: 5 },
+  },
+  totals: {
+    count: { min: 5, max: 30 },
+    small: { min: 2, max: 9 },
+    rate: { min: 2, max: 9 },
+    factor: { min: 2, max: 9 },
+  },
+  'unknown-start': {
+    count: { min: 5, max: 30 },
+    small: { min: 2, max: 9 },
+    rate: { min: 2, max: 9 },
+    factor: { min: 2, max: 9 },
+  },
 };
+
+/** The same ranges for every family. */
+export function sameRangesForEveryFamily(ranges: NumberRanges): FamilyNumberRanges {
+  return Object.fromEntries(
+    SYNTHETIC_FAMILIES.map((family) => [family, ranges]),
+  ) as FamilyNumberRanges;
+}
 
 /** Phrasing variants of one sentence: `seen` ones appear in training, `unseen` ones only in `ood-phrasing`. */
 export interface Variants {

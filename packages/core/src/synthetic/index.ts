@@ -15,8 +15,10 @@ export {
   type SyntheticProblemMeta,
 } from './computation';
 export {
-  DEFAULT_NUMBER_RANGES,
+  FAMILY_NUMBER_RANGES,
+  sameRangesForEveryFamily,
   type FamilyDraft,
+  type FamilyNumberRanges,
   type FamilyRequest,
   type NumberRange,
   type NumberRanges,
@@ -85,3 +87,4 @@ export {
   type SyntheticWorld,
   type SyntheticWorldOptions,
 } from './world';
+export { difficultyProfile, type DifficultyProfile, type StrategyProfile } from './profile';

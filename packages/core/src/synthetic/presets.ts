@@ -64,7 +64,11 @@ export interface SyntheticPreset {
   iterations: number;
   /** Self-generated samples per training question and iteration (k). */
   samplesPerQuestion: number;
-  /** Teacher samples per (question, strategy) before verification keeps one. */
+  /**
+   * Teacher samples per (question, strategy) before verification keeps one. One sample keeps
+   * the verified data as a real teacher's single pass leaves it: near balanced, CoT slightly
+   * ahead (see DEFAULT_TEACHER_ERROR_RATES); more samples balance it exactly.
+   */
   teacherSamplesPerQuestion: number;
   /** Self-generation sampling temperature and nucleus. */
   temperature: number;
@@ -114,7 +118,7 @@ export const SYNTHETIC_PRESETS: Readonly<Record<SyntheticPresetName, SyntheticPr
       },
       iterations: 1,
       samplesPerQuestion: 2,
-      teacherSamplesPerQuestion: 2,
+      teacherSamplesPerQuestion: 1,
       temperature: 0.7,
       topP: 0.95,
       maxNewTokens: 256,
@@ -141,7 +145,7 @@ export const SYNTHETIC_PRESETS: Readonly<Record<SyntheticPresetName, SyntheticPr
       },
       iterations: 2,
       samplesPerQuestion: 4,
-      teacherSamplesPerQuestion: 4,
+      teacherSamplesPerQuestion: 1,
       temperature: 0.7,
       topP: 0.95,
       maxNewTokens: 256,

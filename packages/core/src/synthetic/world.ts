@@ -2,7 +2,7 @@
 // student's text template, the tokenizer and the student's config.json.
 import { STRATEGIES, type Problem } from '../types';
 import { readSyntheticComputation } from './computation';
-import { DEFAULT_NUMBER_RANGES, type NumberRanges } from './grammar';
+import { FAMILY_NUMBER_RANGES, type FamilyNumberRanges } from './grammar';
 import { generateSyntheticSplits, syntheticSplitSpecs, type SplitSpec } from './generator';
 import {
   llamaParameterCount,
@@ -52,8 +52,8 @@ export const SYNTHETIC_STUDENT_TEMPLATE: SyntheticStudentTemplate = {
 export interface SyntheticWorldOptions {
   /** Teacher error rates (default: the teacher's defaults). */
   teacherErrorRates?: TeacherErrorRates;
-  /** In-distribution number ranges (the `ood-numbers` split keeps its own shifted ranges). */
-  numbers?: NumberRanges;
+  /** In-distribution number ranges of some families (the `ood-numbers` split keeps its own). */
+  numbers?: Partial<FamilyNumberRanges>;
 }
 
 /** Everything a run in the synthetic world needs. */
@@ -121,10 +121,10 @@ export function buildSyntheticWorld(
   const resolved = typeof preset === 'string' ? syntheticPreset(preset) : preset;
   if (!Number.isSafeInteger(seed) || seed < 0)
     throw new Error(`seed must be a non-negative integer, got ${seed}`);
-  const splitSpecs = syntheticSplitSpecs(
-    resolved.splitSizes,
-    options.numbers ?? DEFAULT_NUMBER_RANGES,
-  );
+  const splitSpecs = syntheticSplitSpecs(resolved.splitSizes, {
+    ...FAMILY_NUMBER_RANGES,
+    ...options.numbers,
+  });
   const splits = generateSyntheticSplits(splitSpecs, seed);
   const teacher = new SyntheticTeacher({ seed, errorRates: options.teacherErrorRates });
   const studentTemplate = SYNTHETIC_STUDENT_TEMPLATE;

@@ -72,6 +72,27 @@ test('the demo world: config.json matches the tokenizer, the student is 0.5-5M p
   }
 });
 
+test("the demo's verified teacher data is near balanced across strategies", () => {
+  const world = buildSyntheticWorld('demo', 1);
+  const kept = Object.fromEntries(STRATEGIES.map((strategy) => [strategy, 0]));
+  for (const problem of world.splits.train) {
+    for (const strategy of STRATEGIES) {
+      for (let index = 0; index < world.preset.teacherSamplesPerQuestion; index++) {
+        if (world.teacher.write(problem, strategy, index).mistake === null) {
+          kept[strategy]++;
+          break;
+        }
+      }
+    }
+  }
+  const total = Object.values(kept).reduce((sum, count) => sum + count, 0);
+  for (const strategy of STRATEGIES) {
+    expect(kept[strategy] / total).toBeGreaterThan(0.3);
+    expect(kept[strategy] / total).toBeLessThan(0.37);
+  }
+  expect(kept.cot).toBeGreaterThan(kept.pot);
+});
+
 test('presets grow from tiny to full, and unknown names are refused', () => {
   const sizes = ['tiny', 'demo', 'full'].map((name) => syntheticPreset(name));
   for (let index = 1; index < sizes.length; index++) {
