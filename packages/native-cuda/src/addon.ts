@@ -28,9 +28,23 @@ export class AddonLoadError extends Error {
   override name = 'AddonLoadError';
 }
 
-/** Loads the addon once (build/Release, then prebuilds/) and returns its binding. */
+/**
+ * Loads the addon once and returns its binding: $SIKED_ADDON_PATH when set (e.g. the sanitizer
+ * build of tools/sanitize-test.sh), else build/Release, then prebuilds/.
+ */
 export function loadBinding(): NativeBinding {
   if (cached) return cached;
+  const override = process.env.SIKED_ADDON_PATH;
+  if (override) {
+    try {
+      cached = require(path.resolve(override)) as NativeBinding;
+      return cached;
+    } catch (cause) {
+      throw new AddonLoadError(`SIKED_ADDON_PATH=${override} failed to load: ${String(cause)}`, {
+        cause,
+      });
+    }
+  }
   try {
     // node-gyp-build looks in build/Release, build/Debug and prebuilds/<platform-arch>/.
     const load = require('node-gyp-build') as (dir: string) => NativeBinding;
