@@ -10,7 +10,9 @@
 // with T = batch*seq for training (2048, 1024 for smollm) and T = 1, 8, 32 for decode (nt only).
 //
 // Usage: gemm_bench [--config tiny|small|smollm135m|all] [--threads 1,2] [--train] [--decode]
-//                   [--min-time SECONDS] [--no-naive] [--openblas PATH]
+//                   [--min-time SECONDS] [--no-naive] [--openblas PATH] [--paths]
+// --paths adds, for nt products, the rates of both internal paths (packed and small-M direct), to
+// place the threshold between them (kSmallMNT in gemm.cpp).
 // Times are the best of repeated calls (at least 3, for at least --min-time seconds): on a shared
 // machine the best run is the one least disturbed by other processes.
 #include <dlfcn.h>
@@ -188,7 +190,7 @@ std::vector<int> parse_ints(const char* s) {
 int main(int argc, char** argv) {
   std::string config = "all", blas_path;
   std::vector<int> thread_counts{1, 2};
-  bool train = false, decode = false, with_naive = true;
+  bool train = false, decode = false, with_naive = true, paths = false;
   double min_time = 0.25;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -203,6 +205,7 @@ int main(int argc, char** argv) {
     else if (a == "--min-time") min_time = std::atof(value());
     else if (a == "--no-naive") with_naive = false;
     else if (a == "--openblas") blas_path = value();
+    else if (a == "--paths") paths = true;
     else { std::fprintf(stderr, "unknown argument %s (see the header of gemm_bench.cpp)\n", a.c_str()); return 2; }
   }
   if (!train && !decode) train = decode = true;
@@ -258,9 +261,23 @@ int main(int argc, char** argv) {
             std::snprintf(blas_col, sizeof blas_col, "%8.1f", rate(blas_s));
             std::snprintf(rblas, sizeof rblas, "%7.2fx", blas_s / ours_s);
           }
-          std::printf("%-10s %-7s %-6s %-2s %5d %6d %5d %2d | %8s %8.1f %8s | %8s %8s\n", cfg.name,
+          std::printf("%-10s %-7s %-6s %-2s %5d %6d %5d %2d | %8s %8.1f %8s | %8s %8s", cfg.name,
                       lin.name, run.phase, layout_name(run.layout), p.M, p.N, p.K, t, naive_col,
                       rate(ours_s), blas_col, r00, rblas);
+          if (paths && p.layout == Layout::NT) {
+            namespace gd = siked::gemm_detail;
+            const auto& k = gd::active_kernels();
+            const double packed_s = best_seconds([&] {
+              gd::gemm_packed(k, p.M, p.N, p.K, gd::Operand{p.A.data(), p.lda, false},
+                              gd::Operand{p.B.data(), p.ldb, true}, C.data(), p.ldc, 0.f, pool_ptr);
+            }, min_time, 1000, cpu_clock);
+            const double direct_s = best_seconds([&] {
+              gd::gemm_small_m_nt(k, p.M, p.N, p.K, p.A.data(), p.lda, p.B.data(), p.ldb, C.data(),
+                                  p.ldc, 0.f, pool_ptr);
+            }, min_time, 1000, cpu_clock);
+            std::printf(" | packed %6.1f direct %6.1f", rate(packed_s), rate(direct_s));
+          }
+          std::printf("\n");
           std::fflush(stdout);
         }
       }

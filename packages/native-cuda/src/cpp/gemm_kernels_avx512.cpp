@@ -148,8 +148,11 @@ SIKED_TARGET_AVX512 void dot_rows_avx512(int M, int K, const float* A, int64_t l
 SIKED_TARGET_AVX512 void small_m_nt_avx512(int M, int N, int K, const float* A, int64_t lda,
                                            const float* B, int64_t ldb, float* C, int64_t ldc,
                                            float beta) {
-  // Four rows of B at a time stay in L1 while every row of A passes over them.
+  // Four rows of B at a time stay in L1 while every row of A passes over them. A single row of A
+  // (batch-1 decode) is bound by streaming B from memory: eight rows keep more loads in flight.
   int j = 0;
+  if (M == 1)
+    for (; j + 8 <= N; j += 8) dot_tile_avx512<1, 8>(K, A, lda, B + j * ldb, ldb, C + j, ldc, beta);
   for (; j + 4 <= N; j += 4) dot_rows_avx512<4>(M, K, A, lda, B + j * ldb, ldb, C + j, ldc, beta);
   for (; j < N; ++j) dot_rows_avx512<1>(M, K, A, lda, B + j * ldb, ldb, C + j, ldc, beta);
 }
