@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The CUDA backend's device check (issues 8 and 9): ONE call of at most ~10 minutes on a GPU
-# machine (tools/device/README.md says how to call it). Every step is time-boxed, runs even when
+# machine (docs/CUDA.md, "The device check", says how to call it). Every step is time-boxed, runs even when
 # an earlier one failed (unless it needs that one's output), and is recorded in
 # $OUT/summary.json, rewritten after each step so a kill still leaves the record.
 #

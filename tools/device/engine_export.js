@@ -5,18 +5,24 @@
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
+const { Buffer } = require('node:buffer');
 
 async function main() {
   const [distDir, shapeName, outDir, layersArg] = process.argv.slice(2);
   if (!distDir || !shapeName || !outDir) {
-    throw new Error('usage: node engine_export.js <native-dist-dir> <shape-name> <out-dir> [layers]');
+    throw new Error(
+      'usage: node engine_export.js <native-dist-dir> <shape-name> <out-dir> [layers]',
+    );
   }
   const { Model } = require(path.resolve(distDir, 'index.js'));
   const shapes = JSON.parse(fs.readFileSync(path.join(__dirname, 'shapes.json'), 'utf8'));
   const config = { ...shapes[shapeName] };
   if (!config.architectures) throw new Error(`shapes.json has no shape ${shapeName}`);
   if (layersArg) config.num_hidden_layers = Number(layersArg);
-  const batchSize = 2, seqLen = 64, promptLen = 8, maxNewTokens = 16;
+  const batchSize = 2,
+    seqLen = 64,
+    promptLen = 8,
+    maxNewTokens = 16;
 
   // A fixed linear-congruential stream: the tokens are reproducible without a library.
   let state = 12345;
@@ -25,14 +31,19 @@ async function main() {
     return state % config.vocab_size;
   };
   const tokens = Int32Array.from({ length: batchSize * seqLen }, nextToken);
-  const lossMask = Uint8Array.from({ length: batchSize * seqLen }, (_, i) => (i % seqLen === 0 ? 0 : 1));
+  const lossMask = Uint8Array.from({ length: batchSize * seqLen }, (_, i) =>
+    i % seqLen === 0 ? 0 : 1,
+  );
 
   const started = Date.now();
   const model = Model.fromConfig(config, { seed: 1234 });
   const checkpoint = path.join(outDir, 'checkpoint');
   await model.save(checkpoint);
   const logits = await model.logits(tokens, batchSize, seqLen);
-  fs.writeFileSync(path.join(outDir, 'engine_logits.f32'), Buffer.from(logits.buffer, logits.byteOffset, logits.byteLength));
+  fs.writeFileSync(
+    path.join(outDir, 'engine_logits.f32'),
+    Buffer.from(logits.buffer, logits.byteOffset, logits.byteLength),
+  );
   model.configureOptimizer({});
   const { loss, tokens: trained } = await model.accumulate({ tokens, lossMask, batchSize, seqLen });
   const gradientNames = [
@@ -50,7 +61,9 @@ async function main() {
     fs.writeFileSync(path.join(outDir, file), Buffer.from(g.buffer, g.byteOffset, g.byteLength));
     gradients[name] = file;
   }
-  const prompts = [0, 1].map((row) => Array.from(tokens.slice(row * seqLen, row * seqLen + promptLen)));
+  const prompts = [0, 1].map((row) =>
+    Array.from(tokens.slice(row * seqLen, row * seqLen + promptLen)),
+  );
   const generations = await model.generate(prompts, { maxNewTokens, temperature: 0 });
   const meta = {
     shape: shapeName,
