@@ -112,10 +112,9 @@ describe('siked logprobs | generate | eval (built CLI, tiny model)', () => {
     expect(report.accuracy.total).toBe(fixture.problems.length);
     expect(report.accuracy.byStrategy.pot.count).toBe(fixture.problems.length);
     expect(report.accuracy.byStrategy.cot.count).toBe(0);
-    expect(report.harness).toEqual({
-      strict: expect.any(Number),
-      flexible: expect.any(Number),
-      total: fixture.problems.length,
+    expect(report.accuracy).toMatchObject({
+      strictAccuracy: expect.any(Number),
+      flexibleAccuracy: expect.any(Number),
     });
     const lines = jsonLines(fs.readFileSync(predictions, 'utf8')) as Array<Record<string, unknown>>;
     expect(lines.map((l) => l.problemId)).toEqual(fixture.problems.map((p) => p.id));

@@ -46,9 +46,3 @@ export {
   countTeacherStrategies,
 } from './run/load-run';
 export { RunFileError } from './run/fields';
-export {
-  evaluateOnProblems,
-  type EvaluatedPrediction,
-  type EvaluationOptions,
-  type EvaluationResult,
-} from './evaluate';

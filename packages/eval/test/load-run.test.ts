@@ -17,7 +17,13 @@ describe('parseIterationEval', () => {
         klTrainToStudent: 0.2,
         studentShares: { cot: 1 },
         datasets: {
-          test: { total: 4, correct: 1, byStrategy: { cot: { count: 4, accuracy: 0.25 } } },
+          test: {
+            total: 4,
+            correct: 1,
+            byStrategy: { cot: { count: 4, accuracy: 0.25 } },
+            strictAccuracy: 0,
+            flexibleAccuracy: 0.5,
+          },
         },
       },
       'iter-3/eval.json',
@@ -26,6 +32,7 @@ describe('parseIterationEval', () => {
     expect(summary.iteration).toBe(3);
     expect(summary.studentShares).toEqual({ cot: 1, l2m: 0, pot: 0 });
     expect(summary.trainShares).toBeNull();
+    expect(summary.evaluations[0].harness).toEqual({ strict: 0, flexible: 0.5 });
     expect(summary.evaluations[0].accuracy).toEqual({
       total: 4,
       correct: 1,

@@ -64,7 +64,8 @@ describe('buildMarkdownSummary', () => {
       { title: 'Accuracy', file: 'accuracy-by-iteration.png' },
     ]);
     expect(markdown).toContain('| iteration | test | ood\\|pipe |');
-    expect(markdown).toContain('| 2 | 60.0% (6/10) | 50.0% (2/4) |');
+    expect(markdown).toContain('| 2 (best) | 60.0% (6/10) | 50.0% (2/4) |');
+    expect(markdown).toMatch(/\| 2 \| test \|.* \| 0 \| 50\.0% \| 70\.0% \|/);
     expect(markdown).toContain('![Accuracy](accuracy-by-iteration.png)');
   });
 });

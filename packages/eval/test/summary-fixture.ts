@@ -33,6 +33,7 @@ export function sampleSummary(): RunSummary {
   return {
     name: 'sample',
     status: 'done',
+    bestIteration: 2,
     config: { preset: 'tiny', note: '<b>not html</b>' },
     teacherCounts: { cot: 10, l2m: 5, pot: 5 },
     iterations: [
@@ -42,7 +43,7 @@ export function sampleSummary(): RunSummary {
         klTrainToStudent: null,
         trainShares: { cot: 0.5, l2m: 0.25, pot: 0.25 },
         studentShares: { cot: 0.8, l2m: 0.1, pot: 0.1 },
-        evaluations: [{ dataset: 'test', accuracy: accuracyOf(3, 10, 8, 2) }],
+        evaluations: [{ dataset: 'test', accuracy: accuracyOf(3, 10, 8, 2), harness: null }],
       },
       {
         iteration: 1,
@@ -50,7 +51,7 @@ export function sampleSummary(): RunSummary {
         klTrainToStudent: 0.3,
         trainShares: { cot: 0.6, l2m: 0.2, pot: 0.2 },
         studentShares: { cot: 0.6, l2m: 0.2, pot: 0.2 },
-        evaluations: [{ dataset: 'test', accuracy: accuracyOf(5, 10, 6, 3) }],
+        evaluations: [{ dataset: 'test', accuracy: accuracyOf(5, 10, 6, 3), harness: null }],
       },
       {
         iteration: 2,
@@ -59,8 +60,12 @@ export function sampleSummary(): RunSummary {
         trainShares: null,
         studentShares: { cot: 0.5, l2m: 0.25, pot: 0.25 },
         evaluations: [
-          { dataset: 'test', accuracy: accuracyOf(6, 10, 5, 3) },
-          { dataset: 'ood|pipe', accuracy: accuracyOf(2, 4, 2, 1) },
+          {
+            dataset: 'test',
+            accuracy: accuracyOf(6, 10, 5, 3),
+            harness: { strict: 0.5, flexible: 0.7 },
+          },
+          { dataset: 'ood|pipe', accuracy: accuracyOf(2, 4, 2, 1), harness: null },
         ],
       },
     ],

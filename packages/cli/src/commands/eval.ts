@@ -1,6 +1,14 @@
 import type { Command } from 'commander';
-import { PythonSandbox, STRATEGIES, loadDataset } from '@siked/core';
-import { evaluateOnProblems, percent, type EvaluationResult } from '@siked/eval';
+import {
+  PythonSandbox,
+  STRATEGIES,
+  evaluateOnProblems,
+  loadDataset,
+  summarizeEvaluation,
+  type DatasetEvaluationSummary,
+  type EvaluationRecord,
+} from '@siked/core';
+import { percent } from '@siked/eval';
 import { defineCommand } from '../command';
 import { UsageError } from '../errors';
 import { schemas } from '../options';
@@ -14,11 +22,10 @@ import {
   sandboxOptionsFrom,
 } from './shared-options';
 
-function describeResult(result: EvaluationResult, data: string): string {
-  const a = result.accuracy;
+function describeResult(a: DatasetEvaluationSummary, data: string): string {
   const lines = [
     `${data}: accuracy ${percent(a.accuracy)} (${a.correct}/${a.total}), ${a.unparsed} unparsed, ${a.untagged ?? 0} without a strategy tag`,
-    `harness: strict ${percent(result.harness.strict)}, flexible ${percent(result.harness.flexible)}`,
+    `harness: strict ${percent(a.strictAccuracy)}, flexible ${percent(a.flexibleAccuracy)}`,
     'strategy  share   accuracy  count',
     ...STRATEGIES.map((s) => {
       const entry = a.byStrategy[s];
@@ -74,31 +81,41 @@ export function registerEval(program: Command): void {
         onWarning: (message) => context.progress.log(`sandbox: ${message}`),
       });
       const task = context.progress.task('eval', problems.length);
-      let done = 0;
+      const chunkSize = 32;
+      const records: EvaluationRecord[] = [];
       try {
-        const result = await evaluateOnProblems(student, format, problems, {
-          runner: sandbox,
-          forced: forcedStrategy(options.strategy),
-          maxNewTokens: options.maxNewTokens,
-          onProgress: (now) => {
-            task.tick(now - done);
-            done = now;
-          },
-        });
+        // One library call per chunk, so progress moves while the model works.
+        for (let start = 0; start < problems.length; start += chunkSize) {
+          const chunk = problems.slice(start, start + chunkSize);
+          const result = await evaluateOnProblems(student, format, chunk, {
+            runner: sandbox,
+            forced: forcedStrategy(options.strategy),
+            maxNewTokens: options.maxNewTokens,
+            chunkSize,
+          });
+          records.push(...result.records);
+          task.tick(chunk.length);
+        }
         task.done();
+        const summary = summarizeEvaluation(records, problems);
+        const gold = new Map(problems.map((p) => [p.id, p.answer]));
         const output = await openOutput(options.out);
-        for (const prediction of result.predictions) output.writeLine(prediction);
+        for (const record of records)
+          output.writeLine({
+            ...record,
+            gold: gold.get(record.problemId),
+            error: record.error ?? null,
+          });
         await output.close();
         if (context.json) {
           context.printJson({
             data: options.data,
             model: options.model,
             predictions: options.out,
-            accuracy: result.accuracy,
-            harness: result.harness,
+            accuracy: summary,
           });
         } else {
-          context.print(`${describeResult(result, options.data)}\npredictions: ${options.out}`);
+          context.print(`${describeResult(summary, options.data)}\npredictions: ${options.out}`);
         }
       } finally {
         await sandbox.close();

@@ -32,7 +32,7 @@ export function accuracyTable(summary: RunSummary): Table {
     title: 'Accuracy per data set and iteration',
     header: ['iteration', ...datasets],
     rows: summary.iterations.map((it) => [
-      String(it.iteration),
+      it.iteration === summary.bestIteration ? `${it.iteration} (best)` : String(it.iteration),
       ...datasets.map((d) => {
         const e = it.evaluations.find((x) => x.dataset === d);
         return e
@@ -52,6 +52,8 @@ export function perStrategyTable(summary: RunSummary): Table {
       'data set',
       ...STRATEGIES.flatMap((s) => [`${s} share`, `${s} accuracy`]),
       'unparsed',
+      'harness strict',
+      'harness flexible',
     ],
     rows: summary.iterations.flatMap((it) =>
       it.evaluations.map((e) => [
@@ -62,6 +64,8 @@ export function perStrategyTable(summary: RunSummary): Table {
           percent(e.accuracy.byStrategy[s].accuracy),
         ]),
         String(e.accuracy.unparsed),
+        percent(e.harness?.strict ?? null),
+        percent(e.harness?.flexible ?? null),
       ]),
     ),
   };

@@ -107,6 +107,17 @@ function readAccuracy(value: unknown, at: Location, field: string): AccuracySumm
   };
 }
 
+function readHarness(
+  value: unknown,
+  at: Location,
+  field: string,
+): { strict: number; flexible: number } | null {
+  const object = readObject(value, at, field);
+  const strict = readOptionalNumber(object.strictAccuracy, at, `${field}.strictAccuracy`);
+  const flexible = readOptionalNumber(object.flexibleAccuracy, at, `${field}.flexibleAccuracy`);
+  return strict === null || flexible === null ? null : { strict, flexible };
+}
+
 /** Reads one iteration's eval.json (format documented on {@link loadRunSummary}). */
 export function parseIterationEval(
   value: unknown,
@@ -115,31 +126,12 @@ export function parseIterationEval(
 ): IterationSummary {
   const at: Location = { file, line: null };
   const object = readObject(value, at, '(root)');
-  const datasets = object.datasets ?? object.splits;
-  const evaluations: DatasetEvaluation[] = [];
-  if (Array.isArray(datasets)) {
-    datasets.forEach((entry, i) => {
-      const e = readObject(entry, at, `datasets[${i}]`);
-      if (typeof e.dataset !== 'string') {
-        throw new RunFileError(file, null, `datasets[${i}].dataset`, 'expected a string');
-      }
-      evaluations.push({
-        dataset: e.dataset,
-        accuracy: readAccuracy(e.accuracy ?? e, at, `datasets[${i}]`),
-      });
-    });
-  } else if (isObject(datasets)) {
-    for (const [dataset, entry] of Object.entries(datasets)) {
-      evaluations.push({ dataset, accuracy: readAccuracy(entry, at, `datasets.${dataset}`) });
-    }
-  } else if (datasets !== undefined) {
-    throw new RunFileError(
-      file,
-      null,
-      'datasets',
-      'expected an array or an object keyed by data set',
-    );
-  }
+  const datasets = object.datasets === undefined ? {} : readObject(object.datasets, at, 'datasets');
+  const evaluations: DatasetEvaluation[] = Object.entries(datasets).map(([dataset, entry]) => ({
+    dataset,
+    accuracy: readAccuracy(entry, at, `datasets.${dataset}`),
+    harness: readHarness(entry, at, `datasets.${dataset}`),
+  }));
   return {
     iteration: readOptionalNumber(object.iteration, at, 'iteration') ?? iteration,
     alpha: readOptionalNumber(object.alpha, at, 'alpha'),
@@ -148,7 +140,7 @@ export function parseIterationEval(
       at,
       'klTrainToStudent',
     ),
-    trainShares: readShares(object.trainShares ?? object.trainDistribution, at, 'trainShares'),
+    trainShares: readShares(object.trainShares, at, 'trainShares'),
     studentShares: readShares(
       object.studentShares ?? object.studentDistribution,
       at,
@@ -192,11 +184,11 @@ export function countTeacherStrategies(text: string, file: string): Record<Strat
 
 /**
  * Builds the summary of a run from its directory:
- * - `run.json`: the manifest; its `config` object and `status` string are shown;
+ * - `run.json`: the manifest; its `config`, `status` and `bestIteration` are shown;
  * - `teacher.jsonl`: verified teacher solutions (Solution records), counted per strategy;
  * - `iter-<t>/eval.json`: per iteration `alpha`, `klTrainToStudent`, `trainShares`,
- *   `studentShares` and `datasets` (data set -> AccuracySummary, or an array of
- *   `{dataset, accuracy}`); iterations without an eval.json yet are left out;
+ *   `studentShares` and `datasets` (data set -> AccuracySummary plus `strictAccuracy` and
+ *   `flexibleAccuracy`), as core's loop writes it; iterations without an eval.json yet are left out;
  * - `metrics.jsonl`: training records `{iteration, step, loss, tokensPerSecond?, learningRate?}`.
  * Throws RunFileError (file, line, field) on a file with the wrong shape.
  */
@@ -234,6 +226,11 @@ export async function loadRunSummary(runDir: string): Promise<RunSummary> {
   return {
     name: path.basename(path.resolve(runDir)),
     status: typeof manifest.status === 'string' ? manifest.status : null,
+    bestIteration: readOptionalNumber(
+      manifest.bestIteration,
+      { file: manifestFile, line: null },
+      'bestIteration',
+    ),
     config: isObject(manifest.config) ? manifest.config : {},
     teacherCounts: teacherText === null ? null : countTeacherStrategies(teacherText, teacherFile),
     iterations,

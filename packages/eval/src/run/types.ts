@@ -9,6 +9,8 @@ export interface DatasetEvaluation {
   /** Data set or split name, e.g. `test`, `ood-distractor`, `gsm8k-test`. */
   dataset: string;
   accuracy: AccuracySummary;
+  /** lm-evaluation-harness style strict-match and flexible-extract accuracy; null when not recorded. */
+  harness: { strict: number; flexible: number } | null;
 }
 
 /** What a run recorded about one SIKeD iteration (0 = combined distillation). */
@@ -42,6 +44,8 @@ export interface RunSummary {
   name: string;
   /** Status of the run as its manifest says (e.g. `running`, `done`); null when absent. */
   status: string | null;
+  /** The iteration chosen on the validation split (run.json's bestIteration); null when none yet. */
+  bestIteration: number | null;
   /** Settings the run was made with (run.json's config), shown verbatim in reports. */
   config: Record<string, unknown>;
   /** Strategy counts of the verified teacher data (D_LLM); null when teacher.jsonl is absent. */
