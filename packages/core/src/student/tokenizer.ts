@@ -150,6 +150,8 @@ export class HfTokenizer {
 
   /** Text of `ids`; special tokens (EOS, padding) are dropped. */
   decode(ids: readonly number[]): string {
+    // The library rejects an empty list; a generation that stopped at once decodes to ''.
+    if (ids.length === 0) return '';
     return this.tokenizer.decode([...ids], { skip_special_tokens: true });
   }
 }

@@ -14,6 +14,7 @@ describe('HfTokenizer over @huggingface/tokenizers', () => {
     expect(ids).not.toContain(tokenizer.eosTokenId);
     expect(tokenizer.decode(ids)).toBe(corpus[0]);
     expect(tokenizer.decode([...ids, tokenizer.eosTokenId])).toBe(corpus[0]);
+    expect(tokenizer.decode([])).toBe('');
     expect(tokenizer.tokens(tokenizer.encode('12'))).toEqual(['1', '2']);
     expect(tokenizer.eosTokenId).toBe(1); // '<eos>' is the first common EOS name present
     // No tokenizer_config.json: padding falls back to EOS (padding is masked anyway).
