@@ -72,6 +72,12 @@ int sample_token(const float* logits, int V, const SampleSpec& spec, Rng& rng,
 
 }  // namespace
 
+LlamaModel::KvCache& LlamaModel::kv_cache(int slots, int max_len) {
+  if (!cache_) cache_ = std::make_unique<KvCache>();
+  cache_->reshape(config_.num_layers, slots, max_len, config_.num_kv_heads * config_.head_dim);
+  return *cache_;
+}
+
 void LlamaModel::forward_cached(KvCache& cache, const int32_t* tokens, const int32_t* slots,
                                 const int32_t* positions, int M, const std::vector<int>& logit_rows,
                                 float* logits_out) {
@@ -152,7 +158,7 @@ std::vector<float> LlamaModel::logits(const int32_t* tokens, int B, int T) {
   const int rows_per_call = std::max(1, kMaxPackedRows / T);
   for (int b0 = 0; b0 < B; b0 += rows_per_call) {
     const int nb = std::min(rows_per_call, B - b0);
-    KvCache cache(config_.num_layers, nb, T, config_.num_kv_heads * config_.head_dim);
+    KvCache& cache = kv_cache(nb, T);
     std::vector<int32_t> slots(size_t(nb) * T), positions(slots.size());
     std::vector<int> rows(slots.size());
     for (int i = 0; i < nb * T; ++i) {
@@ -186,7 +192,7 @@ std::vector<std::vector<float>> LlamaModel::score(const std::vector<std::vector<
       max_len = std::max(max_len, int(sequences[j].size()));
       ++j;
     }
-    KvCache cache(config_.num_layers, int(j - i), max_len, config_.num_kv_heads * config_.head_dim);
+    KvCache& cache = kv_cache(int(j - i), max_len);
     std::vector<int32_t> tokens, slots, positions;
     std::vector<int> logit_rows;
     for (size_t s = i; s < j; ++s)
@@ -231,7 +237,7 @@ std::vector<GenerationResult> LlamaModel::generate(const std::vector<std::vector
     throw std::invalid_argument("longest prompt + maxNewTokens = " + std::to_string(max_len) +
                                 " exceeds max_position_embeddings " + std::to_string(c.max_position_embeddings));
   const int slots = P * n;
-  KvCache cache(c.num_layers, slots, max_len, c.num_kv_heads * c.head_dim);
+  KvCache& cache = kv_cache(slots, max_len);
 
   // Prefill: each prompt once, into the slot of its sample 0, packed into few forwards.
   std::vector<float> prompt_logits(size_t(P) * V);

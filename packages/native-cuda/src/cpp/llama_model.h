@@ -129,6 +129,8 @@ class LlamaModel {
   void forward_cached(KvCache& cache, const int32_t* tokens, const int32_t* slots,
                       const int32_t* positions, int M, const std::vector<int>& logit_rows,
                       float* logits_out);
+  // The model's KV cache shaped for `slots` sequences of max_len positions.
+  KvCache& kv_cache(int slots, int max_len);
   void check_tokens(const int32_t* tokens, int64_t n, const char* what) const;
 
   LlamaConfig config_;
@@ -149,6 +151,7 @@ class LlamaModel {
   int64_t accumulated_tokens_ = 0;
   std::unique_ptr<Activations> acts_;
   std::unique_ptr<InferenceBuffers> infer_;
+  std::unique_ptr<KvCache> cache_;  // reused by logits, score and generate
 };
 
 }  // namespace siked

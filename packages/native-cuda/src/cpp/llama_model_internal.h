@@ -88,13 +88,20 @@ struct LlamaModel::Activations {
   }
 };
 
-// Keys and values of every layer for `slots` sequences of up to max_len positions.
+// Keys and values of every layer for `slots` sequences of up to max_len positions. Reshaping
+// keeps the allocation when it is big enough: every position is written before it is read, so
+// stale contents never leak, and repeated generate() calls do not page-fault fresh memory.
 struct LlamaModel::KvCache {
   int layers = 0, slots = 0, max_len = 0, kv_dim = 0;
-  std::vector<float> k, v;  // (L, slots, max_len, KV*hd)
-  KvCache(int layers_, int slots_, int max_len_, int kv_dim_)
-      : layers(layers_), slots(slots_), max_len(max_len_), kv_dim(kv_dim_),
-        k(size_t(layers_) * slots_ * max_len_ * kv_dim_), v(k.size()) {}
+  std::vector<float> k, v;  // (L, slots, max_len, KV*hd), capacity may exceed the shape
+  void reshape(int layers_, int slots_, int max_len_, int kv_dim_) {
+    layers = layers_, slots = slots_, max_len = max_len_, kv_dim = kv_dim_;
+    const size_t n = size_t(layers) * slots * max_len * kv_dim;
+    if (k.size() < n) {
+      k.resize(n);
+      v.resize(n);
+    }
+  }
   size_t at(int layer, int slot, int pos) const {
     return ((size_t(layer) * slots + slot) * max_len + pos) * kv_dim;
   }
