@@ -28,6 +28,7 @@ import math
 import numbers
 import os
 import resource
+import signal
 import statistics
 import sys
 import types
@@ -170,7 +171,8 @@ def make_audit_hook(lazy_dirs):
     lazy_prefixes = tuple(package + '.' for package in LAZY_IMPORT_PACKAGES)
     type_dict = type.__dict__['__dict__']
     realpath = os.path.realpath
-    cpu_budget = {'ceiling': 0.0}  # set by the runner before each program, see allow_cpu_limit
+    # Set by the runner before each program; only main() and this closure hold it.
+    state = {'cpu_ceiling': 0.0, 'namespace': None}
 
     def under_lazy_dirs(path):
         if isinstance(path, bytes):
@@ -202,7 +204,7 @@ def make_audit_hook(lazy_dirs):
             target = args[0]
             if isinstance(target, type) and type_dict.__get__(target).get('__module__') == PROGRAM_MODULE_NAME:
                 return
-            if isinstance(target, types.FunctionType) and target.__module__ == PROGRAM_MODULE_NAME:
+            if isinstance(target, types.FunctionType) and target.__globals__ is state['namespace']:
                 return
             deny(event, ' on %s' % type(target).__name__)
         if event == 'object.__getattr__':
@@ -211,41 +213,40 @@ def make_audit_hook(lazy_dirs):
             deny('access to attribute ', repr(args[1]))
         if event == 'resource.setrlimit':
             # Only the runner's own per-program CPU ceiling, which can only be lowered to it.
-            if args[0] == rlimit_cpu and args[1][0] <= cpu_budget['ceiling']:
+            if args[0] == rlimit_cpu and args[1][0] <= state['cpu_ceiling']:
                 return
             deny(event, '')
         deny(event, '')
 
-    return hook, cpu_budget
+    return hook, state
 
 
-def make_importer(real_import, allowed, known, sympy_error):
-    """The program's __import__: allowed top-level modules only, handed out as read-only views."""
-    views = {}
+def make_importer_factory(real_import, allowed, known, sympy_error):
+    """Makes the program's __import__: allowed top-level modules only, as read-only views.
 
-    def view_of(module):
-        view = views.get(module.__name__)
-        if view is None:
-            view = ReadOnlyModule(module, allowed)
-            views[module.__name__] = view
-        return view
+    A new importer (and new views) per program: nothing a program could tamper with through a
+    closure cell or a view's internals is shared with the next program.
+    """
 
-    def program_import(name, globals=None, locals=None, fromlist=(), level=0):
-        if level != 0:
-            raise ImportError('relative imports are not available in the sandbox')
-        top = name.partition('.')[0]
-        if top not in allowed:
-            if top == 'sympy' and sympy_error is not None:
-                raise ImportError('sympy not available: ' + sympy_error)
-            if top in known:
-                raise ImportError('forbidden import: ' + top)
-            raise ModuleNotFoundError('no such module: ' + top)
-        module = real_import(name, globals, locals, fromlist, 0)
-        if fromlist:
-            module = sys.modules[name]
-        return view_of(module)
+    def new_importer():
+        def program_import(name, globals=None, locals=None, fromlist=(), level=0):
+            if level != 0:
+                raise ImportError('relative imports are not available in the sandbox')
+            top = name.partition('.')[0]
+            if top not in allowed:
+                if top == 'sympy' and sympy_error is not None:
+                    raise ImportError('sympy not available: ' + sympy_error)
+                if top in known:
+                    raise ImportError('forbidden import: ' + top)
+                raise ModuleNotFoundError('no such module: ' + top)
+            module = real_import(name, globals, locals, fromlist, 0)
+            if fromlist:
+                module = sys.modules[name]
+            return ReadOnlyModule(module, allowed)
 
-    return program_import
+        return program_import
+
+    return new_importer
 
 
 class ReadOnlyModule(types.ModuleType):
@@ -288,7 +289,7 @@ def denied_builtin(name):
 
 
 def make_program_builtins(program_import):
-    """The builtins every program starts from (copied per program so changes do not persist)."""
+    """The builtins of one program (built afresh for each, so changes do not persist)."""
     safe = dict(builtins.__dict__)
     for name in ('open', 'input', 'breakpoint', 'exit', 'quit', 'help', 'copyright', 'credits', 'license'):
         safe[name] = denied_builtin(name)
@@ -388,36 +389,89 @@ def main():
     requests = sys.stdin.buffer
     sys.stdin = io.StringIO()  # stdin belongs to the protocol; programs see an empty one
     limits = apply_limits(config)
-    program_builtins = make_program_builtins(make_importer(builtins.__import__, allowed, known, sympy_error))
+    importer = make_importer_factory(builtins.__import__, allowed, known, sympy_error)
     default_context = decimal.Context()
+    sys.stdout = sys.stderr = sys.__stderr__
+    watched = watched_state(sys.modules[__name__], sympy)
     gc.collect()
     gc.freeze()  # setup objects are never collected; keeps per-program GC cheap
 
-    hook, cpu_budget = make_audit_hook(lazy_dirs)
+    hook, hook_state = make_audit_hook(lazy_dirs)
     if config['auditHook']:
         sys.addaudithook(hook)
 
-    send({'ready': True, 'pid': os.getpid(), 'sympy': sympy is not None, 'sympyError': sympy_error,
-          'limits': limits, 'auditHook': config['auditHook']})
+    # Everything the loop needs is bound here, as locals of this frame, which programs cannot reach
+    # (frame access is denied): replacing the module-level names later changes nothing below.
+    send_reply, run, tampered_with = send, run_program, changed_entries
+    readline, loads, reset_signals = requests.readline, json.loads, reset_signal_state
+    setrlimit, rlimit_cpu, unlimited, cpu_used = resource.setrlimit, resource.RLIMIT_CPU, resource.RLIM_INFINITY, cpu_seconds_used
+
+    send_reply({'ready': True, 'pid': os.getpid(), 'sympy': sympy is not None, 'sympyError': sympy_error,
+                'limits': limits, 'auditHook': config['auditHook']})
 
     cpu_seconds = config['cpuSecondsPerProgram']
     while True:
-        line = requests.readline()
+        line = readline()
         if not line:
             return
-        request = json.loads(line)
-        ceiling = int(cpu_seconds_used() + request.get('cpuSeconds', cpu_seconds)) + 1
-        cpu_budget['ceiling'] = ceiling
-        resource.setrlimit(resource.RLIMIT_CPU, (ceiling, resource.RLIM_INFINITY))
-        send(run_program(request, program_builtins, default_context, output_limit, sympy))
+        request = loads(line)
+        ceiling = int(cpu_used() + request.get('cpuSeconds', cpu_seconds)) + 1
+        hook_state['cpu_ceiling'] = ceiling
+        setrlimit(rlimit_cpu, (ceiling, unlimited))
+        namespace = {'__builtins__': make_program_builtins(importer()), '__name__': PROGRAM_MODULE_NAME}
+        hook_state['namespace'] = namespace
+        reply = run(request, namespace, default_context, output_limit, sympy)
+        hook_state['namespace'] = None
+        changed = tampered_with(watched)
+        reset_signals()
+        if changed:
+            # The program reached into the interpreter (through an escape) and changed shared
+            # state: its own answer is void and the worker is replaced before anyone else runs.
+            reply.update(answer=None, fatal=True, error='program modified the sandbox interpreter (%s)' % changed)
+        send_reply(reply)
 
 
-def run_program(request, program_builtins, default_context, output_limit, sympy):
-    """Runs one program in a fresh namespace and returns the answer message for the Node side."""
+def watched_state(runner_module, sympy):
+    """Identity snapshots of the module dicts the runner and the allowed modules rely on.
+
+    A program cannot reach these by import, but escapes through object.__subclasses__() and
+    function __globals__ can; a change is detected after the program and retires the worker.
+    sympy's own hundreds of modules are not watched (too many to check per program).
+    """
+    modules = [runner_module, builtins, sys, os, io, gc, json, json.encoder, resource, types, numbers,
+               math, fractions, decimal, itertools, statistics]
+    watched = [(module.__name__, module.__dict__, dict(module.__dict__)) for module in modules]
+    watched.append(('gc.callbacks', None, list(gc.callbacks)))
+    return watched
+
+
+def changed_entries(watched):
+    """Names whose binding changed since the snapshot (compared by identity), or ''."""
+    changes = []
+    for name, live, snapshot in watched:
+        if live is None:
+            if gc.callbacks != snapshot:
+                changes.append(name)
+            continue
+        if len(live) != len(snapshot) or any(live.get(key, changes) is not value for key, value in snapshot.items()):
+            changes.append(name)
+    return ', '.join(changes)
+
+
+def reset_signal_state():
+    """Cancels timers and signal handlers a program may have set through an escape."""
+    signal.setitimer(signal.ITIMER_REAL, 0)
+    signal.setitimer(signal.ITIMER_VIRTUAL, 0)
+    signal.setitimer(signal.ITIMER_PROF, 0)
+    for number in (signal.SIGALRM, signal.SIGVTALRM, signal.SIGPROF, signal.SIGUSR1, signal.SIGUSR2):
+        signal.signal(number, signal.SIG_DFL)
+
+
+def run_program(request, namespace, default_context, output_limit, sympy):
+    """Runs one program in its fresh namespace and returns the answer message for the Node side."""
     output = CappedOutput(output_limit)
     sys.stdout = sys.stderr = output
     decimal.setcontext(default_context.copy())
-    namespace = {'__builtins__': dict(program_builtins), '__name__': PROGRAM_MODULE_NAME}
     reply = {'id': request['id'], 'answer': None, 'error': None, 'fatal': False}
     try:
         code = compile(request['code'], '<program>', 'exec')

@@ -40,7 +40,10 @@ export interface SandboxEvents {
 /** The runner shipped with the package (packages/core/python), found from src/ and dist/ alike. */
 export const RUNNER_PATH = join(__dirname, '..', '..', 'python', 'siked_sandbox_runner.py');
 
-/** Marker on every worker's command line, so leftover processes can be found (tests do). */
+/**
+ * Marker on every worker's command line, followed by `:<pid of the Node process that started it>`,
+ * so leftover processes, orphans included, can be found (tests do).
+ */
 export const WORKER_MARKER = 'siked-sandbox-worker';
 
 // A worker that cannot be started this many times in a row breaks the sandbox (fails closed).
@@ -351,7 +354,14 @@ export function workerSpec(
     auditHook: layers.auditHook,
   };
   // -I: ignore PYTHON* variables and the user's site dir; -B: never write .pyc files.
-  const pythonArguments = ['-I', '-B', '-c', runnerSource, JSON.stringify(config), WORKER_MARKER];
+  const pythonArguments = [
+    '-I',
+    '-B',
+    '-c',
+    runnerSource,
+    JSON.stringify(config),
+    `${WORKER_MARKER}:${process.pid}`,
+  ];
   return {
     command: workerCommand(mode, layout, pythonArguments),
     uid: options.runAsUid,

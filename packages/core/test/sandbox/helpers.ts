@@ -80,13 +80,15 @@ export async function startListener(): Promise<{
   };
 }
 
-/** Host pids whose command line carries the worker marker (bwrap, unshare or python). */
+/** Host pids of workers this process started (bwrap, unshare or python), orphans included. */
 export function workerProcesses(): number[] {
   const pids: number[] = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(WORKER_MARKER))
+      if (
+        readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(`${WORKER_MARKER}:${process.pid}\0`)
+      )
         pids.push(Number(entry));
     } catch {
       // the process ended while we looked

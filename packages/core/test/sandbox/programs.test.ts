@@ -52,6 +52,22 @@ describe('the allowed modules work', () => {
   });
 });
 
+test.each([
+  [
+    "import sympy\nanswer = sympy.Symbol('x') + 1",
+    /^answer is a symbolic sympy expression \(x \+ 1\)/,
+  ],
+  ['import sympy\nanswer = sympy.sqrt(-4)', /^answer is not a real number \(2\*I\)$/],
+  [
+    "from sympy import solve, Symbol\nx = Symbol('x')\nanswer = solve(x**2 - 4, x)",
+    /^answer is a list/,
+  ],
+])('a sympy value that is not a real number fails with a reason: %j', async (code, reason) => {
+  const result = await sandbox.run(code);
+  expect(result.answer).toBeNull();
+  expect(result.error).toMatch(reason);
+});
+
 test('the real LEVER PoT exemplars execute to their GSM8K gold answers', async () => {
   const shots = readFileSync(`${DATA}/exemplars/pot_gsm8k_lever_prompt.txt`, 'utf8').split('\n\n');
   const goldByQuestion = new Map<string, number>();
