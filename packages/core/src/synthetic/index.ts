@@ -78,11 +78,13 @@ export {
   type SyntheticModelShape,
   type SyntheticPreset,
   type SyntheticPresetName,
+  type SyntheticRunSettings,
   type SyntheticTrainingSettings,
 } from './presets';
 export {
   SYNTHETIC_STUDENT_TEMPLATE,
   buildSyntheticWorld,
+  writeSyntheticModelFiles,
   type SyntheticStudentTemplate,
   type SyntheticWorld,
   type SyntheticWorldOptions,

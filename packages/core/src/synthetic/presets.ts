@@ -37,18 +37,47 @@ export type SyntheticModelShape = Pick<
   | 'max_position_embeddings'
 >;
 
-/** Training settings of a preset (full fine-tuning: a from-scratch student has no base to keep). */
+/**
+ * Fine-tuning settings of a preset. Field names and meanings are those of the loop's
+ * `training` settings (packages/core/src/loop/settings.ts), so they can be passed on as they are.
+ * A from-scratch student is trained in full (there is no pretrained base for LoRA to keep).
+ */
 export interface SyntheticTrainingSettings {
-  /** Epochs over each iteration's training set. */
+  /** Passes over each iteration's training set. */
   epochs: number;
-  /** Peak learning rate (AdamW; linear warmup then cosine decay). */
+  /** Peak learning rate (linear warmup, then cosine decay). */
   learningRate: number;
-  /** Sequences per optimizer step. */
-  batchSize: number;
-  /** Fraction of the steps spent warming up. */
-  warmupFraction: number;
-  /** Gradient clipping (global L2 norm). */
-  maxGradNorm: number;
+  /** Share of optimizer steps spent warming up. */
+  warmupRatio: number;
+  /** Sequences per forward/backward pass. */
+  microBatchSize: number;
+  /** Micro-batches per optimizer step. */
+  gradientAccumulation: number;
+  /** Longer examples are truncated (the preset's texts all fit; see its test). */
+  maxSequenceLength: number;
+}
+
+/**
+ * Run settings of a preset, named as the loop's run settings (`RunSettingsInput`): a CLI can
+ * spread them into the settings it passes to the loop.
+ */
+export interface SyntheticRunSettings {
+  /** SIKeD iterations after combined distillation (iteration 0). */
+  iterations: number;
+  /**
+   * Teacher samples per (question, strategy) before verification keeps one. One sample leaves
+   * the verified data as a real teacher's single pass does: near balanced, CoT slightly ahead
+   * (see DEFAULT_TEACHER_ERROR_RATES); more samples balance it exactly.
+   */
+  teacherSamplesPerQuestion: number;
+  /** Self-generated samples per training question and iteration (k). */
+  selfSamples: number;
+  /** Self-generation temperature and nucleus. */
+  temperature: number;
+  topP: number;
+  /** Generation budget in tokens; every teacher solution of every split fits in it. */
+  maxNewTokens: number;
+  training: SyntheticTrainingSettings;
 }
 
 /** Everything a preset fixes. */
@@ -58,23 +87,9 @@ export interface SyntheticPreset {
   description: string;
   /** Problems per split. */
   splitSizes: Record<SyntheticSplitName, number>;
+  /** Shape of the from-scratch student. */
   model: SyntheticModelShape;
-  training: SyntheticTrainingSettings;
-  /** SIKeD iterations after combined distillation (iteration 0). */
-  iterations: number;
-  /** Self-generated samples per training question and iteration (k). */
-  samplesPerQuestion: number;
-  /**
-   * Teacher samples per (question, strategy) before verification keeps one. One sample keeps
-   * the verified data as a real teacher's single pass leaves it: near balanced, CoT slightly
-   * ahead (see DEFAULT_TEACHER_ERROR_RATES); more samples balance it exactly.
-   */
-  teacherSamplesPerQuestion: number;
-  /** Self-generation sampling temperature and nucleus. */
-  temperature: number;
-  topP: number;
-  /** Generation budget; the longest teacher solutions of the preset's splits fit in it. */
-  maxNewTokens: number;
+  run: SyntheticRunSettings;
 }
 
 /** The name of a shipped preset. */
@@ -90,8 +105,8 @@ const oodSizes = (size: number) => ({
 /**
  * The shipped presets.
  * - `tiny`: for tests; seconds end to end, accuracies meaningless.
- * - `demo`: the default; the whole demo within 10 minutes on a 2-core CPU (measured by the CLI
- *   owner; see docs/SYNTHETIC_WORLD.md), a student of about 0.8M parameters.
+ * - `demo`: the default; sized for the whole demo to fit 10 minutes on a 2-core CPU with a
+ *   student of about 0.8M parameters (the wall time is measured by `siked demo`, not here).
  * - `full`: more data and a ~10M-parameter student, for a GPU or a long CPU run.
  */
 export const SYNTHETIC_PRESETS: Readonly<Record<SyntheticPresetName, SyntheticPreset>> =
@@ -109,24 +124,27 @@ export const SYNTHETIC_PRESETS: Readonly<Record<SyntheticPresetName, SyntheticPr
         num_key_value_heads: 1,
         max_position_embeddings: 384,
       },
-      training: {
-        epochs: 1,
-        learningRate: 3e-3,
-        batchSize: 8,
-        warmupFraction: 0.1,
-        maxGradNorm: 1,
+      run: {
+        iterations: 1,
+        teacherSamplesPerQuestion: 1,
+        selfSamples: 2,
+        temperature: 0.7,
+        topP: 0.95,
+        maxNewTokens: 256,
+        training: {
+          epochs: 1,
+          learningRate: 3e-3,
+          warmupRatio: 0.1,
+          microBatchSize: 8,
+          gradientAccumulation: 1,
+          maxSequenceLength: 384,
+        },
       },
-      iterations: 1,
-      samplesPerQuestion: 2,
-      teacherSamplesPerQuestion: 1,
-      temperature: 0.7,
-      topP: 0.95,
-      maxNewTokens: 256,
     },
     demo: {
       name: 'demo',
       description:
-        'the default: 1,000 training problems, a ~0.8M-parameter student, minutes on a 2-core CPU',
+        'the default: 1,000 training problems and a ~0.8M-parameter student, minutes on a 2-core CPU',
       splitSizes: { train: 1000, validation: 100, test: 300, ...oodSizes(200) },
       model: {
         hidden_size: 128,
@@ -136,19 +154,22 @@ export const SYNTHETIC_PRESETS: Readonly<Record<SyntheticPresetName, SyntheticPr
         num_key_value_heads: 2,
         max_position_embeddings: 384,
       },
-      training: {
-        epochs: 3,
-        learningRate: 2e-3,
-        batchSize: 16,
-        warmupFraction: 0.05,
-        maxGradNorm: 1,
+      run: {
+        iterations: 2,
+        teacherSamplesPerQuestion: 1,
+        selfSamples: 4,
+        temperature: 0.7,
+        topP: 0.95,
+        maxNewTokens: 256,
+        training: {
+          epochs: 3,
+          learningRate: 2e-3,
+          warmupRatio: 0.05,
+          microBatchSize: 16,
+          gradientAccumulation: 1,
+          maxSequenceLength: 384,
+        },
       },
-      iterations: 2,
-      samplesPerQuestion: 4,
-      teacherSamplesPerQuestion: 1,
-      temperature: 0.7,
-      topP: 0.95,
-      maxNewTokens: 256,
     },
     full: {
       name: 'full',
@@ -163,19 +184,22 @@ export const SYNTHETIC_PRESETS: Readonly<Record<SyntheticPresetName, SyntheticPr
         num_key_value_heads: 2,
         max_position_embeddings: 512,
       },
-      training: {
-        epochs: 3,
-        learningRate: 1e-3,
-        batchSize: 32,
-        warmupFraction: 0.03,
-        maxGradNorm: 1,
+      run: {
+        iterations: 3,
+        teacherSamplesPerQuestion: 4,
+        selfSamples: 10,
+        temperature: 0.7,
+        topP: 0.95,
+        maxNewTokens: 256,
+        training: {
+          epochs: 3,
+          learningRate: 1e-3,
+          warmupRatio: 0.03,
+          microBatchSize: 32,
+          gradientAccumulation: 1,
+          maxSequenceLength: 512,
+        },
       },
-      iterations: 3,
-      samplesPerQuestion: 10,
-      teacherSamplesPerQuestion: 4,
-      temperature: 0.7,
-      topP: 0.95,
-      maxNewTokens: 256,
     },
   });
 

@@ -1,5 +1,7 @@
 // Builds the whole synthetic world for a preset and a seed: the splits, the teacher, the
 // student's text template, the tokenizer and the student's config.json.
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
 import { STRATEGIES, type Problem } from '../types';
 import { readSyntheticComputation } from './computation';
 import { FAMILY_NUMBER_RANGES, type FamilyNumberRanges } from './grammar';
@@ -156,4 +158,31 @@ export function buildSyntheticWorld(
     modelConfig,
     parameterCount: llamaParameterCount(resolved.model, tokenizer.vocabSize),
   };
+}
+
+/**
+ * Writes the student's Hugging Face files into `dir` (created if needed): `config.json`,
+ * `tokenizer.json` and `tokenizer_config.json`. Together with the engine's `model.safetensors`
+ * they make a checkpoint folder that Hugging Face tools load. Each file is written to a
+ * temporary name and renamed, so a crash never leaves half a file.
+ */
+export async function writeSyntheticModelFiles(
+  world: SyntheticWorld,
+  dir: string,
+): Promise<string[]> {
+  await fs.mkdir(dir, { recursive: true });
+  const files: Array<[string, unknown]> = [
+    ['config.json', world.modelConfig],
+    ['tokenizer.json', world.tokenizerJson],
+    ['tokenizer_config.json', world.tokenizerConfig],
+  ];
+  const written: string[] = [];
+  for (const [name, content] of files) {
+    const target = path.join(dir, name);
+    const temporary = `${target}.tmp-${process.pid}`;
+    await fs.writeFile(temporary, `${JSON.stringify(content, null, 2)}\n`);
+    await fs.rename(temporary, target);
+    written.push(target);
+  }
+  return written;
 }

@@ -1,6 +1,11 @@
 // Presets and the assembled world: sizes, the student's config.json, and token budgets that fit.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
 import {
   SYNTHETIC_PRESETS,
+  WordLevelTokenizer,
+  writeSyntheticModelFiles,
   SYNTHETIC_SPLIT_NAMES,
   buildSyntheticWorld,
   llamaParameterCount,
@@ -59,12 +64,13 @@ test('the demo world: config.json matches the tokenizer, the student is 0.5-5M p
         const target = `${world.studentTemplate.tags[strategy]}${world.teacher.write(problem, strategy, 0).text}`;
         const targetLength = tokenizer.encode(target).length + 1; // + <eos>
         if (name === 'train') lengths[strategy].push(targetLength);
-        expect(targetLength).toBeLessThanOrEqual(preset.maxNewTokens);
+        expect(targetLength).toBeLessThanOrEqual(preset.run.maxNewTokens);
         longestSequence = Math.max(longestSequence, promptLength + targetLength);
       }
     }
   }
   expect(longestSequence).toBeLessThanOrEqual(modelConfig.max_position_embeddings);
+  expect(longestSequence).toBeLessThanOrEqual(preset.run.training.maxSequenceLength);
   const mean = (values: number[]) => values.reduce((sum, value) => sum + value, 0) / values.length;
   for (const strategy of STRATEGIES) {
     expect(mean(lengths[strategy])).toBeGreaterThan(10);
@@ -77,7 +83,7 @@ test("the demo's verified teacher data is near balanced across strategies", () =
   const kept = Object.fromEntries(STRATEGIES.map((strategy) => [strategy, 0]));
   for (const problem of world.splits.train) {
     for (const strategy of STRATEGIES) {
-      for (let index = 0; index < world.preset.teacherSamplesPerQuestion; index++) {
+      for (let index = 0; index < world.preset.run.teacherSamplesPerQuestion; index++) {
         if (world.teacher.write(problem, strategy, index).mistake === null) {
           kept[strategy]++;
           break;
@@ -118,4 +124,25 @@ test('parameter count formula: a hand-computed small Llama', () => {
     max_position_embeddings: 8,
   };
   expect(llamaParameterCount(shape, 10)).toBe(40 + 48 + 72 + 8 + 4);
+});
+
+test('the student files are written as Hugging Face JSON files that load back', async () => {
+  const world = buildSyntheticWorld('tiny', 4);
+  const dir = mkdtempSync(path.join(tmpdir(), 'siked-synthetic-'));
+  try {
+    const files = await writeSyntheticModelFiles(world, path.join(dir, 'model'));
+    expect(files.map((file) => path.basename(file))).toEqual([
+      'config.json',
+      'tokenizer.json',
+      'tokenizer_config.json',
+    ]);
+    const read = (name: string) => JSON.parse(readFileSync(path.join(dir, 'model', name), 'utf8'));
+    expect(read('config.json')).toEqual(world.modelConfig);
+    const tokenizer = new WordLevelTokenizer(read('tokenizer.json'));
+    const question = world.splits.test[0].question;
+    expect(tokenizer.encode(question)).toEqual(world.tokenizer.encode(question));
+    expect(read('tokenizer_config.json')).toMatchObject({ eos_token: '<eos>' });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
