@@ -48,7 +48,7 @@ ALWAYS_ALLOWED_EVENTS = frozenset(['compile', 'exec', 'builtins.id'])
 
 
 class OutputLimitExceeded(Exception):
-    """Raised inside the program when it prints more than the configured number of bytes."""
+    """Raised inside the program when it prints more than the configured number of characters."""
 
 
 class CappedOutput:
