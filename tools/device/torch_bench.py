@@ -57,6 +57,62 @@ def ceilings():
     return {"copy_bytes_per_s": copy_bytes_per_s, "matmul_bf16_flops": 2 * 8192**3 / (ms / 1e3)}
 
 
+def kernels():
+    """PyTorch equivalents of tools/device/bench_kernels.cu, same shapes (SmolLM-135M, 16 x 1024
+    tokens; decode 256 rows), median ms with CUDA events; compare name by name."""
+    import torch
+    import torch.nn.functional as F
+
+    b, t, hq, hkv, d, hidden, mlp, vocab = 16, 1024, 9, 3, 64, 576, 1536, 49152
+    tokens = b * t
+    q = torch.randn(b, hq, t, d, dtype=torch.bfloat16, device="cuda", requires_grad=True)
+    k = torch.randn(b, hkv, t, d, dtype=torch.bfloat16, device="cuda", requires_grad=True)
+    v = torch.randn(b, hkv, t, d, dtype=torch.bfloat16, device="cuda", requires_grad=True)
+    out = {}
+    attention = lambda: F.scaled_dot_product_attention(q, k, v, is_causal=True, enable_gqa=True)
+    out["attention_forward"] = timed(lambda: attention(), 3, 20)
+    grad = torch.randn(b, hq, t, d, dtype=torch.bfloat16, device="cuda")
+    forward_backward = timed(lambda: attention().backward(grad), 3, 20)
+    out["attention_backward"] = forward_backward - out["attention_forward"]
+    x = torch.randn(tokens, hidden, dtype=torch.bfloat16, device="cuda")
+    w = torch.ones(hidden, dtype=torch.bfloat16, device="cuda")
+    out["rmsnorm_forward"] = timed(lambda: F.rms_norm(x, (hidden,), w, 1e-5), 3, 20)
+    gate_up = torch.randn(tokens, 2 * mlp, dtype=torch.bfloat16, device="cuda")
+    out["swiglu_forward"] = timed(lambda: F.silu(gate_up[:, :mlp]) * gate_up[:, mlp:], 3, 20)
+    weight = torch.randn(2 * mlp, hidden, dtype=torch.bfloat16, device="cuda")
+    out["gemm_gate_up_forward"] = timed(lambda: x @ weight.t(), 3, 20)
+    logits = torch.randn(tokens, vocab, dtype=torch.bfloat16, device="cuda")
+    targets = torch.randint(0, vocab, (tokens,), device="cuda")
+    # transformers upcasts the logits to fp32 before the loss; this is what the engine replaces.
+    out["cross_entropy_loss_only"] = timed(lambda: F.cross_entropy(logits.float(), targets), 3, 20)
+    n = 134515008
+    params = [torch.nn.Parameter(torch.randn(n, device="cuda") * 0.02)]
+    params[0].grad = torch.randn(n, device="cuda") * 1e-3
+    optimizer = torch.optim.AdamW(params, lr=1e-4, weight_decay=0.1, fused=True)
+
+    def clip_and_step():
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        optimizer.step()
+
+    out["grad_norm_and_adamw_135m"] = timed(clip_and_step, 3, 20)
+    del params, optimizer
+    rows = 256
+    sample_logits = torch.randn(rows, vocab, device="cuda") * 2
+
+    def top_p_sample():  # transformers' TopPLogitsWarper + multinomial
+        scores = sample_logits / 0.7
+        sorted_logits, sorted_indices = torch.sort(scores, descending=False)
+        cumulative = sorted_logits.softmax(dim=-1).cumsum(dim=-1)
+        remove = cumulative <= (1 - 0.95)
+        remove[..., -1:] = 0
+        scores = scores.masked_fill(remove.scatter(1, sorted_indices, remove), -float("inf"))
+        return torch.multinomial(scores.softmax(dim=-1), 1)
+
+    out["sample_top_p_256x49152"] = timed(top_p_sample, 3, 20)
+    out["sample_greedy_256x49152"] = timed(lambda: sample_logits.argmax(dim=-1), 3, 20)
+    return {"torch_ms": out}
+
+
 def build_model(shape):
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
@@ -168,6 +224,7 @@ def main(result_path, quick):
         print(json.dumps(result["steps"][-1])[:400], flush=True)
 
     run("ceilings", ceilings)
+    run("kernels", kernels)
     copy_rate = next((s.get("copy_bytes_per_s") for s in result["steps"] if s["name"] == "ceilings"), None)
     steps = 4 if quick else 8
     for shape in ("smollm-135m", "smollm-360m"):

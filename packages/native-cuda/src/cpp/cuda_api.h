@@ -86,7 +86,8 @@ int siked_cuda_attention_backward(void* dq, void* dk, void* dv, float* delta, co
 
 // ---- loss -------------------------------------------------------------------------------------
 // Masked cross-entropy over the vocabulary, one pass to find max/log-sum-exp then one to write
-// gradients, reading bf16 logits without an fp32 copy. targets[row] < 0 means "not trained".
+// gradients, reading bf16 logits without an fp32 copy. targets[row] < 0 means "not trained";
+// otherwise targets[row] < v is the caller's to check (the kernel cannot report it).
 // loss[row] = lse - logit[target] (0 where masked). With write_grad, logits are overwritten in
 // place by dlogits = grad_scale * (softmax - onehot) (0 on masked rows).
 int siked_cuda_cross_entropy(void* logits /*bf16 [rows,v], in: logits, out: dlogits*/,

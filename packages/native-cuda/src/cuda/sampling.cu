@@ -66,7 +66,7 @@ __global__ void __launch_bounds__(kThreads)
     __syncthreads();
     if (thread_max == row_max) atomicMin(&chosen_shared, thread_arg);
     __syncthreads();
-    chosen = chosen_shared;
+    chosen = min(chosen_shared, v - 1);  // a row of all -inf has no arg max: any index is as good
   } else {
     const float inv_t = 1.f / t;
     auto in_top_k_mass = [&](int) { return 1.f; };
