@@ -23,7 +23,7 @@ float log_prob_of(const float* logits, int V, int token) {
   float mx = -INFINITY;
   for (int j = 0; j < V; ++j) mx = std::max(mx, logits[j]);
   double sum = 0;
-  for (int j = 0; j < V; ++j) sum += std::exp(double(logits[j] - mx));
+  for (int j = 0; j < V; ++j) sum += std::exp(logits[j] - mx);  // float exp, double sum
   return float(double(logits[token]) - mx - std::log(sum));
 }
 
