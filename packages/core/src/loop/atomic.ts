@@ -11,8 +11,13 @@ export async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
+/**
+ * The temporary sibling a write goes through. It does not depend on the process, so a write
+ * killed half-way leaves a temporary that the retried write of the same artefact overwrites
+ * and renames away (one process writes a run folder at a time: see the run lock).
+ */
 function temporaryName(file: string): string {
-  return path.join(path.dirname(file), `.${path.basename(file)}.tmp-${process.pid}`);
+  return path.join(path.dirname(file), `.${path.basename(file)}.tmp`);
 }
 
 /** Writes `data` to `file` atomically: a temporary name in the same folder, fsync, rename, fsync the folder. */

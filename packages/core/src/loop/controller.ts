@@ -139,37 +139,42 @@ export async function runSiked(options: SikedRunOptions): Promise<SikedRunResult
   const settings = resolveRunSettings(options.settings ?? {});
   const runDir = options.runDir;
   await fs.mkdir(runDir, { recursive: true });
-  const emit: LoopEventListener = options.onEvent ?? (() => undefined);
-  let manifest = await readManifest(runDir);
-  const resumed = manifest !== null;
-  if (manifest === null) {
-    const now = new Date().toISOString();
-    manifest = {
-      format: 'siked-run/1',
-      status: 'running',
-      createdAt: now,
-      updatedAt: now,
-      config: settings,
-      seed: settings.seed,
-      teacher: options.teacher.name,
-      student: options.studentName ?? 'student',
-      versions: { node: process.version, siked: packageVersion() },
-      stages: {},
-      teacherChunksDone: [],
-      bestIteration: null,
-      stoppedAfterIteration: null,
-    };
-    await writeManifest(runDir, manifest);
-  } else if (JSON.stringify(manifest.config) !== JSON.stringify(settings)) {
-    throw new Error(
-      `${path.join(runDir, 'run.json')}: this run was made with different settings; resume with the same settings ` +
-        `(recorded: ${JSON.stringify(manifest.config)})`,
-    );
+  const releaseLock = await lockRunDir(runDir);
+  try {
+    const emit: LoopEventListener = options.onEvent ?? (() => undefined);
+    let manifest = await readManifest(runDir);
+    const resumed = manifest !== null;
+    if (manifest === null) {
+      const now = new Date().toISOString();
+      manifest = {
+        format: 'siked-run/1',
+        status: 'running',
+        createdAt: now,
+        updatedAt: now,
+        config: settings,
+        seed: settings.seed,
+        teacher: options.teacher.name,
+        student: options.studentName ?? 'student',
+        versions: { node: process.version, siked: packageVersion() },
+        stages: {},
+        teacherChunksDone: [],
+        bestIteration: null,
+        stoppedAfterIteration: null,
+      };
+      await writeManifest(runDir, manifest);
+    } else if (JSON.stringify(manifest.config) !== JSON.stringify(settings)) {
+      throw new Error(
+        `${path.join(runDir, 'run.json')}: this run was made with different settings; resume with the same settings ` +
+          `(recorded: ${JSON.stringify(manifest.config)})`,
+      );
+    }
+    emit({ type: 'run-start', runDir, resumed });
+    const run = new RunContext(options, settings, manifest, emit);
+    await run.execute();
+    return { runDir, manifest: run.manifest };
+  } finally {
+    await releaseLock();
   }
-  emit({ type: 'run-start', runDir, resumed });
-  const run = new RunContext(options, settings, manifest, emit);
-  await run.execute();
-  return { runDir, manifest: run.manifest };
 }
 
 function packageVersion(): string {
@@ -179,6 +184,30 @@ function packageVersion(): string {
     return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
   } catch {
     return 'unknown';
+  }
+}
+
+/**
+ * Takes run.lock (holding this process's id) so two processes never write one run folder. A lock
+ * left by a process that no longer exists (killed) is taken over.
+ */
+async function lockRunDir(runDir: string): Promise<() => Promise<void>> {
+  const lockFile = path.join(runDir, 'run.lock');
+  const holder = Number((await fs.readFile(lockFile, 'utf8').catch(() => '')).trim());
+  if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && processExists(holder)) {
+    throw new Error(`${lockFile}: the run folder is in use by process ${holder}`);
+  }
+  await fs.writeFile(lockFile, `${process.pid}\n`);
+  return () => fs.rm(lockFile, { force: true });
+}
+
+function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it exists but belongs to someone else.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

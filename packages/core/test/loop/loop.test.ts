@@ -300,6 +300,17 @@ describe('runSiked control flow (MemorisingStudent)', () => {
     expect(events.map((e) => e.type)).toEqual(['run-start', 'run-done']);
   });
 
+  it("locks the run folder against a second live process, and takes over a dead one's lock", async () => {
+    const runDir = path.join(root, 'locked');
+    await fs.mkdir(runDir, { recursive: true });
+    await fs.writeFile(path.join(runDir, 'run.lock'), `${process.ppid}\n`); // a live process
+    await expect(run(runDir, baseSettings)).rejects.toThrow(`in use by process ${process.ppid}`);
+    await fs.writeFile(path.join(runDir, 'run.lock'), '4194000\n'); // above the usual pid_max
+    const { result } = await run(runDir, { ...baseSettings, iterations: 0 });
+    expect(result.manifest.status).toBe('done');
+    await expect(fs.access(path.join(runDir, 'run.lock'))).rejects.toThrow();
+  });
+
   it('stops early when validation accuracy stops improving', async () => {
     const runDir = path.join(root, 'early');
     const { result } = await run(runDir, { ...baseSettings, iterations: 3, earlyStopping: true });
