@@ -67,8 +67,10 @@ inline int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
 
 // Packs rows [i0, i0 + rows) x columns [k0, k0 + kc) of op(A) into ceil(rows / mr) panels.
 // The loops follow the stored layout so the source is read sequentially: a transposed A (stored
-// [K, M], as in sgemm_tn) row by row of K; a plain A row by row of M (writes strided instead).
-void pack_a_block(const Operand& A, int64_t i0, int rows, int64_t k0, int kc, int mr, float* dst) {
+// [K, M], as in sgemm_tn) row by row of K; a plain A with the kernel set's transposing packer.
+void pack_a_block(const KernelSet& kernels, const Operand& A, int64_t i0, int rows, int64_t k0,
+                  int kc, float* dst) {
+  const int mr = kernels.mr;
   const int panels = static_cast<int>(ceil_div(rows, mr));
   const int64_t panel_floats = int64_t(kc) * mr;
   if (A.transposed) {
@@ -82,23 +84,18 @@ void pack_a_block(const Operand& A, int64_t i0, int rows, int64_t k0, int kc, in
       }
     }
   } else {
-    for (int p = 0; p < panels; ++p) {
-      const int n = std::min(mr, rows - p * mr);
-      float* d = dst + p * panel_floats;
-      for (int r = 0; r < n; ++r) {
-        const float* src = A.data + (i0 + p * mr + r) * A.ld + k0;
-        for (int k = 0; k < kc; ++k) d[k * mr + r] = src[k];
-      }
-      for (int r = n; r < mr; ++r)
-        for (int k = 0; k < kc; ++k) d[k * mr + r] = 0.f;
-    }
+    for (int p = 0; p < panels; ++p)
+      kernels.pack_interleaved(A.data + (i0 + p * mr) * A.ld + k0, A.ld,
+                               std::min(mr, rows - p * mr), kc, mr, dst + p * panel_floats);
   }
 }
 
 // Packs rows [k0, k0 + kc) x columns [j0, j0 + cols) of op(B) into ceil(cols / nr) panels, reading
 // the source sequentially like pack_a_block: a plain B (stored [K, N]) row by row of K; a
-// transposed B (stored [N, K], the weight of sgemm_nt) row by row of N.
-void pack_b_block(const Operand& B, int64_t k0, int kc, int64_t j0, int cols, int nr, float* dst) {
+// transposed B (stored [N, K], the weight of sgemm_nt) with the transposing packer.
+void pack_b_block(const KernelSet& kernels, const Operand& B, int64_t k0, int kc, int64_t j0,
+                  int cols, float* dst) {
+  const int nr = kernels.nr;
   const int panels = static_cast<int>(ceil_div(cols, nr));
   const int64_t panel_floats = int64_t(kc) * nr;
   if (!B.transposed) {
@@ -112,16 +109,9 @@ void pack_b_block(const Operand& B, int64_t k0, int kc, int64_t j0, int cols, in
       }
     }
   } else {
-    for (int q = 0; q < panels; ++q) {
-      const int n = std::min(nr, cols - q * nr);
-      float* d = dst + q * panel_floats;
-      for (int c = 0; c < n; ++c) {
-        const float* src = B.data + (j0 + q * nr + c) * B.ld + k0;
-        for (int k = 0; k < kc; ++k) d[k * nr + c] = src[k];
-      }
-      for (int c = n; c < nr; ++c)
-        for (int k = 0; k < kc; ++k) d[k * nr + c] = 0.f;
-    }
+    for (int q = 0; q < panels; ++q)
+      kernels.pack_interleaved(B.data + (j0 + q * nr) * B.ld + k0, B.ld,
+                               std::min(nr, cols - q * nr), kc, nr, dst + q * panel_floats);
   }
 }
 
@@ -185,8 +175,9 @@ void gemm_packed(const KernelSet& kernels, int M, int N, int K, Operand A, Opera
       const int64_t a_panel_floats = int64_t(kc) * mr;
 
       auto pack_a_panels = [&](int64_t p0, int64_t p1) {
-        pack_a_block(A, i0 + p0 * mr, static_cast<int>(std::min<int64_t>(p1 * mr, rows) - p0 * mr),
-                     k0, kc, mr, packed_a + p0 * a_panel_floats);
+        pack_a_block(kernels, A, i0 + p0 * mr,
+                     static_cast<int>(std::min<int64_t>(p1 * mr, rows) - p0 * mr), k0, kc,
+                     packed_a + p0 * a_panel_floats);
       };
       auto multiply_task = [&](int64_t task) {
         const int64_t share = task % m_shares, n_block = task / m_shares;
@@ -195,7 +186,7 @@ void gemm_packed(const KernelSet& kernels, int M, int N, int K, Operand A, Opera
         const int b_panels = static_cast<int>(ceil_div(cols, nr));
         const int64_t b_panel_floats = int64_t(kc) * nr;
         float* packed_b = t_packed_b.get(b_panels * b_panel_floats);
-        pack_b_block(B, k0, kc, j0, cols, nr, packed_b);
+        pack_b_block(kernels, B, k0, kc, j0, cols, packed_b);
         const int64_t p0 = share * a_panels / m_shares, p1 = (share + 1) * a_panels / m_shares;
         for (int64_t p = p0; p < p1; ++p) {
           const int tile_rows = static_cast<int>(std::min<int64_t>(mr, rows - p * mr));

@@ -27,6 +27,12 @@ using MicroKernel = void (*)(int kc, const float* a_panel, const float* b_panel,
 using SmallMKernelNT = void (*)(int M, int N, int K, const float* A, int64_t lda, const float* B,
                                 int64_t ldb, float* C, int64_t ldc, float beta);
 
+// dst[k * width + r] = src[r * ld + k] for r < rows, k < kc, and 0 for rows <= r < width: packs
+// rows of a row-major matrix into one interleaved panel (an A panel of sgemm_nt/nn, width MR, or a
+// B panel of sgemm_nt, width NR). A transpose, so worth its own SIMD code.
+using PackInterleaved = void (*)(const float* src, int64_t ld, int rows, int kc, int width,
+                                 float* dst);
+
 // The kernels of one instruction set and the register-block shape they were written for.
 struct KernelSet {
   SimdLevel level;
@@ -34,7 +40,11 @@ struct KernelSet {
   int nr;  // columns of C per micro-tile (a multiple of the vector width)
   MicroKernel micro;
   SmallMKernelNT small_m_nt;
+  PackInterleaved pack_interleaved;
 };
+
+// The portable PackInterleaved (also used by the AVX2 set).
+void pack_interleaved_scalar(const float* src, int64_t ld, int rows, int kc, int width, float* dst);
 
 // Each returns its set; the AVX ones must only be called on a CPU that supports them (the driver
 // chooses with detect_simd_level()). On non-x86 builds they return the scalar set.

@@ -134,7 +134,8 @@ SIKED_TARGET_AVX2 void small_m_nt_avx2(int M, int N, int K, const float* A, int6
 }  // namespace
 
 const KernelSet& avx2_kernels() {
-  static const KernelSet set{SimdLevel::Avx2, kMR, kNR, micro_avx2, small_m_nt_avx2};
+  static const KernelSet set{SimdLevel::Avx2, kMR, kNR, micro_avx2, small_m_nt_avx2,
+                             pack_interleaved_scalar};
   return set;
 }
 

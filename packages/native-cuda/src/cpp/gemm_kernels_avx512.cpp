@@ -8,6 +8,8 @@
 // halves the B-panel loads per FMA compared with 6 x 32. tools/kernels-lab measures the choices.
 #include "gemm_kernels.h"
 
+#include <algorithm>
+
 #if defined(__x86_64__)
 // GCC 12's AVX-512 cast/extract intrinsics start from _mm512_undefined_*(), which its own
 // -Wuninitialized then reports inside the header; the values are fully defined.
@@ -157,10 +159,66 @@ SIKED_TARGET_AVX512 void small_m_nt_avx512(int M, int N, int K, const float* A, 
   for (; j < N; ++j) dot_rows_avx512<1>(M, K, A, lda, B + j * ldb, ldb, C + j, ldc, beta);
 }
 
+// In-register transpose of a 16 x 16 block (r[i] = row i in, column i out): three rounds of
+// 2x2-block swaps at 1, 2 and 4-8 element granularity.
+SIKED_TARGET_AVX512 inline void transpose16x16(__m512 r[16]) {
+  __m512 t[16];
+#pragma GCC unroll 16
+  for (int i = 0; i < 16; i += 2) {
+    t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+    t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+  }
+#pragma GCC unroll 16
+  for (int i = 0; i < 16; i += 4) {
+    r[i] = _mm512_shuffle_ps(t[i], t[i + 2], 0x44);
+    r[i + 1] = _mm512_shuffle_ps(t[i], t[i + 2], 0xee);
+    r[i + 2] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0x44);
+    r[i + 3] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0xee);
+  }
+#pragma GCC unroll 16
+  for (int h = 0; h < 16; h += 8)
+#pragma GCC unroll 4
+    for (int i = 0; i < 4; ++i) {
+      t[h + i] = _mm512_shuffle_f32x4(r[h + i], r[h + i + 4], 0x88);
+      t[h + i + 4] = _mm512_shuffle_f32x4(r[h + i], r[h + i + 4], 0xdd);
+    }
+#pragma GCC unroll 8
+  for (int i = 0; i < 8; ++i) {
+    r[i] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0x88);
+    r[i + 8] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0xdd);
+  }
+}
+
+// PackInterleaved with 16 x 16 register transposes: 16 rows x 16 columns are loaded, transposed
+// and stored as 16 (masked, `width`-strided) output rows, instead of one scalar store per value.
+SIKED_TARGET_AVX512 void pack_interleaved_avx512(const float* src, int64_t ld, int rows, int kc,
+                                                 int width, float* dst) {
+  for (int r0 = 0; r0 < width; r0 += 16) {
+    const int lanes = std::min(16, width - r0);
+    const int valid = std::max(0, std::min(lanes, rows - r0));
+    const __mmask16 lane_mask = __mmask16((1u << lanes) - 1);
+    for (int k = 0; k < kc; k += 16) {
+      const int cols = std::min(16, kc - k);
+      const __mmask16 col_mask = __mmask16((1u << cols) - 1);
+      __m512 v[16];
+#pragma GCC unroll 16
+      for (int i = 0; i < 16; ++i)
+        v[i] = i < valid ? _mm512_maskz_loadu_ps(col_mask, src + (r0 + i) * ld + k)
+                         : _mm512_setzero_ps();
+      transpose16x16(v);
+      float* d = dst + int64_t(k) * width + r0;
+#pragma GCC unroll 16
+      for (int c = 0; c < 16; ++c)
+        if (c < cols) _mm512_mask_storeu_ps(d + c * width, lane_mask, v[c]);
+    }
+  }
+}
+
 }  // namespace
 
 const KernelSet& avx512_kernels() {
-  static const KernelSet set{SimdLevel::Avx512, kMR, kNR, micro_avx512, small_m_nt_avx512};
+  static const KernelSet set{SimdLevel::Avx512, kMR, kNR, micro_avx512, small_m_nt_avx512,
+                             pack_interleaved_avx512};
   return set;
 }
 

@@ -50,8 +50,19 @@ void small_m_nt_scalar(int M, int N, int K, const float* A, int64_t lda, const f
 
 }  // namespace
 
+void pack_interleaved_scalar(const float* src, int64_t ld, int rows, int kc, int width, float* dst) {
+  // Row by row: each source row is read sequentially, its values written `width` apart.
+  for (int r = 0; r < rows; ++r) {
+    const float* row = src + r * ld;
+    for (int k = 0; k < kc; ++k) dst[k * width + r] = row[k];
+  }
+  for (int r = rows; r < width; ++r)
+    for (int k = 0; k < kc; ++k) dst[k * width + r] = 0.f;
+}
+
 const KernelSet& scalar_kernels() {
-  static const KernelSet set{SimdLevel::Scalar, kMR, kNR, micro_scalar, small_m_nt_scalar};
+  static const KernelSet set{SimdLevel::Scalar, kMR, kNR, micro_scalar, small_m_nt_scalar,
+                             pack_interleaved_scalar};
   return set;
 }
 
