@@ -40,6 +40,9 @@ export interface CommonOptions {
 
 /** Adds the definitions' flags plus `--config FILE`, `--json` and `--quiet` to a command. */
 export function addOptions(command: Command, definitions: OptionDefinitions): Command {
+  // A command may claim `--config` for itself (`bench engine --config NAME`): it then has no
+  // config file option.
+  const configFile = !('config' in definitions);
   for (const definition of Object.values(definitions)) {
     // The default is applied by resolveOptions (so a config file can override it), not by
     // commander; it is only shown here. A --no-x flag's default is already in its name.
@@ -51,11 +54,13 @@ export function addOptions(command: Command, definitions: OptionDefinitions): Co
     if (definition.choices) option.choices(definition.choices);
     command.addOption(option);
   }
-  return command
-    .option(
+  if (configFile) {
+    command.option(
       '--config <file>',
       'read options from a JSON file (keys as the long flags in camelCase)',
-    )
+    );
+  }
+  return command
     .option('--json', 'print one JSON object (or JSON lines) instead of text')
     .option('--quiet', 'print no progress');
 }
@@ -136,7 +141,8 @@ export async function resolveOptions<D extends OptionDefinitions>(
   command: Command,
 ): Promise<ResolvedOptions<D>> {
   const given = command.opts<Record<string, unknown> & CommonOptions>();
-  const config = given.config ? await readConfigFile(given.config) : null;
+  const config =
+    given.config && !('config' in definitions) ? await readConfigFile(given.config) : null;
   const fromFile = config?.values ?? {};
   const merged: Record<string, unknown> = {};
   const origins: Record<string, string> = {};
@@ -217,10 +223,18 @@ export function optionsFromSchema<S extends z.ZodObject>(
         ? `--no-${kebabCase(key)}`
         : `--${kebabCase(key)}`
       : `--${kebabCase(key)} <value>`;
-    const choices = (fieldSchema as { options?: unknown }).options;
+    // Defaults and optionals wrap the schema that knows the allowed values (an enum's options).
+    let inner = fieldSchema as unknown as {
+      options?: unknown;
+      _zod: { def: { innerType?: unknown } };
+    };
+    while (inner._zod.def.innerType) inner = inner._zod.def.innerType as typeof inner;
+    const choices = inner.options;
     definitions[key] = {
       flag,
-      description: fieldSchema.description ?? field,
+      description:
+        (isBoolean && defaultValue ? '(on by default; this flag turns it off) ' : '') +
+        (fieldSchema.description ?? field),
       schema: z.preprocess(fromCommandLineString, fieldSchema),
       defaultValue,
       choices: Array.isArray(choices) ? choices.map(String) : undefined,

@@ -1,5 +1,8 @@
 import { Command } from 'commander';
+import { registerBench } from './commands/bench';
 import { registerData } from './commands/data';
+import { registerDemo } from './commands/demo';
+import { registerDistill } from './commands/distill';
 import { registerEval } from './commands/eval';
 import { registerGenerate } from './commands/generate';
 import { registerLogprobs } from './commands/logprobs';
@@ -16,6 +19,8 @@ export function createProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   registerInfo(program);
+  registerDemo(program);
+  registerDistill(program);
   registerData(program);
   registerTeach(program);
   registerVerify(program);
@@ -23,5 +28,6 @@ export function createProgram(): Command {
   registerGenerate(program);
   registerLogprobs(program);
   registerReport(program);
+  registerBench(program);
   return program;
 }

@@ -54,12 +54,14 @@ export function formatProgressLine(
   elapsedSeconds: number,
   fields?: ProgressFields,
 ): string {
-  const rate = elapsedSeconds > 0 ? done / elapsedSeconds : 0;
+  const rate = elapsedSeconds > 0 ? done / elapsedSeconds : Number.NaN;
   const remaining = rate > 0 ? (total - done) / rate : Number.POSITIVE_INFINITY;
+  // A task reported only when finished has no measurable rate; say so rather than print 0/s.
   const percentDone = total > 0 ? Math.floor((100 * done) / total) : 100;
   const timing =
     done >= total ? `in ${formatSeconds(elapsedSeconds)}` : `ETA ${formatSeconds(remaining)}`;
-  return `${label}: ${done}/${total} (${percentDone}%) ${rate.toFixed(1)}/s ${timing}${formatFields(fields)}`;
+  const rateText = Number.isFinite(rate) ? `${rate.toFixed(1)}/s` : '-/s';
+  return `${label}: ${done}/${total} (${percentDone}%) ${rateText} ${timing}${formatFields(fields)}`;
 }
 
 class LineTask implements ProgressTask {

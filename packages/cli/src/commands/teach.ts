@@ -30,8 +30,8 @@ import {
   sandboxOptionsFrom,
 } from './shared-options';
 
-/** `--strategies cot,l2m,pot` as a list, each checked. */
-const strategyList = z
+/** `--strategies cot,l2m,pot` (or a JSON array in a config file) as a checked list. */
+export const strategyList = z
   .union([z.string(), z.array(z.string())])
   .transform((value) => (Array.isArray(value) ? value : value.split(',')).map((s) => s.trim()))
   .pipe(
@@ -41,7 +41,8 @@ const strategyList = z
       .refine((list) => list.every(isStrategy), 'expected a comma-separated list of cot, l2m, pot'),
   );
 
-async function openTeacher(
+/** Opens the teacher a `--teacher` value names (URL, recorded:FILE or synthetic). */
+export async function openTeacher(
   spec: string,
   settings: {
     teacherModel?: string;
@@ -82,6 +83,39 @@ async function openTeacher(
   );
 }
 
+/** Options naming the teacher and how to reach it (shared with `siked distill`). */
+export const teacherOptions = {
+  teacher: {
+    flag: '--teacher <url|recorded:file|synthetic>',
+    description:
+      "an OpenAI-compatible server (e.g. http://127.0.0.1:8000/v1), solutions on disk, or the synthetic world's teacher",
+    schema: z.string().min(1),
+  },
+  teacherModel: {
+    flag: '--teacher-model <name>',
+    description: 'model name on the server',
+    schema: z.string().min(1),
+  },
+  endpoint: {
+    flag: '--endpoint <kind>',
+    description: 'server endpoint: chat or completions',
+    schema: z.enum(['chat', 'completions']),
+    choices: ['chat', 'completions'],
+    defaultValue: 'chat' as const,
+  },
+  apiKeyEnv: {
+    flag: '--api-key-env <name>',
+    description: 'NAME of the environment variable holding the API key (never the key itself)',
+    schema: z.string().min(1),
+  },
+  requests: {
+    flag: '--requests <n>',
+    description: 'teacher requests in flight at once',
+    schema: schemas.positiveInt,
+    defaultValue: 8,
+  },
+};
+
 /** `siked teach`: the teacher writes solutions per strategy; each is verified; D_LLM is kept. */
 export function registerTeach(program: Command): void {
   defineCommand(program, {
@@ -89,35 +123,7 @@ export function registerTeach(program: Command): void {
     description:
       'teacher generation with verification: writes OUT/teacher.jsonl (one verified solution per question and strategy) and OUT/teacher-samples.jsonl (every sample, graded)',
     options: {
-      teacher: {
-        flag: '--teacher <url|recorded:file|synthetic>',
-        description:
-          "an OpenAI-compatible server (e.g. http://127.0.0.1:8000/v1), solutions on disk, or the synthetic world's teacher",
-        schema: z.string().min(1),
-      },
-      teacherModel: {
-        flag: '--teacher-model <name>',
-        description: 'model name on the server',
-        schema: z.string().min(1),
-      },
-      endpoint: {
-        flag: '--endpoint <kind>',
-        description: 'server endpoint: chat or completions',
-        schema: z.enum(['chat', 'completions']),
-        choices: ['chat', 'completions'],
-        defaultValue: 'chat' as const,
-      },
-      apiKeyEnv: {
-        flag: '--api-key-env <name>',
-        description: 'NAME of the environment variable holding the API key (never the key itself)',
-        schema: z.string().min(1),
-      },
-      requests: {
-        flag: '--requests <n>',
-        description: 'teacher requests in flight at once',
-        schema: schemas.positiveInt,
-        defaultValue: 8,
-      },
+      ...teacherOptions,
       data: { flag: '--data <file>', description: 'the training problems', schema: schemas.path },
       ...datasetOptions,
       strategies: {

@@ -1,0 +1,122 @@
+import type { Command } from 'commander';
+import { benchmarkSandbox, formatSandboxBenchmark } from '@siked/core';
+import { BENCH_CONFIGS, benchmarkEngine, type EngineBenchmark } from '@siked/native-cuda';
+import { z } from 'zod';
+import { defineCommand } from '../command';
+import { schemas } from '../options';
+import { sandboxOptions, sandboxOptionsFrom } from './shared-options';
+
+function formatEngineBenchmark(result: EngineBenchmark): string {
+  const batches = Object.keys(result.decode_tokens_per_s) as Array<
+    keyof EngineBenchmark['decode_tokens_per_s']
+  >;
+  const lines = [
+    `engine, config ${result.config} (${result.params} parameters, ${result.threads} threads):`,
+    `  train ${result.train_tokens_per_s} tokens/s (${result.train_gflops_per_s} GFLOP/s, ${(100 * result.train_fraction_of_sgemm).toFixed(1)}% of sgemm ${result.sgemm_gflops_per_s} GFLOP/s)`,
+    `  decode ${batches.map((b) => `batch ${b}: ${result.decode_tokens_per_s[b]} tokens/s`).join(', ')}`,
+    `  peak RSS ${result.peak_rss_mb} MB (optimizer state floor ${result.optimizer_state_floor_mb} MB)`,
+  ];
+  if (result.baseline && result.ratio) {
+    lines.push(
+      `baseline ${result.baseline.torch}, same run: train ${result.baseline.train_tokens_per_s} tokens/s, decode ${batches.map((b) => `${b}: ${result.baseline!.decode_tokens_per_s[b]}`).join(', ')}`,
+      `ratio (ours / baseline): train ${result.ratio.train}x, decode ${batches.map((b) => `${b}: ${result.ratio!.decode[b]}x`).join(', ')}`,
+    );
+  } else {
+    lines.push('baseline: skipped (--no-baseline)');
+  }
+  lines.push(`note: ${result.note}`);
+  return lines.join('\n');
+}
+
+/** `siked bench engine|sandbox`: the benchmarks, each against its baseline measured in the same run. */
+export function registerBench(program: Command): void {
+  const bench = program
+    .command('bench')
+    .description('benchmarks, each printing its ratio against a baseline measured in the same run');
+
+  const configs = Object.keys(BENCH_CONFIGS);
+  defineCommand(bench, {
+    name: 'engine',
+    description:
+      'engine training and decode throughput and peak RSS on an anchor config, against the PyTorch anchor run right after',
+    options: {
+      config: {
+        flag: '--config <name>',
+        description: 'benchmark shape',
+        schema: z.enum(configs as [string, ...string[]]),
+        choices: configs,
+        defaultValue: 'tiny',
+      },
+      baseline: {
+        flag: '--no-baseline',
+        description: 'skip the PyTorch baseline',
+        schema: z.boolean(),
+        defaultValue: true,
+      },
+      quick: {
+        flag: '--quick',
+        description: 'fewer timed steps',
+        schema: z.boolean(),
+        defaultValue: false,
+      },
+      threads: {
+        flag: '--threads <n>',
+        description: 'engine threads (default: all cores)',
+        schema: schemas.positiveInt,
+      },
+    },
+    examples: [
+      'siked bench engine --config tiny --json',
+      'siked bench engine --config small --no-baseline --quick',
+    ],
+    async run(options, _args, context) {
+      const result = await benchmarkEngine({
+        config: options.config,
+        baseline: options.baseline,
+        quick: options.quick,
+        threads: options.threads,
+        log: (line) => context.progress.log(line),
+      });
+      if (context.json) context.printJson(result);
+      else context.print(formatEngineBenchmark(result));
+    },
+  });
+
+  defineCommand(bench, {
+    name: 'sandbox',
+    description: 'programs/s through the PoT sandbox pool against one python3 process per program',
+    options: {
+      programs: {
+        flag: '--programs <n>',
+        description: 'programs through the pool',
+        schema: schemas.positiveInt,
+        defaultValue: 10_000,
+      },
+      baselinePrograms: {
+        flag: '--baseline-programs <n>',
+        description: 'programs run one process each (the baseline)',
+        schema: schemas.positiveInt,
+        defaultValue: 200,
+      },
+      seed: {
+        flag: '--seed <n>',
+        description: 'seed of the generated programs',
+        schema: schemas.nonNegativeInt,
+        defaultValue: 1,
+      },
+      ...sandboxOptions,
+    },
+    examples: ['siked bench sandbox --programs 2000 --json'],
+    async run(options, _args, context) {
+      const result = await benchmarkSandbox({
+        programs: options.programs,
+        baselinePrograms: options.baselinePrograms,
+        seed: options.seed,
+        sandbox: sandboxOptionsFrom(options),
+        measureStartup: false,
+      });
+      if (context.json) context.printJson(result);
+      else context.print(formatSandboxBenchmark(result));
+    },
+  });
+}

@@ -1,0 +1,238 @@
+import { existsSync, promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import type { Command } from 'commander';
+import {
+  EngineStudentFactory,
+  loadDataset,
+  nativeModelLoader,
+  readProblemsJsonl,
+  runSettingsSchema,
+  trainingSettingsSchema,
+  type Problem,
+  type RunSettingsInput,
+  type Strategy,
+} from '@siked/core';
+import { z } from 'zod';
+import { defineCommand } from '../command';
+import { UsageError } from '../errors';
+import { optionsFromSchema, schemas, unprefixOptions } from '../options';
+import { modelOptions, resolveStudentFormat, templateOption } from './model-options';
+import { formatRunTable, runAndReport } from './run-siked';
+import {
+  datasetOptions,
+  loadOptionsFrom,
+  sandboxOptions,
+  sandboxOptionsFrom,
+} from './shared-options';
+import { openTeacher, strategyList, teacherOptions } from './teach';
+
+/** The file in a run directory that records how `siked distill` was called, for --resume. */
+export const DISTILL_INVOCATION_FILE = 'distill.json';
+
+// The loop's settings, flags and help derived from its own schema (defined once, in core).
+const runSettingOptions = optionsFromSchema(runSettingsSchema, [
+  'seed',
+  'iterations',
+  'forcedStrategy',
+  'teacherSamplesPerQuestion',
+  'selfSamples',
+  'temperature',
+  'topP',
+  'maxNewTokens',
+  'mixing',
+  'studentInit',
+  'validationFraction',
+  'earlyStopping',
+  'earlyStoppingPatience',
+  'verificationTimeoutMs',
+]);
+const trainingOptions = optionsFromSchema(
+  trainingSettingsSchema,
+  [
+    'epochs',
+    'learningRate',
+    'warmupRatio',
+    'microBatchSize',
+    'gradientAccumulation',
+    'maxSequenceLength',
+  ],
+  'train',
+);
+
+const distillOptions = {
+  ...teacherOptions,
+  model: {
+    ...modelOptions.model,
+    description: 'the base student M0 (checkpoint folder with tokenizer.json)',
+  },
+  device: modelOptions.device,
+  threads: modelOptions.threads,
+  template: templateOption,
+  train: { flag: '--train <file>', description: 'the training problems', schema: schemas.path },
+  ...datasetOptions,
+  evalSet: {
+    flag: '--eval-set <name=file...>',
+    description:
+      'evaluation sets reported every iteration, as Problem JSONL (see siked data convert)',
+    schema: z
+      .union([z.string(), z.array(z.string())])
+      .transform((value) => (Array.isArray(value) ? value : [value]))
+      .pipe(z.array(z.string().regex(/^[\w.-]+=.+$/, 'expected NAME=FILE'))),
+  },
+  out: {
+    flag: '--out <run-dir>',
+    description: 'the run directory (new, or an unfinished run)',
+    schema: schemas.path,
+  },
+  resume: {
+    flag: '--resume <run-dir>',
+    description: `continue a killed run with the options it was started with (${DISTILL_INVOCATION_FILE})`,
+    schema: schemas.path,
+  },
+  strategies: {
+    flag: '--strategies <list>',
+    description: 'comma-separated strategies the teacher is asked for and the student may use',
+    schema: strategyList,
+    defaultValue: ['cot', 'l2m', 'pot'],
+  },
+  loraRank: {
+    flag: '--lora-rank <r>',
+    description: 'LoRA rank (0 = full fine-tuning, what tiny from-scratch students use)',
+    schema: schemas.nonNegativeInt,
+    defaultValue: 16,
+  },
+  loraAlpha: {
+    flag: '--lora-alpha <a>',
+    description: 'LoRA alpha',
+    schema: schemas.positive,
+    defaultValue: 32,
+  },
+  ...runSettingOptions,
+  ...trainingOptions,
+  ...sandboxOptions,
+};
+
+type DistillValues = Record<string, unknown>;
+
+async function readEvalSets(specs: readonly string[]): Promise<Record<string, Problem[]>> {
+  const sets: Record<string, Problem[]> = {};
+  for (const spec of specs) {
+    const [name, ...rest] = spec.split('=');
+    sets[name] = (await readProblemsJsonl(rest.join('='))).problems;
+  }
+  return sets;
+}
+
+/** `siked distill`: the SIKeD loop on your data, teacher and base model; resumable. */
+export function registerDistill(program: Command): void {
+  defineCommand(program, {
+    name: 'distill',
+    description:
+      'run the SIKeD loop: teacher data -> combined distillation -> self-guided iterations, evaluated each time; --resume RUN_DIR continues a killed run',
+    options: distillOptions,
+    examples: [
+      'siked distill --teacher recorded:teacher.jsonl --train train.jsonl --model base/ --eval-set test=test.jsonl --out runs/gsm8k',
+      'siked distill --config distill.json',
+      'siked distill --resume runs/gsm8k',
+    ],
+    async run(options, _args, context) {
+      let values: DistillValues = options;
+      if (options.resume) {
+        const file = path.join(options.resume, DISTILL_INVOCATION_FILE);
+        if (!existsSync(file)) {
+          throw new UsageError(
+            `--resume ${options.resume}: no ${DISTILL_INVOCATION_FILE} there (not a run started by siked distill)`,
+          );
+        }
+        values = JSON.parse(await fs.readFile(file, 'utf8')) as DistillValues;
+        context.progress.log(`resuming ${options.resume} with the options recorded in ${file}`);
+      }
+      for (const required of ['teacher', 'train', 'model', 'out'] as const) {
+        if (!values[required]) throw new UsageError(`missing --${required}`);
+      }
+      const runDir = values.out as string;
+      await fs.mkdir(runDir, { recursive: true });
+      if (!options.resume)
+        await fs.writeFile(
+          path.join(runDir, DISTILL_INVOCATION_FILE),
+          JSON.stringify(values, null, 2),
+        );
+
+      const trainProblems = (
+        await loadDataset(
+          values.format as never,
+          values.train as string,
+          loadOptionsFrom(values as never),
+        )
+      ).problems;
+      const evalSets = await readEvalSets((values.evalSet as string[] | undefined) ?? []);
+      const { teacher, close } = await openTeacher(values.teacher as string, {
+        teacherModel: values.teacherModel as string | undefined,
+        endpoint: values.endpoint as 'chat' | 'completions',
+        apiKeyEnv: values.apiKeyEnv as string | undefined,
+        cacheFile: path.join(runDir, 'teacher-cache.jsonl'),
+        requests: values.requests as number,
+      });
+      const settings = {
+        ...Object.fromEntries(Object.keys(runSettingOptions).map((key) => [key, values[key]])),
+        strategies: values.strategies as Strategy[],
+        training: unprefixOptions(values, 'train'),
+      } as RunSettingsInput;
+      const loraRank = values.loraRank as number;
+      const modelDir = values.model as string;
+      try {
+        const completed = await runAndReport(
+          {
+            runDir,
+            settings,
+            trainProblems,
+            evalSets,
+            teacher,
+            studentFactory: new EngineStudentFactory({
+              baseDir: modelDir,
+              loadModel: nativeModelLoader({
+                device: values.device as 'cpu' | 'cuda',
+                threads: values.threads as number | undefined,
+              }),
+              student:
+                loraRank > 0
+                  ? {
+                      lora: {
+                        rank: loraRank,
+                        alpha: values.loraAlpha as number,
+                        targets: [
+                          'q_proj',
+                          'k_proj',
+                          'v_proj',
+                          'o_proj',
+                          'gate_proj',
+                          'up_proj',
+                          'down_proj',
+                        ],
+                      },
+                    }
+                  : {},
+            }),
+            studentName: modelDir,
+            format: resolveStudentFormat(values.template as string | undefined, modelDir),
+          },
+          sandboxOptionsFrom(values),
+          context.progress,
+        );
+        if (context.json) {
+          context.printJson({
+            runDir,
+            status: completed.summary.status,
+            bestIteration: completed.summary.bestIteration,
+            report: completed.report.html,
+            iterations: completed.summary.iterations,
+          });
+        } else {
+          context.print(`${formatRunTable(completed.summary)}\nreport: ${completed.report.html}`);
+        }
+      } finally {
+        await close();
+      }
+    },
+  });
+}
