@@ -33,3 +33,4 @@ export {
 } from './manifest';
 export { splitValidation, type ValidationSplit } from './split';
 export { writeFileAtomic, writeJsonAtomic, writeJsonLinesAtomic, writeDirAtomic } from './atomic';
+export { benchmarkLoop, type LoopBenchmarkOptions, type LoopBenchmarkResult } from './bench';
