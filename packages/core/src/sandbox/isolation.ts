@@ -103,20 +103,25 @@ export function bubblewrapArguments(layout: PythonLayout): string[] {
 /**
  * The full command line that starts one worker in the given isolation mode.
  * @param pythonArguments arguments of the interpreter (after the executable).
+ * @param tools where bubblewrap and unshare are.
  */
 export function workerCommand(
   mode: IsolationMode,
   layout: PythonLayout,
   pythonArguments: readonly string[],
+  tools: { bwrapPath: string; unsharePath: string } = {
+    bwrapPath: 'bwrap',
+    unsharePath: 'unshare',
+  },
 ): string[] {
   const python = [layout.executable, ...pythonArguments];
   switch (mode) {
     case 'bwrap':
-      return ['bwrap', ...bubblewrapArguments(layout), '--', ...python];
+      return [tools.bwrapPath, ...bubblewrapArguments(layout), '--', ...python];
     case 'unshare':
       // A new user namespace makes the network namespace available without root; the worker
       // keeps no capabilities across exec because its uid is unmapped there.
-      return ['unshare', '--user', '--net', '--ipc', '--', ...python];
+      return [tools.unsharePath, '--user', '--net', '--ipc', '--', ...python];
     case 'none':
       return python;
   }

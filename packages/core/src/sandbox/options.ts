@@ -49,6 +49,16 @@ export const sandboxOptionsSchema = z
       .describe(
         'OS isolation: bubblewrap, a network namespace only, or none; auto tries them in that order',
       ),
+    bwrapPath: z
+      .string()
+      .min(1)
+      .default('bwrap')
+      .describe('bubblewrap executable (looked up in /usr/bin:/bin when not a path)'),
+    unsharePath: z
+      .string()
+      .min(1)
+      .default('unshare')
+      .describe("util-linux unshare, used by the 'unshare' fallback"),
     sympy: z
       .boolean()
       .default(true)

@@ -363,7 +363,7 @@ export function workerSpec(
     `${WORKER_MARKER}:${process.pid}`,
   ];
   return {
-    command: workerCommand(mode, layout, pythonArguments),
+    command: workerCommand(mode, layout, pythonArguments, options),
     uid: options.runAsUid,
     gid: options.runAsGid,
     startupTimeoutMs: options.startupTimeoutMs,

@@ -69,17 +69,21 @@ export class PythonWorker {
     private readonly spec: WorkerSpec,
   ) {
     this.exited = new Promise((resolve) => {
-      child.once('exit', (code, signal) => {
+      const ended = (reason: string) => {
         this.processEnded = true;
-        this.exitReason ??= describeExit(code, signal, spec.exitCodeCarriesSignal);
+        this.exitReason ??= reason;
         const pending = this.pending;
         this.pending = null;
         pending?.reject(new WorkerExitError(this.exitReason));
         resolve();
+      };
+      child.once('exit', (code, signal) =>
+        ended(describeExit(code, signal, spec.exitCodeCarriesSignal)),
+      );
+      // A command that cannot be spawned (e.g. ENOENT) emits 'error' and never 'exit'.
+      child.once('error', (error) => {
+        if (child.pid === undefined) ended(`could not start ${spec.command[0]}: ${error.message}`);
       });
-    });
-    child.once('error', (error) => {
-      this.exitReason ??= `could not start ${spec.command[0]}: ${error.message}`;
     });
     (child.stderr as Readable).setEncoding('utf8').on('data', (text: string) => {
       this.stderrTail = (this.stderrTail + text).slice(-STDERR_TAIL_CHARS);
@@ -159,7 +163,7 @@ export class PythonWorker {
         // already gone (ESRCH)
       }
     }
-    if (this.child.pid !== undefined) await this.exited;
+    await this.exited;
   }
 
   private receive(line: string): void {

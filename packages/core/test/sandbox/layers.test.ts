@@ -182,3 +182,54 @@ describe('layer 3 (audit hook) alone: no OS isolation', () => {
     canary.assertUntouched();
   });
 });
+
+describe("isolation: 'auto' falls back with a warning that says what is lost", () => {
+  test('without bubblewrap: unshare, and the host file system becomes visible', async () => {
+    const warnings: string[] = [];
+    const sandbox = await PythonSandbox.start(
+      { workers: 1, sympy: false, bwrapPath: '/nonexistent/bwrap' },
+      { onWarning: (message) => warnings.push(message) },
+    );
+    try {
+      expect(sandbox.isolation).toBe('unshare');
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toMatch(
+        /isolation 'unshare' in use because bwrap: .*nonexistent\/bwrap/s,
+      );
+      expect(warnings[0]).toMatch(/Lost: the private file system view/);
+      expect(await sandbox.run('answer = 6 * 7')).toMatchObject({ answer: 42, error: null });
+    } finally {
+      await sandbox.close();
+    }
+  });
+
+  test('without bubblewrap and unshare: no OS isolation, only the hook and the limits', async () => {
+    const warnings: string[] = [];
+    const sandbox = await PythonSandbox.start(
+      {
+        workers: 1,
+        sympy: false,
+        bwrapPath: '/nonexistent/bwrap',
+        unsharePath: '/nonexistent/unshare',
+      },
+      { onWarning: (message) => warnings.push(message) },
+    );
+    try {
+      expect(sandbox.isolation).toBe('none');
+      expect(warnings[0]).toMatch(/Lost: all OS isolation/);
+    } finally {
+      await sandbox.close();
+    }
+  });
+
+  test('an explicitly requested mode that does not work is an error, not a fallback', async () => {
+    await expect(
+      PythonSandbox.start({
+        workers: 1,
+        sympy: false,
+        isolation: 'bwrap',
+        bwrapPath: '/nonexistent/bwrap',
+      }),
+    ).rejects.toThrow(/no usable isolation mode\.\nbwrap: Sandbox worker failed to start/);
+  });
+});
