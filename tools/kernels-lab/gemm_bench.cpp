@@ -136,18 +136,23 @@ double now_seconds(clockid_t clock_id) {
   return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-// Best seconds per call of fn over >= 3 calls and >= min_time seconds (after one warm-up call).
-// Single-threaded runs are timed on the thread's CPU clock, which a busy machine's preemptions do
-// not inflate; multi-threaded runs can only be timed on the wall clock.
-double best_seconds(const std::function<void()>& fn, double min_time, int max_calls, bool cpu_clock) {
+// Best seconds per call of fn: samples of `batch` back-to-back calls (batch chosen so a sample
+// lasts >= 1 ms, as the CPU clock is too coarse for microsecond calls), at least 3 samples and
+// min_time seconds in all, after one warm-up call. Single-threaded runs are timed on the thread's
+// CPU clock, which a busy machine's preemptions do not inflate; multi-threaded runs can only be
+// timed on the wall clock.
+double best_seconds(const std::function<void()>& fn, double min_time, int max_samples, bool cpu_clock) {
   const clockid_t clock_id = cpu_clock ? CLOCK_THREAD_CPUTIME_ID : CLOCK_MONOTONIC;
+  double t0 = now_seconds(clock_id);
   fn();
+  const double first = now_seconds(clock_id) - t0;
+  const int batch = first >= 1e-3 ? 1 : static_cast<int>(std::min(1e4, 1e-3 / std::max(first, 1e-7))) + 1;
   double best = 1e30, total = 0;
-  for (int calls = 0; calls < max_calls && (calls < 3 || total < min_time); ++calls) {
-    const double t0 = now_seconds(clock_id);
-    fn();
+  for (int samples = 0; samples < max_samples && (samples < 3 || total < min_time); ++samples) {
+    t0 = now_seconds(clock_id);
+    for (int i = 0; i < batch; ++i) fn();
     const double s = now_seconds(clock_id) - t0;
-    best = std::min(best, s);
+    best = std::min(best, s / batch);
     total += s;
   }
   return best;
