@@ -121,6 +121,25 @@ test('a program over maxCodeChars is refused without running', async () => {
   }
 });
 
+test('programsPerWorker: 1 gives every program a fresh interpreter', async () => {
+  const strict = await PythonSandbox.start({ workers: 1, sympy: false, programsPerWorker: 1 });
+  try {
+    // Through an escape a program can stash state in a module no snapshot watches (here: re);
+    // with a fresh worker per program the next one cannot see it.
+    const stash =
+      "re = [c for c in ().__class__.__base__.__subclasses__() if c.__name__ == '_wrap_close'][0].__init__.__globals__['sys'].modules['re']\n";
+    expect(await strict.run(`${stash}re.leftover = 41\nanswer = re.leftover`)).toMatchObject({
+      answer: 41,
+    });
+    expect((await strict.run(`${stash}answer = re.leftover + 1`)).error).toMatch(
+      /AttributeError: module 're' has no attribute 'leftover'/,
+    );
+    expect(strict.stats.workerRestarts).toBe(2);
+  } finally {
+    await strict.close();
+  }
+});
+
 describe('bad arguments are clear errors', () => {
   test('options are validated with the field named', () => {
     expect(() => resolveSandboxOptions({ timeoutMs: -1 })).toThrow(
