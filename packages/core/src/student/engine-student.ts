@@ -15,6 +15,25 @@ import type {
   TrainSummary,
 } from './types';
 
+/**
+ * The reference implementation's adapter (METHOD.md 2, [impl]): rank 16, alpha 32, on every
+ * attention and MLP projection. Pass it as `lora` for pretrained students; tiny from-scratch
+ * students train all weights instead.
+ */
+export const DEFAULT_LORA: Readonly<Omit<EngineLoraOptions, 'seed'>> = Object.freeze({
+  rank: 16,
+  alpha: 32,
+  targets: [
+    'q_proj',
+    'k_proj',
+    'v_proj',
+    'o_proj',
+    'gate_proj',
+    'up_proj',
+    'down_proj',
+  ] as EngineLoraOptions['targets'],
+});
+
 /** How an {@link EngineStudent} fine-tunes and samples. */
 export interface EngineStudentOptions {
   /**

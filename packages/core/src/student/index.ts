@@ -28,7 +28,7 @@ export type {
   EngineLoraOptions,
   EngineTrainBatch,
 } from './engine-model';
-export { EngineStudent, type EngineStudentOptions } from './engine-student';
+export { DEFAULT_LORA, EngineStudent, type EngineStudentOptions } from './engine-student';
 export { EngineStudentFactory, nativeModelLoader, type EngineModelLoader } from './engine-factory';
 export { sampleSolutions, type PromptFormat } from './sampling';
 export { RemoteSampler, type RemoteSamplerOptions } from './remote-sampler';

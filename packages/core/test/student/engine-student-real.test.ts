@@ -6,6 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Model, type ModelConfig } from '@siked/native-cuda';
 import {
+  DEFAULT_LORA,
   EngineStudent,
   EngineStudentFactory,
   HfTokenizer,
@@ -117,7 +118,7 @@ describe('EngineStudent on the CPU engine', () => {
       Model.fromConfig(tinyConfig(), { seed: 2, threads: 1 }),
       tokenizer,
       {
-        lora: { rank: 4, alpha: 8, targets: ['q_proj', 'v_proj', 'gate_proj'] },
+        lora: DEFAULT_LORA, // rank 16, alpha 32, all seven projections
       },
     );
     const before = student.model.generate([tokenizer.encode(examples[0]!.prompt)], {
