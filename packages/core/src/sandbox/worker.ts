@@ -103,7 +103,9 @@ export class PythonWorker {
       stdio: ['pipe', 'ignore', 'pipe', 'pipe'],
       env: {},
       cwd: '/',
-      detached: true, // its own process group, so a timeout can SIGKILL everything it started
+      // Its own process group, so a timeout SIGKILLs all of it. Under bwrap that group is the outer
+      // bwrap; the sandboxed processes follow through --die-with-parent and their PID namespace.
+      detached: true,
       uid: spec.uid,
       gid: spec.gid,
     });
