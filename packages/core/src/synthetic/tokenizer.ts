@@ -1,14 +1,21 @@
 // A word-level tokenizer for the synthetic world, saved as a Hugging Face tokenizer.json.
 //
-// Design: spaces become a marker `▁` glued to the following piece (as in SentencePiece), and the
+// Design: spaces become a marker `▁` glued to the END of the piece before them, and the
 // pre-tokenizer cuts text into words, single digits and single punctuation marks, each optionally
 // carrying that marker; newlines are tokens of their own. Decoding turns markers back into
 // spaces and concatenates, so decode(encode(text)) === text for every text whose pieces are in
-// the vocabulary -- program-of-thought code comes back byte for byte and runs. Digits are one
-// token each, so a number is spelled digit by digit (the model must compute CoT arithmetic on
-// digits; a PoT program only copies them).
+// the vocabulary -- program-of-thought code comes back byte for byte and runs.
+//
+// Why trailing markers: prompts end in a space ("A: ", or "A: [cot]: " when a strategy is
+// forced), and the target starts right after it. With the space on the piece BEFORE it, cutting a
+// text at a space never changes its tokens, so a prompt tokenised alone ends exactly as it does
+// inside a training sequence. (With SentencePiece-style leading markers the forced prompt would
+// end in a lone `▁` that training never shows before the solution's first word.)
+//
+// Digits are one token each, so a number is spelled digit by digit: the model must compute CoT
+// arithmetic on digits, while a PoT program only copies them.
 
-/** Marks "a space came before this piece". */
+/** Marks "a space follows this piece". */
 export const SPACE_MARKER = '\u2581';
 
 /** The special tokens, with fixed ids 0, 1, 2. */
@@ -18,11 +25,11 @@ export const SPECIAL_TOKENS = { pad: '<pad>', eos: '<eos>', unk: '<unk>' } as co
 export const STRATEGY_TAG_TOKENS = ['[cot]', '[l2m]', '[pot]'] as const;
 
 /**
- * The pre-tokenizer pattern (Hugging Face `Split`, behaviour `Isolated`): an optional space
- * marker followed by a word, one digit, or one other character; or a newline; or a lone marker.
- * Every character of a normalised text is in exactly one piece, so nothing is ever dropped.
+ * The pre-tokenizer pattern (Hugging Face `Split`, behaviour `Isolated`): a word, one digit, or
+ * one other character, each followed by an optional space marker; or a newline; or a lone
+ * marker (a second space). Every character of a normalised text is in exactly one piece.
  */
-export const PRE_TOKENIZER_PATTERN = `${SPACE_MARKER}?(?:[A-Za-z]+|[0-9]|[^A-Za-z0-9${SPACE_MARKER}\\n])|\\n|${SPACE_MARKER}`;
+export const PRE_TOKENIZER_PATTERN = `(?:[A-Za-z]+|[0-9]|[^A-Za-z0-9${SPACE_MARKER}\\n])${SPACE_MARKER}?|\\n|${SPACE_MARKER}`;
 
 /** Python words the PoT programs (and students writing them) may use. */
 const PYTHON_WORDS = [
@@ -135,9 +142,9 @@ function basePieces(): string[] {
   for (let code = 33; code < 127; code++) {
     const char = String.fromCharCode(code);
     if (/[A-Za-z]/.test(char)) continue;
-    pieces.push(char, SPACE_MARKER + char);
+    pieces.push(char, char + SPACE_MARKER);
   }
-  for (const word of PYTHON_WORDS) pieces.push(word, SPACE_MARKER + word);
+  for (const word of PYTHON_WORDS) pieces.push(word, word + SPACE_MARKER);
   return pieces;
 }
 
@@ -170,11 +177,11 @@ export function buildWordLevelTokenizer(
   );
   kept.sort(byFrequency).forEach(([piece]) => addPiece(piece));
   // Every word also in its other form (with or without the space marker), so a word decodes and
-  // re-encodes wherever it stands: first in a program, or after a space in a sentence.
+  // re-encodes wherever it stands: before a space, a newline or a punctuation mark.
   kept
     .filter(([piece]) => /[A-Za-z]/.test(piece))
     .map(([piece, count]): [string, number] => [
-      piece.startsWith(SPACE_MARKER) ? piece.slice(1) : SPACE_MARKER + piece,
+      piece.endsWith(SPACE_MARKER) ? piece.slice(0, -1) : piece + SPACE_MARKER,
       count,
     ])
     .sort(byFrequency)

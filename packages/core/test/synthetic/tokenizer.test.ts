@@ -35,20 +35,33 @@ test('decode(encode(text)) gives the text back, byte for byte, with no unknown p
   }
 });
 
-test('digits are single tokens, spaces ride on the next piece, tags and specials are one token', () => {
+test('a prompt tokenised alone ends as it does inside the training sequence (also when forced)', () => {
+  for (const problem of problems) {
+    for (const strategy of STRATEGIES) {
+      const solution = world.teacher.write(problem, strategy, 0).text;
+      const tag = world.studentTemplate.tags[strategy];
+      const free = prompt(problem.question);
+      const whole = tokenizer.encode(`${free}${tag}${solution}`);
+      expect([...tokenizer.encode(free), ...tokenizer.encode(`${tag}${solution}`)]).toEqual(whole);
+      expect([...tokenizer.encode(`${free}${tag}`), ...tokenizer.encode(solution)]).toEqual(whole);
+    }
+  }
+});
+
+test('digits are single tokens, a space rides on the piece before it, tags and specials are one token', () => {
   expect(tokenizer.tokenize('answer = 305 * 12\n[pot]: x<eos>')).toEqual([
-    'answer',
-    `${SPACE_MARKER}=`,
-    `${SPACE_MARKER}3`,
+    `answer${SPACE_MARKER}`,
+    `=${SPACE_MARKER}`,
+    '3',
     '0',
-    '5',
-    `${SPACE_MARKER}*`,
-    `${SPACE_MARKER}1`,
+    `5${SPACE_MARKER}`,
+    `*${SPACE_MARKER}`,
+    '1',
     '2',
     '\n',
     '[pot]',
-    ':',
-    `${SPACE_MARKER}x`,
+    `:${SPACE_MARKER}`,
+    'x',
     '<eos>',
   ]);
   expect(tokenizer.encode('<pad><eos><unk>')).toEqual([0, 1, 2]);
@@ -102,7 +115,7 @@ test('Hugging Face tokenizers.js loads tokenizer.json and gives the same ids and
 });
 
 test('vocabulary ids are deterministic and ordered: specials, tags, base pieces, corpus by frequency', () => {
-  const corpus = ['the cat sat', 'the dog', 'the cat'];
+  const corpus = ['the cat sat', 'the cat dog', 'the cat'];
   const json = buildWordLevelTokenizer(corpus);
   expect(buildWordLevelTokenizer([...corpus])).toEqual(json);
   const vocab = json.model.vocab;
@@ -115,10 +128,12 @@ test('vocabulary ids are deterministic and ordered: specials, tags, base pieces,
     ['[l2m]', 4],
     ['[pot]', 5],
   ]);
-  // 'the' (3 times) comes before '▁cat' (2), which comes before '▁dog' and '▁sat' (1 each).
-  expect(vocab.the).toBeLessThan(vocab[`${SPACE_MARKER}cat`]);
-  expect(vocab[`${SPACE_MARKER}cat`]).toBeLessThan(vocab[`${SPACE_MARKER}dog`]);
-  expect(vocab[`${SPACE_MARKER}dog`]).toBeLessThan(vocab[`${SPACE_MARKER}sat`]);
+  // 'the▁' (3 times) before 'cat▁' (2), before 'cat', 'dog' and 'sat' (once each, in code-point
+  // order), before the other forms that only the vocabulary adds ('the', 'sat▁'...).
+  const order = [`the${SPACE_MARKER}`, `cat${SPACE_MARKER}`, 'cat', 'dog', 'sat', 'the'];
+  const ids = order.map((piece) => vocab[piece]);
+  expect(ids).toEqual([...ids].sort((a, b) => a - b));
+  expect(vocab[`sat${SPACE_MARKER}`]).toBeGreaterThan(vocab.sat);
   expect(new Set(Object.values(vocab)).size).toBe(Object.keys(vocab).length);
   expect(Math.max(...Object.values(vocab))).toBe(Object.keys(vocab).length - 1);
   expect(
