@@ -95,7 +95,11 @@ export interface EngineBenchmark extends EngineFigures {
   train_fraction_of_sgemm: number;
   peak_rss_mb: number;
   /** params + grads + two AdamW moments, fp32. */
-  optimizer_state_floor_mb: number;
+  optimizer_state_mb: number;
+  /** The engine's training activation slab for this batch (forward activations + backward scratch). */
+  activations_mb: number;
+  /** peak_rss_mb / (optimizer_state_mb + activations_mb). */
+  rss_over_floor: number;
   /** PyTorch anchor figures from the same run (absent with baseline: false). */
   baseline?: EngineFigures & { torch: string };
   /** ours / PyTorch. */
@@ -115,6 +119,21 @@ function matmulParams(c: BenchShape): number {
     c.layers *
       (c.dModel * c.heads * hd * 2 + 2 * c.dModel * c.kvHeads * hd + 3 * c.dModel * c.dFf) +
     c.dModel * c.vocab
+  );
+}
+
+/** Floats in the engine's training activation slab (src/cpp/llama_model_internal.h layout). */
+function activationFloats(c: BenchShape): number {
+  const N = c.trainBatch * c.seqLen;
+  const hd = c.dModel / c.heads;
+  const qd = c.heads * hd;
+  const kvd = c.kvHeads * hd;
+  const perLayer =
+    N * (3 * c.dModel + 2 + 2 * qd + 2 * kvd + 3 * c.dFf) +
+    c.trainBatch * c.heads * c.seqLen * c.seqLen;
+  const backward = N * (2 * c.dModel + 2 * qd + 2 * kvd + 3 * c.dFf + 1);
+  return (
+    (c.layers + 1) * N * c.dModel + c.layers * perLayer + N * (c.dModel + 1 + c.vocab) + backward
   );
 }
 
@@ -280,6 +299,9 @@ export async function benchmarkEngine(options: BenchmarkOptions): Promise<Engine
   const sgemm = probe(1024, 0.5, threads);
   log(`[${options.config}] engine sgemm 1024^3: ${sgemm.toFixed(1)} GFLOP/s (${threads} threads)`);
   const { figures, params } = await measureEngine(shape, threads, quick, log);
+  const peakRssMb = process.resourceUsage().maxRSS / 1024;
+  const optimizerMb = (params * 4 * 4) / 2 ** 20;
+  const activationsMb = (activationFloats(shape) * 4) / 2 ** 20;
   const result: EngineBenchmark = {
     config: options.config,
     threads,
@@ -287,8 +309,10 @@ export async function benchmarkEngine(options: BenchmarkOptions): Promise<Engine
     ...figures,
     sgemm_gflops_per_s: round(sgemm),
     train_fraction_of_sgemm: Math.round((figures.train_gflops_per_s / sgemm) * 1000) / 1000,
-    peak_rss_mb: round(process.resourceUsage().maxRSS / 1024),
-    optimizer_state_floor_mb: round((params * 4 * 4) / 2 ** 20),
+    peak_rss_mb: round(peakRssMb),
+    optimizer_state_mb: round(optimizerMb),
+    activations_mb: round(activationsMb),
+    rss_over_floor: Math.round((peakRssMb / (optimizerMb + activationsMb)) * 100) / 100,
     note: 'indicative: compare only within one run, on a quiet machine',
   };
   if (options.baseline ?? true) {
