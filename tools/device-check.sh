@@ -111,12 +111,13 @@ build_parity() {
   local src=packages/native-cuda/src
   mkdir -p "$work/parity"
   ls $src/cuda/*.cu tools/device/parity.cu tools/device/bench_kernels.cu | xargs -P "$(nproc)" -I{} sh -c \
-    'nvcc -std=c++17 -O2 --expt-relaxed-constexpr -gencode arch=compute_'"$arch"',code=sm_'"$arch"' \
+    'nvcc -std=c++17 -O2 --expt-relaxed-constexpr -Xcompiler -fPIC -gencode arch=compute_'"$arch"',code=sm_'"$arch"' \
        -I'"$src"'/cpp -I'"$src"'/cuda -c {} -o '"$work"'/parity/$(basename {}).o' || return 1
   local kernels; kernels="$(ls "$work"/parity/*.o | grep -v -e '/parity.cu.o$' -e '/bench_kernels.cu.o$')"
   nvcc -gencode "arch=compute_$arch,code=sm_$arch" "$work/parity/parity.cu.o" $kernels -ldl -o "$work/parity/parity" &&
     nvcc -gencode "arch=compute_$arch,code=sm_$arch" "$work/parity/bench_kernels.cu.o" $kernels -ldl \
-      -o "$work/parity/bench_kernels"
+      -o "$work/parity/bench_kernels" &&
+    nvcc -shared -gencode "arch=compute_$arch,code=sm_$arch" $kernels -ldl -o "$work/parity/libsiked_cuda.so"
 }
 
 run_kernel_bench() {
@@ -164,6 +165,15 @@ engine_export() {
 
 hf_parity() { "$PYTHON" tools/device/hf_parity.py "$work/export" "$OUT/hf_parity.json"; }
 
+# A whole training step from our kernels (ctypes), against transformers and PyTorch eager.
+train_step() {
+  [ -f "$work/cublas_dir" ] && export SIKED_CUBLAS_PATH="$(cat "$work/cublas_dir")"
+  local quick=""
+  [ "${BENCH_FULL:-0}" = 1 ] || quick="--quick"
+  PYTHONUNBUFFERED=1 "$PYTHON" tools/device/cuda_train_step.py "$work/parity/libsiked_cuda.so" \
+    "$OUT/train_step.json" $quick
+}
+
 torch_bench() {
   local quick=""
   [ "${BENCH_FULL:-0}" = 1 ] || quick="--quick"
@@ -171,7 +181,7 @@ torch_bench() {
 }
 
 # ---- the run ----------------------------------------------------------------------------------
-export -f environment unpack_node find_cublas device_arch build_parity run_parity run_kernel_bench build_addon \
+export -f environment unpack_node find_cublas device_arch build_parity run_parity run_kernel_bench train_step build_addon \
   addon_info engine_export hf_parity torch_bench
 export root work OUT DRY_RUN PYTHON EXPORT_LAYERS
 echo "siked device check: OUT=$OUT budget=${BUDGET_S}s dry_run=$DRY_RUN work=$work"
@@ -181,6 +191,7 @@ step cublas 20 find_cublas
 if step parity_build 150 build_parity; then
   step parity_run 60 run_parity
   step kernel_bench 60 run_kernel_bench
+  step train_step 150 train_step
 fi
 step torch_bench 240 torch_bench
 if step addon_build 200 build_addon && step addon_info 15 addon_info; then

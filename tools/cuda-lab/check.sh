@@ -16,3 +16,6 @@ for file in "${files[@]}"; do
   done
   echo "ok $(basename "$file")"
 done
+# Host-side known-answer test of the sampler's random stream (no GPU needed).
+nvcc -std=c++17 -I"$src/cuda" "$root/tools/cuda-lab/philox_kat.cu" -o "$out/philox_kat"
+"$out/philox_kat"

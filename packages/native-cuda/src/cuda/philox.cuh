@@ -16,12 +16,11 @@ __host__ __device__ inline uint32_t mul_hi_lo(uint32_t a, uint32_t b, uint32_t* 
   return static_cast<uint32_t>(product);
 }
 
-__host__ __device__ inline Philox4 philox4x32_10(uint64_t key64, uint64_t counter64) {
+// The full generator: 128-bit counter (c0..c3), 64-bit key (key0, key1).
+__host__ __device__ inline Philox4 philox4x32_10(uint32_t key0, uint32_t key1, uint32_t c0, uint32_t c1,
+                                                 uint32_t c2, uint32_t c3) {
   constexpr uint32_t kMul0 = 0xD2511F53u, kMul1 = 0xCD9E8D57u;
   constexpr uint32_t kWeyl0 = 0x9E3779B9u, kWeyl1 = 0xBB67AE85u;
-  uint32_t key0 = static_cast<uint32_t>(key64), key1 = static_cast<uint32_t>(key64 >> 32);
-  uint32_t c0 = static_cast<uint32_t>(counter64), c1 = static_cast<uint32_t>(counter64 >> 32);
-  uint32_t c2 = 0, c3 = 0;
   for (int round = 0; round < 10; ++round) {
     uint32_t hi0, hi1;
     const uint32_t lo0 = mul_hi_lo(kMul0, c0, &hi0);
@@ -35,6 +34,12 @@ __host__ __device__ inline Philox4 philox4x32_10(uint64_t key64, uint64_t counte
     key1 += kWeyl1;
   }
   return Philox4{{c0, c1, c2, c3}};
+}
+
+// The engine's use: key = a 64-bit seed, counter = a 64-bit step number (upper half zero).
+__host__ __device__ inline Philox4 philox4x32_10(uint64_t key64, uint64_t counter64) {
+  return philox4x32_10(static_cast<uint32_t>(key64), static_cast<uint32_t>(key64 >> 32),
+                       static_cast<uint32_t>(counter64), static_cast<uint32_t>(counter64 >> 32), 0u, 0u);
 }
 
 // A uniform in (0, 1] with 24 random bits (never 0, so u * mass always selects some token).
