@@ -70,7 +70,9 @@ function plainIssue(issue: z.core.$ZodIssue): string {
     case 'unrecognized_keys':
       return "unknown option (not one of this command's options; see --help)";
     case 'invalid_type':
-      return `expected ${issue.expected}`;
+      // A schema's own message (e.g. "expected a whole number") says it best.
+      if (!issue.message.startsWith('Invalid input')) return issue.message;
+      return issue.expected === 'int' ? 'expected a whole number' : `expected ${issue.expected}`;
     case 'invalid_value':
       return `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
     default:
