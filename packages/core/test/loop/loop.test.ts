@@ -311,6 +311,31 @@ describe('runSiked control flow (MemorisingStudent)', () => {
     await expect(fs.access(path.join(runDir, 'run.lock'))).rejects.toThrow();
   });
 
+  it('sends self-generation through the samplerFor hook (the scale-out path)', async () => {
+    const calls: Array<{ iteration: number; prompts: number; numSamples: number }> = [];
+    const result = await runSiked({
+      runDir: path.join(root, 'hook'),
+      settings: { ...baseSettings, iterations: 1 },
+      trainProblems: problems,
+      teacher: new RecordedTeacher(teacherSamples()),
+      studentFactory: new MemorisingStudentFactory(),
+      format,
+      runner: noPotRunner,
+      samplerFor: (student, iteration) => ({
+        generate: (prompts, options) => {
+          calls.push({ iteration, prompts: prompts.length, numSamples: options.numSamples });
+          return student.generate(prompts, options);
+        },
+      }),
+    });
+    expect(result.manifest.status).toBe('done');
+    // 16 training questions in chunks of 8, k = 3; evaluation does not go through the hook.
+    expect(calls).toEqual([
+      { iteration: 1, prompts: 8, numSamples: 3 },
+      { iteration: 1, prompts: 8, numSamples: 3 },
+    ]);
+  });
+
   it('stops early when validation accuracy stops improving', async () => {
     const runDir = path.join(root, 'early');
     const { result } = await run(runDir, { ...baseSettings, iterations: 3, earlyStopping: true });
