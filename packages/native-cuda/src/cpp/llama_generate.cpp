@@ -130,14 +130,12 @@ void LlamaModel::forward_cached(KvCache& cache, const int32_t* tokens, const int
                  b.atty.data() + size_t(m) * qd + size_t(kvh) * group * hd, hd, 0.f, nullptr);
       }
     });
-    linear_forward(b.tmp.data(), b.lora_mid.data(), b.atty.data(), weights_of(layer, kO), M, qd, C, pool);
-    add_inplace(b.x.data(), b.tmp.data(), int64_t(M) * C);
+    linear_forward(b.x.data(), b.lora_mid.data(), b.atty.data(), weights_of(layer, kO), M, qd, C, pool, true);
     rmsnorm_forward(b.ln.data(), b.rstd.data(), b.x.data(), P + layer.ln2, M, C, c.rms_norm_eps, pool);
     linear_forward(b.gate.data(), b.lora_mid.data(), b.ln.data(), weights_of(layer, kGate), M, C, F, pool);
     linear_forward(b.up.data(), b.lora_mid.data(), b.ln.data(), weights_of(layer, kUp), M, C, F, pool);
     swiglu_forward(b.h.data(), b.gate.data(), b.up.data(), int64_t(M) * F, pool);
-    linear_forward(b.tmp.data(), b.lora_mid.data(), b.h.data(), weights_of(layer, kDown), M, F, C, pool);
-    add_inplace(b.x.data(), b.tmp.data(), int64_t(M) * C);
+    linear_forward(b.x.data(), b.lora_mid.data(), b.h.data(), weights_of(layer, kDown), M, F, C, pool, true);
   }
   // Final norm and LM head only for the rows whose next-token distribution is wanted.
   const int R = int(logit_rows.size());

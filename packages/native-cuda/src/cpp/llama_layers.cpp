@@ -123,8 +123,8 @@ void rope_backward(float* dx, const int32_t* positions, int N, int heads, const 
 }
 
 void linear_forward(float* out, float* lora_mid, const float* x, const LinearWeights& p, int N,
-                    int in_dim, int out_dim, ThreadPool* pool) {
-  sgemm_nt(N, out_dim, in_dim, x, in_dim, p.w, in_dim, out, out_dim, 0.f, pool);
+                    int in_dim, int out_dim, ThreadPool* pool, bool accumulate) {
+  sgemm_nt(N, out_dim, in_dim, x, in_dim, p.w, in_dim, out, out_dim, accumulate ? 1.f : 0.f, pool);
   if (p.b) {
     for (int n = 0; n < N; ++n) {
       float* o = out + int64_t(n) * out_dim;

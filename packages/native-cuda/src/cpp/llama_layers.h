@@ -52,8 +52,9 @@ struct LinearGrads {
   float* dlora_a = nullptr;
   float* dlora_b = nullptr;
 };
+// accumulate: out += y (the residual add fused into the GEMM's beta) instead of out = y.
 void linear_forward(float* out, float* lora_mid, const float* x, const LinearWeights& p, int N,
-                    int in_dim, int out_dim, ThreadPool* pool);
+                    int in_dim, int out_dim, ThreadPool* pool, bool accumulate = false);
 // dx = (accumulate ? dx : 0) + dout W (+ LoRA path); scratch holds N*rank floats.
 void linear_backward(float* dx, bool accumulate, const LinearGrads& g, const float* dout,
                      const float* x, const float* lora_mid, const LinearWeights& p, float* scratch,

@@ -288,14 +288,14 @@ float* LlamaModel::forward_train(const int32_t* tokens, int B, int T) {
     rope_forward(x.q, a.positions.data(), N, H, rope_);
     rope_forward(x.k, a.positions.data(), N, KV, rope_);
     attention_forward(x.atty, x.probs, x.q, x.k, x.v, B, T, H, KV, hd, pool);
-    linear_forward(x.resid_mid, x.lora_mid[kO], x.atty, weights_of(layer, kO), N, H * hd, C, pool);
-    add_inplace(x.resid_mid, a.resid[l], int64_t(N) * C);
+    std::memcpy(x.resid_mid, a.resid[l], sizeof(float) * N * C);
+    linear_forward(x.resid_mid, x.lora_mid[kO], x.atty, weights_of(layer, kO), N, H * hd, C, pool, true);
     rmsnorm_forward(x.ln2, x.rstd2, x.resid_mid, P + layer.ln2, N, C, c.rms_norm_eps, pool);
     linear_forward(x.gate, x.lora_mid[kGate], x.ln2, weights_of(layer, kGate), N, C, F, pool);
     linear_forward(x.up, x.lora_mid[kUp], x.ln2, weights_of(layer, kUp), N, C, F, pool);
     swiglu_forward(x.h, x.gate, x.up, int64_t(N) * F, pool);
-    linear_forward(a.resid[l + 1], x.lora_mid[kDown], x.h, weights_of(layer, kDown), N, F, C, pool);
-    add_inplace(a.resid[l + 1], x.resid_mid, int64_t(N) * C);
+    std::memcpy(a.resid[l + 1], x.resid_mid, sizeof(float) * N * C);
+    linear_forward(a.resid[l + 1], x.lora_mid[kDown], x.h, weights_of(layer, kDown), N, F, C, pool, true);
   }
   rmsnorm_forward(a.lnf, a.rstdf, a.resid[c.num_layers], P + final_norm_, N, C, c.rms_norm_eps, pool);
   sgemm_nt(N, V, C, a.lnf, C, P + lm_head_, C, a.logits, V, 0.f, pool);

@@ -9,10 +9,6 @@
 
 namespace siked {
 
-inline void add_inplace(float* dst, const float* src, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) dst[i] += src[i];
-}
-
 // Every training activation for one (B, T), in one slab; the layout is computed by a first pass
 // that only counts, then the slab is allocated once and the same pass hands out pointers.
 struct LlamaModel::Activations {
