@@ -34,6 +34,15 @@ describe('summarizeAccuracy', () => {
     expect(summary.byStrategy.pot.accuracy).toBe(0.5);
   });
 
+  it('counts an untagged answer as wrong and in no strategy', () => {
+    const summary = summarizeAccuracy([
+      prediction('cot', true, 3),
+      { strategy: null, predicted: null, correct: false },
+    ]);
+    expect(summary).toMatchObject({ total: 2, correct: 1, accuracy: 0.5, unparsed: 1, untagged: 1 });
+    expect(summary.byStrategy.cot).toEqual({ count: 1, share: 0.5, accuracy: 1 });
+  });
+
   it('is zero, not NaN, on an empty set', () => {
     expect(summarizeAccuracy([]).accuracy).toBe(0);
   });
