@@ -158,6 +158,7 @@ export async function runSiked(options: SikedRunOptions): Promise<SikedRunResult
         versions: { node: process.version, siked: packageVersion() },
         stages: {},
         teacherChunksDone: [],
+        teacherChunkStats: {},
         bestIteration: null,
         stoppedAfterIteration: null,
       };
@@ -356,6 +357,11 @@ class RunContext {
           const kept = keepOnePerQuestionAndStrategy(solutions);
           await appender.append(kept);
           this.manifest.teacherChunksDone.push(key);
+          this.manifest.teacherChunkStats[key] = {
+            samples: solutions.length,
+            correct: solutions.filter((s) => s.correct).length,
+            kept: kept.length,
+          };
           await writeManifest(this.runDir, this.manifest);
           this.emit({
             type: 'teacher-progress',
@@ -379,10 +385,27 @@ class RunContext {
         order.get(a.problemId)! - order.get(b.problemId)!,
     );
     await writeJsonLinesAtomic(teacherFile, canonical);
-    const counts = countStrategies(canonical);
+    const verification: Record<string, { samples: number; correct: number; passRate: number }> = {};
+    for (const strategy of this.strategies) {
+      const chunks = Object.entries(this.manifest.teacherChunkStats).filter(([key]) =>
+        key.startsWith(`${strategy}:`),
+      );
+      const samples = chunks.reduce((sum, [, stats]) => sum + stats.samples, 0);
+      const correct = chunks.reduce((sum, [, stats]) => sum + stats.correct, 0);
+      verification[strategy] = {
+        samples,
+        correct,
+        passRate: samples === 0 ? 0 : correct / samples,
+      };
+    }
     return {
       artefacts: ['teacher.jsonl'],
-      details: { kept: canonical.length, byStrategy: counts, questions: this.trainPart.length },
+      details: {
+        kept: canonical.length,
+        byStrategy: countStrategies(canonical),
+        questions: this.trainPart.length,
+        verification,
+      },
     };
   }
 

@@ -20,6 +20,16 @@ export interface StageRecord {
   details?: Record<string, unknown>;
 }
 
+/** How one teacher chunk verified. */
+export interface TeacherChunkStats {
+  /** Samples the teacher wrote. */
+  samples: number;
+  /** Of which verified correct. */
+  correct: number;
+  /** Kept (one per question and strategy). */
+  kept: number;
+}
+
 /** Overall state of a run. */
 export type RunStatus = 'running' | 'done' | 'stopped-early';
 
@@ -40,6 +50,8 @@ export interface RunManifest {
   stages: Record<string, StageRecord>;
   /** Teacher chunks already appended to teacher.jsonl (`<strategy>:<chunk index>`). */
   teacherChunksDone: string[];
+  /** Verification counts of each finished teacher chunk (same keys), so pass rates survive a resume. */
+  teacherChunkStats: Record<string, TeacherChunkStats>;
   /** The iteration with the best validation accuracy so far (its model is the run's result). */
   bestIteration: number | null;
   /** Set when early stopping ended the run after this iteration. */

@@ -195,6 +195,11 @@ describe('runSiked control flow (MemorisingStudent)', () => {
     ]);
     expect(manifest.stages.teacher!.artefacts[0]!.sha256).toMatch(/^[0-9a-f]{64}$/);
     expect(manifest.bestIteration).toBe(0);
+    // Two recorded CoT samples per question (one wrong), one L2M for even questions.
+    expect(manifest.stages.teacher!.details!.verification).toEqual({
+      cot: { samples: 32, correct: 16, passRate: 0.5 },
+      l2m: { samples: evenTrain, correct: evenTrain, passRate: 1 },
+    });
     const metrics = await readLines<{ kind: string; iteration: number; loss: number }>(
       path.join(runDir, 'metrics.jsonl'),
     );
