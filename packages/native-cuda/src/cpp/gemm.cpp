@@ -132,6 +132,14 @@ int threads_for(ThreadPool* pool, int64_t M, int64_t N, int64_t K) {
 
 }  // namespace
 
+const KernelSet& kernels_for(SimdLevel level) {
+  switch (level) {
+    case SimdLevel::Avx512: return avx512_kernels();
+    case SimdLevel::Avx2: return avx2_kernels();
+    default: return scalar_kernels();
+  }
+}
+
 const KernelSet& active_kernels() {
   static const KernelSet& chosen = kernels_for(detect_simd_level());
   return chosen;

@@ -2,6 +2,14 @@
 // All three compute C = beta * C + op(A) * op(B) with leading dimensions in elements.
 // `pool` may be null (single-threaded). Results must match gemm_reference_* (gemm_reference.cpp)
 // within float rounding; the fast kernels dispatch on the CPU's SIMD level at run time.
+//
+// Implementation (gemm.cpp, gemm_kernels_*.cpp): AVX-512 (12x32 register block), AVX2+FMA (6x16)
+// or scalar micro-kernels, chosen once per process by detect_simd_level() (SIKED_SIMD caps it);
+// packed, cache-blocked GotoBLAS-style loops for every layout, and for sgemm_nt with M <= 32 (the
+// decode case) a direct kernel that streams each weight row once. Both parallelise over blocks of
+// C through `pool` (products under ~64K multiply-adds stay on the calling thread). beta == 0 never
+// reads C, so C may hold garbage. Safe to call from several threads at once (scratch buffers are
+// per thread; calls sharing one pool take turns). tools/kernels-lab checks and times them.
 #pragma once
 
 #include "thread_pool.h"

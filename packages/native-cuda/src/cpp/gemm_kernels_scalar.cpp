@@ -66,13 +66,5 @@ const KernelSet& scalar_kernels() {
   return set;
 }
 
-const KernelSet& kernels_for(SimdLevel level) {
-  switch (level) {
-    case SimdLevel::Avx512: return avx512_kernels();
-    case SimdLevel::Avx2: return avx2_kernels();
-    default: return scalar_kernels();
-  }
-}
-
 }  // namespace gemm_detail
 }  // namespace siked
