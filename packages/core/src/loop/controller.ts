@@ -33,6 +33,8 @@ import {
   type StageRecord,
 } from './manifest';
 import { resolveRunSettings, type RunSettings, type RunSettingsInput } from './settings';
+import { lockRunDir } from './lock';
+import type { IterationEvaluation, SampleRecord, SplitRecord } from './records';
 import { splitValidation } from './split';
 
 /** The student text format the loop needs: prompts, targets and reading completions back. */
@@ -67,46 +69,7 @@ export interface SikedRunResult {
   manifest: RunManifest;
 }
 
-/** A self-generated sample after verification (samples.jsonl). */
-export interface SampleRecord {
-  problemId: string;
-  sampleIndex: number;
-  strategy: Strategy | null;
-  origin: 'student';
-  iteration: number;
-  text: string;
-  predicted: number | null;
-  correct: boolean;
-  error?: string;
-  finishReason: 'stop' | 'length';
-}
-
-/** iter-<t>/eval.json (read by @siked/eval's run summary). */
-export interface IterationEvaluation {
-  iteration: number;
-  /** Teacher share of the training set; null for iteration 0 (teacher data only). */
-  alpha: number | null;
-  /**
-   * KL(P_train || P_student) in nats, both smoothed with pseudo-count 0.5: the training set's
-   * strategy counts against the strategies this iteration's student chose on the validation split.
-   */
-  klTrainToStudent: number;
-  trainShares: Record<Strategy, number>;
-  /** The student's strategy choices on the validation split (greedy). */
-  studentShares: Record<Strategy, number>;
-  /** Verified teacher data (D_LLM). */
-  teacherShares: Record<Strategy, number>;
-  datasets: Record<string, DatasetEvaluationSummary>;
-}
-
 const VALIDATION = 'validation';
-
-/** split.json: which training questions were held out for validation. */
-interface SplitRecord {
-  problemsSha256: string;
-  trainIds: string[];
-  validationIds: string[];
-}
 
 /** Derives a per-purpose seed from the run seed (iteration-specific streams that do not overlap). */
 function derivedSeed(seed: number, iteration: number, purpose: number): number {
@@ -185,30 +148,6 @@ function packageVersion(): string {
     return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
   } catch {
     return 'unknown';
-  }
-}
-
-/**
- * Takes run.lock (holding this process's id) so two processes never write one run folder. A lock
- * left by a process that no longer exists (killed) is taken over.
- */
-async function lockRunDir(runDir: string): Promise<() => Promise<void>> {
-  const lockFile = path.join(runDir, 'run.lock');
-  const holder = Number((await fs.readFile(lockFile, 'utf8').catch(() => '')).trim());
-  if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && processExists(holder)) {
-    throw new Error(`${lockFile}: the run folder is in use by process ${holder}`);
-  }
-  await fs.writeFile(lockFile, `${process.pid}\n`);
-  return () => fs.rm(lockFile, { force: true });
-}
-
-function processExists(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: it exists but belongs to someone else.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

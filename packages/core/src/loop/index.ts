@@ -6,10 +6,9 @@ export {
   type RunSettings,
   type RunSettingsInput,
 } from './settings';
+export type { IterationEvaluation, SampleRecord, SplitRecord } from './records';
 export {
   runSiked,
-  type IterationEvaluation,
-  type SampleRecord,
   type SikedRunOptions,
   type SikedRunResult,
   type StudentTextFormat,
