@@ -23,7 +23,8 @@ libubsan="$(${CXX:-g++} -print-file-name=libubsan.so)"
 
 patterns=("$@")
 [ ${#patterns[@]} -gt 0 ] || patterns=(packages/native-cuda/test/addon packages/native-cuda/test/fixtures \
-  packages/native-cuda/test/training packages/native-cuda/test/sampling packages/native-cuda/test/checkpoint)
+  packages/native-cuda/test/training packages/native-cuda/test/sampling packages/native-cuda/test/checkpoint \
+  packages/native-cuda/test/binding)
 
 cd "$root"
 # Leak checking is off: node and V8 keep allocations alive until exit by design.
