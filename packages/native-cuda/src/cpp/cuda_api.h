@@ -34,6 +34,8 @@ typedef struct SikedBlas SikedBlas;
 // and the error lists every path tried.
 int siked_cuda_blas_create(SikedBlas** out, void* stream);
 void siked_cuda_blas_destroy(SikedBlas* blas);
+// Rebinds the handle to another stream (e.g. the side stream a CUDA graph is captured on).
+int siked_cuda_blas_set_stream(SikedBlas* blas, void* stream);
 // Path of the library actually opened (valid while `blas` lives).
 const char* siked_cuda_blas_library(const SikedBlas* blas);
 // Row-major C[m,n] = alpha * op(A) op(B) + beta * C, bf16 operands, fp32 accumulation.

@@ -128,6 +128,13 @@ extern "C" int siked_cuda_blas_create(SikedBlas** out, void* stream) {
   return 0;
 }
 
+extern "C" int siked_cuda_blas_set_stream(SikedBlas* blas, void* stream) {
+  if (!blas) return siked::fail("siked_cuda_blas_set_stream: no cuBLAS handle");
+  const cublas_status status = blas->fn.set_stream(blas->handle, static_cast<cudaStream_t>(stream));
+  if (status != 0) return siked::fail("cublasSetStream failed: %s", blas->fn.status_string(status));
+  return 0;
+}
+
 extern "C" void siked_cuda_blas_destroy(SikedBlas* blas) {
   if (!blas) return;
   if (blas->handle) blas->fn.destroy(blas->handle);
