@@ -7,12 +7,8 @@ export {
   type RunSettingsInput,
 } from './settings';
 export type { IterationEvaluation, SampleRecord, SplitRecord } from './records';
-export {
-  runSiked,
-  type SikedRunOptions,
-  type SikedRunResult,
-  type StudentTextFormat,
-} from './controller';
+export { runSiked } from './controller';
+export type { SikedRunOptions, SikedRunResult, StudentTextFormat } from './run-options';
 export {
   evaluateOnProblems,
   summarizeEvaluation,

@@ -1,0 +1,125 @@
+// Every iteration: fine-tune on the mixed set, then evaluate the new student.
+import * as path from 'node:path';
+import {
+  countStrategies,
+  smoothedKlDivergence,
+  strategyDistribution,
+  type StrategyCounts,
+} from '../mixing/statistics';
+import type { TrainingExample } from '../student/types';
+import { JsonlAppender } from '../teachers/jsonl-log';
+import type { Problem, Solution, Strategy } from '../types';
+import { readJsonLines, writeDirAtomic, writeJsonAtomic, writeJsonLinesAtomic } from './atomic';
+import { evaluateOnProblems, type DatasetEvaluationSummary } from './evaluate';
+import type { IterationEvaluation } from './records';
+import {
+  VALIDATION,
+  derivedSeed,
+  iterationDir,
+  type StageContext,
+  type StageOutput,
+} from './stage-context';
+
+/**
+ * Fine-tunes the student (iteration 0 and restart-from-base: the base model; otherwise the
+ * previous iteration's) on train.jsonl and writes the checkpoint atomically to model/.
+ */
+export async function trainStage(ctx: StageContext, t: number): Promise<StageOutput> {
+  const dir = iterationDir(t);
+  const solutions = await readJsonLines<Solution>(ctx.file(dir, 'train.jsonl'));
+  const byId = new Map(ctx.trainPart.map((p) => [p.id, p]));
+  const examples: TrainingExample[] = solutions.map((s) => ({
+    prompt: ctx.options.format.renderPrompt(byId.get(s.problemId)!.question),
+    target: ctx.options.format.renderTarget(s.strategy, s.text),
+  }));
+  const student = await ctx.loadStudent(
+    t === 0 || ctx.settings.studentInit === 'restart' ? 'base' : t - 1,
+  );
+  const metrics = await JsonlAppender.open(ctx.file('metrics.jsonl'));
+  const appends: Array<Promise<void>> = [];
+  try {
+    const schedule = { ...ctx.settings.training, seed: derivedSeed(ctx.settings.seed, t, 2) };
+    const summary = await student.train(examples, schedule, (progress) => {
+      appends.push(metrics.append([{ kind: 'train', iteration: t, ...progress }]));
+      ctx.emit({ type: 'train-step', iteration: t, ...progress });
+    });
+    await Promise.all(appends);
+    await writeDirAtomic(ctx.file(dir, 'model'), (temporary) => student.save(temporary));
+    return {
+      artefacts: [path.join(dir, 'model')],
+      details: {
+        steps: summary.steps,
+        examples: summary.examples,
+        truncatedExamples: summary.truncatedExamples,
+        finalLoss: summary.finalLoss,
+      },
+    };
+  } finally {
+    await Promise.allSettled(appends);
+    await metrics.close();
+    student.dispose();
+  }
+}
+
+/**
+ * Greedy evaluation of iteration t's checkpoint on the validation slice and every evaluation set;
+ * writes the graded answers and eval.json (accuracy, strategy shares, alpha, KL).
+ */
+export async function evalStage(ctx: StageContext, t: number): Promise<StageOutput> {
+  const dir = iterationDir(t);
+  const student = await ctx.loadStudent(t);
+  const datasets: Record<string, DatasetEvaluationSummary> = {};
+  const artefacts: string[] = [];
+  let validationCounts: StrategyCounts = { cot: 0, l2m: 0, pot: 0 };
+  try {
+    const sets: Array<[string, readonly Problem[]]> = [
+      [VALIDATION, ctx.validation],
+      ...Object.entries(ctx.options.evalSets ?? {}),
+    ];
+    for (const [name, problems] of sets) {
+      const { records, summary } = await evaluateOnProblems(student, ctx.options.format, problems, {
+        runner: ctx.options.runner,
+        maxNewTokens: ctx.settings.maxNewTokens,
+        forced: ctx.settings.forcedStrategy,
+        verificationTimeoutMs: ctx.settings.verificationTimeoutMs,
+        verificationConcurrency: ctx.settings.verificationConcurrency,
+        chunkSize: ctx.settings.samplingChunkSize,
+      });
+      const relative = path.join(dir, `eval-${name}.jsonl`);
+      await writeJsonLinesAtomic(ctx.file(relative), records);
+      artefacts.push(relative);
+      datasets[name] = summary;
+      if (name === VALIDATION)
+        validationCounts = countStrategies(
+          records.filter((r): r is typeof r & { strategy: Strategy } => r.strategy !== null),
+        );
+      ctx.emit({
+        type: 'eval-result',
+        iteration: t,
+        dataset: name,
+        accuracy: summary.accuracy,
+        total: summary.total,
+      });
+    }
+  } finally {
+    student.dispose();
+  }
+  const train = countStrategies(await readJsonLines<Solution>(ctx.file(dir, 'train.jsonl')));
+  const teacher = countStrategies(await ctx.teacherSolutions());
+  const mixDetails = ctx.manifest.stages[`${dir}/mix`]?.details;
+  const evaluation: IterationEvaluation = {
+    iteration: t,
+    alpha: t === 0 ? null : ((mixDetails?.alpha as number | undefined) ?? null),
+    klTrainToStudent: smoothedKlDivergence(train, validationCounts),
+    trainShares: strategyDistribution(train),
+    studentShares: strategyDistribution(validationCounts),
+    teacherShares: strategyDistribution(teacher),
+    datasets,
+  };
+  await writeJsonAtomic(ctx.file(dir, 'eval.json'), evaluation);
+  artefacts.push(path.join(dir, 'eval.json'));
+  const validationAccuracy = datasets[VALIDATION]!.accuracy;
+  return { artefacts, details: { validationAccuracy } };
+}
+
+/** Updates the best iteration and says whether to stop after iteration t (validation only). */
