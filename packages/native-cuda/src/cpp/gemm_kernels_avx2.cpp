@@ -131,11 +131,59 @@ SIKED_TARGET_AVX2 void small_m_nt_avx2(int M, int N, int K, const float* A, int6
   for (; j < N; ++j) dot_rows_avx2<1>(M, K, A, lda, B + j * ldb, ldb, C + j, ldc, beta);
 }
 
+// In-register transpose of an 8 x 8 block (r[i] = row i in, column i out).
+SIKED_TARGET_AVX2 inline void transpose8x8(__m256 r[8]) {
+  __m256 t[8];
+#pragma GCC unroll 8
+  for (int i = 0; i < 8; i += 2) {
+    t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+    t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+  }
+#pragma GCC unroll 8
+  for (int i = 0; i < 8; i += 4) {
+    r[i] = _mm256_shuffle_ps(t[i], t[i + 2], 0x44);
+    r[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], 0xee);
+    r[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0x44);
+    r[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0xee);
+  }
+#pragma GCC unroll 4
+  for (int i = 0; i < 4; ++i) {
+    t[i] = _mm256_permute2f128_ps(r[i], r[i + 4], 0x20);
+    t[i + 4] = _mm256_permute2f128_ps(r[i], r[i + 4], 0x31);
+  }
+#pragma GCC unroll 8
+  for (int i = 0; i < 8; ++i) r[i] = t[i];
+}
+
+// PackInterleaved with 8 x 8 register transposes (see the AVX-512 version).
+SIKED_TARGET_AVX2 void pack_interleaved_avx2(const float* src, int64_t ld, int rows, int kc,
+                                             int width, float* dst) {
+  for (int r0 = 0; r0 < width; r0 += 8) {
+    const int lanes = width - r0 < 8 ? width - r0 : 8;
+    const int valid = rows - r0 < 0 ? 0 : rows - r0 < lanes ? rows - r0 : lanes;
+    const __m256i lanes_mask = lane_mask(lanes);
+    for (int k = 0; k < kc; k += 8) {
+      const int cols = kc - k < 8 ? kc - k : 8;
+      const __m256i cols_mask = lane_mask(cols);
+      __m256 v[8];
+#pragma GCC unroll 8
+      for (int i = 0; i < 8; ++i)
+        v[i] = i < valid ? _mm256_maskload_ps(src + (r0 + i) * ld + k, cols_mask)
+                         : _mm256_setzero_ps();
+      transpose8x8(v);
+      float* d = dst + int64_t(k) * width + r0;
+#pragma GCC unroll 8
+      for (int c = 0; c < 8; ++c)
+        if (c < cols) _mm256_maskstore_ps(d + c * width, lanes_mask, v[c]);
+    }
+  }
+}
+
 }  // namespace
 
 const KernelSet& avx2_kernels() {
   static const KernelSet set{SimdLevel::Avx2, kMR, kNR, micro_avx2, small_m_nt_avx2,
-                             pack_interleaved_scalar};
+                             pack_interleaved_avx2};
   return set;
 }
 
