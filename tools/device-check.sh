@@ -174,6 +174,15 @@ train_step() {
     "$OUT/train_step.json" $quick
 }
 
+# Batched self-generation from our kernels (ctypes), against transformers' generate.
+generate() {
+  [ -f "$work/cublas_dir" ] && export SIKED_CUBLAS_PATH="$(cat "$work/cublas_dir")"
+  local quick=""
+  [ "${BENCH_FULL:-0}" = 1 ] || quick="--quick"
+  PYTHONUNBUFFERED=1 "$PYTHON" tools/device/cuda_generate.py "$work/parity/libsiked_cuda.so" \
+    "$OUT/generate.json" $quick
+}
+
 torch_bench() {
   local quick=""
   [ "${BENCH_FULL:-0}" = 1 ] || quick="--quick"
@@ -181,7 +190,7 @@ torch_bench() {
 }
 
 # ---- the run ----------------------------------------------------------------------------------
-export -f environment unpack_node find_cublas device_arch build_parity run_parity run_kernel_bench train_step build_addon \
+export -f environment unpack_node find_cublas device_arch build_parity run_parity run_kernel_bench train_step generate build_addon \
   addon_info engine_export hf_parity torch_bench
 export root work OUT DRY_RUN PYTHON EXPORT_LAYERS
 echo "siked device check: OUT=$OUT budget=${BUDGET_S}s dry_run=$DRY_RUN work=$work"
@@ -192,6 +201,7 @@ if step parity_build 150 build_parity; then
   step parity_run 60 run_parity
   step kernel_bench 60 run_kernel_bench
   step train_step 150 train_step
+  step generate 120 generate
 fi
 step torch_bench 240 torch_bench
 if step addon_build 200 build_addon && step addon_info 15 addon_info; then
