@@ -183,4 +183,19 @@ describe('siked demo | distill | report | bench (built CLI, tiny preset)', () =>
       5,
     );
   });
+
+  it('bench loop --json: a whole tiny run broken down by stage', () => {
+    const result = siked(['bench', 'loop', '--preset', 'tiny', '--threads', '1', '--json']);
+    expect(result.status).toBe(0);
+    const figures = JSON.parse(result.stdout);
+    expect(figures.preset).toBe('tiny');
+    expect(figures.stages.map((s: { stage: string }) => s.stage)).toEqual(
+      expect.arrayContaining(['teacher', 'iter-0/train', 'iter-1/sample']),
+    );
+    const shares = Object.values(figures.shares as Record<string, number>).reduce(
+      (a, b) => a + b,
+      0,
+    );
+    expect(shares).toBeCloseTo(1, 2);
+  });
 });

@@ -1,5 +1,10 @@
 import type { Command } from 'commander';
-import { benchmarkSandbox, formatSandboxBenchmark } from '@siked/core';
+import {
+  benchmarkLoop,
+  benchmarkSandbox,
+  formatSandboxBenchmark,
+  type LoopBenchmarkResult,
+} from '@siked/core';
 import { BENCH_CONFIGS, benchmarkEngine, type EngineBenchmark } from '@siked/native-cuda';
 import { z } from 'zod';
 import { defineCommand } from '../command';
@@ -28,7 +33,20 @@ function formatEngineBenchmark(result: EngineBenchmark): string {
   return lines.join('\n');
 }
 
-/** `siked bench engine|sandbox`: the benchmarks, each against its baseline measured in the same run. */
+function formatLoopBenchmark(result: LoopBenchmarkResult): string {
+  const share = (value: number) => `${(100 * value).toFixed(0)}%`;
+  return [
+    `SIKeD loop, preset ${result.preset} (${result.parameterCount} parameters, ${result.trainQuestions} training questions): ${result.wallSeconds.toFixed(1)} s`,
+    `  training ${Math.round(result.trainTokensPerSecond)} tokens/s; self-generation ${result.sampleQuestionsPerSecond.toFixed(2)} questions/s`,
+    `  time: ${Object.entries(result.shares)
+      .map(([kind, value]) => `${kind} ${share(value)}`)
+      .join(', ')}`,
+    ...result.stages.map((s) => `  ${s.stage}: ${s.seconds.toFixed(2)} s`),
+    'baseline: none (the loop benchmark is a breakdown of one run; see bench engine and bench sandbox for ratios)',
+  ].join('\n');
+}
+
+/** `siked bench engine|sandbox|loop`: the benchmarks, each against its baseline measured in the same run. */
 export function registerBench(program: Command): void {
   const bench = program
     .command('bench')
@@ -117,6 +135,42 @@ export function registerBench(program: Command): void {
       });
       if (context.json) context.printJson(result);
       else context.print(formatSandboxBenchmark(result));
+    },
+  });
+
+  defineCommand(bench, {
+    name: 'loop',
+    description:
+      'where a whole SIKeD run in the synthetic world spends its time (teacher, training, sampling, evaluation)',
+    options: {
+      preset: {
+        flag: '--preset <name>',
+        description: 'synthetic-world preset',
+        schema: z.enum(['tiny', 'demo', 'full']),
+        choices: ['tiny', 'demo', 'full'],
+        defaultValue: 'tiny' as const,
+      },
+      seed: {
+        flag: '--seed <n>',
+        description: 'world and run seed',
+        schema: schemas.nonNegativeInt,
+        defaultValue: 0,
+      },
+      threads: {
+        flag: '--threads <n>',
+        description: 'engine threads (default: all cores)',
+        schema: schemas.positiveInt,
+      },
+    },
+    examples: ['siked bench loop --preset tiny --json'],
+    async run(options, _args, context) {
+      const result = await benchmarkLoop({
+        preset: options.preset,
+        seed: options.seed,
+        threads: options.threads,
+      });
+      if (context.json) context.printJson(result);
+      else context.print(formatLoopBenchmark(result));
     },
   });
 }
