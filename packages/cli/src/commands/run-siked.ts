@@ -15,6 +15,8 @@ import type { ProgressReporter, ProgressTask } from '../progress';
 /** Turns the loop's events into progress bars (teacher, training, sampling) and log lines. */
 export function progressListener(progress: ProgressReporter): LoopEventListener {
   const tasks = new Map<string, { task: ProgressTask; done: number }>();
+  // teacher-progress reports what each chunk kept; the bar shows the running total.
+  const teacherKept = new Map<string, number>();
   const advance = (
     label: string,
     total: number,
@@ -46,11 +48,12 @@ export function progressListener(progress: ProgressReporter): LoopEventListener 
       case 'stage-skip':
         progress.log(`stage ${event.stage}: already done`);
         break;
-      case 'teacher-progress':
-        advance(`teacher ${event.strategy}`, event.questionsTotal, event.questionsDone, {
-          kept: event.kept,
-        });
+      case 'teacher-progress': {
+        const kept = (teacherKept.get(event.strategy) ?? 0) + event.kept;
+        teacherKept.set(event.strategy, kept);
+        advance(`teacher ${event.strategy}`, event.questionsTotal, event.questionsDone, { kept });
         break;
+      }
       case 'train-step':
         advance(`train iter-${event.iteration}`, event.totalSteps, event.step, {
           loss: event.loss.toFixed(3),
