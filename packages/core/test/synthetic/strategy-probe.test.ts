@@ -1,0 +1,141 @@
+// A MEASUREMENT, not a check: trains real from-scratch students on the demo world with one
+// strategy each (forced, as the single-strategy baselines) and/or all three (combined
+// distillation), then prints greedy test accuracy per family and the strategies used. It is
+// how docs/SYNTHETIC_WORLD.md's "Measured so far" table was made. It takes minutes, so it is
+// skipped unless asked for:
+//
+//   SIKED_STRATEGY_PROBE=1 npx jest packages/core/test/synthetic/strategy-probe --selectProjects core
+//
+// Settings (environment): SIKED_PROBE_RUNS=pot,cot,l2m,combined  SIKED_PROBE_EPOCHS (default:
+// the preset's)  SIKED_PROBE_LR  SIKED_PROBE_BATCH  SIKED_PROBE_SHAPE (JSON over config.json,
+// e.g. {"hidden_size":64,"num_hidden_layers":3,...}).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { Model, parseModelConfig } from '@siked/native-cuda';
+import { PythonSandbox } from '../../src/sandbox';
+import { StudentFormat, extractFinalAnswer } from '../../src/strategies';
+import { EngineStudentFactory, nativeModelLoader } from '../../src/student';
+import {
+  buildSyntheticWorld,
+  writeSyntheticModelFiles,
+  type SyntheticProblemMeta,
+} from '../../src/synthetic';
+import { STRATEGIES, type Problem, type Strategy } from '../../src/types';
+
+const enabled = process.env.SIKED_STRATEGY_PROBE === '1';
+const probe = enabled ? test : test.skip;
+if (!enabled) console.warn('strategy-probe: skipped (set SIKED_STRATEGY_PROBE=1 to measure)');
+
+const RUNS: Array<{ name: string; strategies: Strategy[]; forced: boolean }> = [
+  { name: 'pot', strategies: ['pot'], forced: true },
+  { name: 'cot', strategies: ['cot'], forced: true },
+  { name: 'l2m', strategies: ['l2m'], forced: true },
+  { name: 'combined', strategies: [...STRATEGIES], forced: false },
+];
+
+probe(
+  'single-strategy and combined students on the demo world',
+  async () => {
+    const world = buildSyntheticWorld('demo', 0);
+    Object.assign(world.modelConfig, JSON.parse(process.env.SIKED_PROBE_SHAPE ?? '{}'));
+    const format = StudentFormat.fromObject(world.studentTemplate);
+    const dir = mkdtempSync(path.join(tmpdir(), 'siked-strategy-probe-'));
+    const sandbox = await PythonSandbox.start({ workers: 2 }, { onWarning: () => {} });
+    try {
+      await writeSyntheticModelFiles(world, dir);
+      const base = Model.fromConfig(parseModelConfig(world.modelConfig), { seed: 0, threads: 2 });
+      await base.save(dir);
+      base.dispose();
+      const factory = new EngineStudentFactory({
+        baseDir: dir,
+        loadModel: nativeModelLoader({ threads: 2 }),
+      });
+      const training = world.preset.run.training;
+      const wanted = process.env.SIKED_PROBE_RUNS?.split(',') ?? RUNS.map((run) => run.name);
+      for (const run of RUNS.filter(({ name }) => wanted.includes(name))) {
+        const started = Date.now();
+        // D_LLM as the demo builds it: the teacher's first sample, kept when verified correct.
+        const examples = world.splits.train.flatMap((problem) =>
+          run.strategies.flatMap((strategy) => {
+            const sample = world.teacher.write(problem, strategy, 0);
+            if (sample.mistake) return [];
+            const target = format.renderTarget(strategy, sample.text);
+            return [{ prompt: format.renderPrompt(problem.question), target }];
+          }),
+        );
+        const student = await factory.loadBase();
+        const summary = await student.train(examples, {
+          ...training,
+          epochs: Number(process.env.SIKED_PROBE_EPOCHS ?? training.epochs),
+          learningRate: Number(process.env.SIKED_PROBE_LR ?? training.learningRate),
+          microBatchSize: Number(process.env.SIKED_PROBE_BATCH ?? training.microBatchSize),
+          minLearningRateRatio: 0,
+          seed: 0,
+        });
+        const trainSeconds = (Date.now() - started) / 1000;
+        const forced = run.forced ? run.strategies[0] : undefined;
+        const problems = world.splits.test;
+        const generations = await student.generate(
+          problems.map((problem) => format.renderPrompt(problem.question, forced)),
+          {
+            numSamples: 1,
+            temperature: 0,
+            topP: 1,
+            maxNewTokens: 256,
+            seed: 0,
+            stop: format.stopSequences(),
+          },
+        );
+        student.dispose();
+        const graded = await Promise.all(
+          generations.map(async (generation) => {
+            const problem: Problem = problems[generation.promptIndex];
+            const parsed = format.parseCompletion(generation.text, forced);
+            let value: number | null = null;
+            if (parsed.strategy === 'pot') value = (await sandbox.run(parsed.text)).answer;
+            else if (parsed.strategy !== null) {
+              const extraction = extractFinalAnswer(parsed.text);
+              value = extraction.ok ? extraction.value : null;
+            }
+            const meta = problem.meta as unknown as SyntheticProblemMeta;
+            return {
+              family: meta.family,
+              steps: meta.steps,
+              strategy: parsed.strategy ?? 'none',
+              correct: value !== null && Math.abs(value - problem.answer) < 1e-6,
+            };
+          }),
+        );
+        const share = (rows: typeof graded) =>
+          `${((100 * rows.filter((row) => row.correct).length) / Math.max(1, rows.length)).toFixed(0)}%`;
+        const count = (rows: typeof graded) =>
+          JSON.stringify(
+            Object.fromEntries(
+              [...new Set(rows.map((row) => row.strategy))].map((strategy) => [
+                strategy,
+                rows.filter((row) => row.strategy === strategy).length,
+              ]),
+            ),
+          );
+        const lines = [
+          `== ${run.name}: ${examples.length} examples, ${summary.steps} steps, final loss ${summary.finalLoss.toFixed(3)}, ` +
+            `${trainSeconds.toFixed(0)} s (${summary.meanTokensPerSecond.toFixed(0)} tokens/s); ` +
+            `test accuracy ${share(graded)}, strategies ${count(graded)}`,
+        ];
+        for (const family of [...new Set(graded.map((row) => row.family))]) {
+          const rows = graded.filter((row) => row.family === family);
+          lines.push(`   ${family}: ${share(rows)} of ${rows.length}, strategies ${count(rows)}`);
+        }
+        for (const steps of [1, 2, 3, 4]) {
+          lines.push(`   ${steps} steps: ${share(graded.filter((row) => row.steps === steps))}`);
+        }
+        process.stdout.write(`${lines.join('\n')}\n`);
+      }
+    } finally {
+      await sandbox.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+  3_600_000,
+);
