@@ -3,6 +3,7 @@
 #   gemm_check        correctness of the engine's GEMMs and ThreadPool (see gemm_check.cpp)
 #   gemm_bench        GFLOP/s of variant 00 (naive), the engine's kernels and OpenBLAS (dlopen)
 #   gemm_bench_mrN    the same bench with the AVX-512 micro-kernel compiled for MR = N rows
+#   pool_bench(_00)   ThreadPool dispatch cost, engine's pool and variant 00 (WHAT=pool)
 # Usage: tools/kernels-lab/build.sh [OUT_DIR]   (default tools/kernels-lab/build, gitignored)
 # Flags mirror the addon's (-O3, no -march): the SIMD kernels carry their own target attributes.
 set -euo pipefail
@@ -33,5 +34,11 @@ if [[ " $what " == *" mr "* ]]; then
     "$CXX" "${FLAGS[@]}" -DSIKED_AVX512_MR="$mr" "$LAB/gemm_bench.cpp" "$LAB/variants/00_naive.cpp" \
       "${ENGINE[@]}" -ldl -o "$OUT/gemm_bench_mr$mr"
   done
+fi
+if [[ " $what " == *" pool "* ]]; then
+  # The engine's pool and variant 00 (its header shadows the engine's through -I order).
+  "$CXX" "${FLAGS[@]}" "$LAB/pool_bench.cpp" "$SRC/thread_pool.cpp" -o "$OUT/pool_bench"
+  "$CXX" -std=c++17 -O3 -Wall -Wextra -Werror -pthread -I "$LAB/variants/00_pool" \
+    "$LAB/pool_bench.cpp" "$LAB/variants/00_pool/thread_pool.cpp" -o "$OUT/pool_bench_00"
 fi
 echo "built in $OUT: $what"

@@ -28,15 +28,19 @@ inline void cpu_relax() {
 inline uint32_t generation_of(uint64_t state) { return static_cast<uint32_t>(state >> 32); }
 inline int64_t task_of(uint64_t state) { return static_cast<int64_t>(state & 0xffffffffu); }
 
-// Polls `ready` for kSpinTime; returns true as soon as it holds.
+// Polls `ready` for kSpinTime; returns true as soon as it holds. After a short busy spin it
+// yields between polls: on a machine with more runnable threads than cores, the thread we wait
+// for may need this very core.
 template <typename Pred>
 bool spin_until(Pred ready) {
+  for (int i = 0; i < 256; ++i) {
+    if (ready()) return true;
+    cpu_relax();
+  }
   const auto deadline = std::chrono::steady_clock::now() + kSpinTime;
   for (;;) {
-    for (int i = 0; i < 64; ++i) {
-      if (ready()) return true;
-      cpu_relax();
-    }
+    if (ready()) return true;
+    std::this_thread::yield();
     if (std::chrono::steady_clock::now() >= deadline) return ready();
   }
 }
