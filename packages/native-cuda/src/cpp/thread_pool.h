@@ -4,9 +4,11 @@
 //
 // Dispatch is lock-free on the fast path: a job is published by bumping one atomic word that holds
 // (generation << 32 | next task index); workers claim tasks with a compare-and-swap on that word,
-// so a worker that wakes late can never claim a task of a newer job. Workers spin for a few tens
-// of microseconds after a job (the layers of a model call the pool back to back) and then sleep on
-// a condition variable, so an idle pool costs no CPU.
+// so a worker that wakes late can never claim a task of a newer job, and the caller waits only for
+// claimed tasks, never for a worker that has not woken yet. Workers poll for 50 microseconds after
+// a job (the layers of a model call the pool back to back; after a short busy spin they yield
+// between polls, so on an oversubscribed machine they give the core away) and then sleep on a
+// condition variable, so an idle pool costs no CPU. tools/kernels-lab/pool_bench times dispatch.
 #pragma once
 
 #include <atomic>
