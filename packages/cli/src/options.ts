@@ -161,19 +161,28 @@ export async function resolveOptions<D extends OptionDefinitions>(
   }
   // Keys the command does not know are kept so the strict schema reports them by name.
   for (const key of Object.keys(fromFile)) if (!(key in definitions)) merged[key] = fromFile[key];
+  return validateOptionValues(definitions, merged, (issuePath) => {
+    const top = issuePath.split('.')[0];
+    if (origins[top]) return `${origins[top]}${issuePath.includes('.') ? ` (${issuePath})` : ''}`;
+    const line = config && top ? lineOfKey(config.text, top) : null;
+    return `config file ${config?.file}${line ? `, line ${line}` : ''}${issuePath ? `, field "${issuePath}"` : ''}`;
+  });
+}
+
+/**
+ * Validates option values against their definitions (unknown keys rejected); `origin(path)`
+ * names where a bad value came from. Also used to re-check options recorded in a file.
+ */
+export function validateOptionValues<D extends OptionDefinitions>(
+  definitions: D,
+  values: Record<string, unknown>,
+  origin: (path: string) => string,
+): ResolvedOptions<D> {
   const shape = Object.fromEntries(
     Object.entries(definitions).map(([key, d]) => [key, d.schema.optional()]),
   );
-  const result = z.object(shape).strict().safeParse(merged);
-  if (!result.success) {
-    const origin = (path: string): string => {
-      const top = path.split('.')[0];
-      if (origins[top]) return `${origins[top]}${path.includes('.') ? ` (${path})` : ''}`;
-      const line = config && top ? lineOfKey(config.text, top) : null;
-      return `config file ${config?.file}${line ? `, line ${line}` : ''}${path ? `, field "${path}"` : ''}`;
-    };
-    throw new UsageError(describeIssues(result.error.issues, origin));
-  }
+  const result = z.object(shape).strict().safeParse(values);
+  if (!result.success) throw new UsageError(describeIssues(result.error.issues, origin));
   return result.data as ResolvedOptions<D>;
 }
 

@@ -15,7 +15,13 @@ import {
 import { z } from 'zod';
 import { defineCommand } from '../command';
 import { UsageError } from '../errors';
-import { optionsFromSchema, schemas, unprefixOptions } from '../options';
+import {
+  optionsFromSchema,
+  schemas,
+  unprefixOptions,
+  validateOptionValues,
+  type ResolvedOptions,
+} from '../options';
 import { modelOptions, resolveStudentFormat, templateOption } from './model-options';
 import { formatRunTable, runAndReport } from './run-siked';
 import {
@@ -112,7 +118,7 @@ const distillOptions = {
   ...sandboxOptions,
 };
 
-type DistillValues = Record<string, unknown>;
+type DistillValues = ResolvedOptions<typeof distillOptions>;
 
 async function readEvalSets(specs: readonly string[]): Promise<Record<string, Problem[]>> {
   const sets: Record<string, Problem[]> = {};
@@ -144,13 +150,16 @@ export function registerDistill(program: Command): void {
             `--resume ${options.resume}: no ${DISTILL_INVOCATION_FILE} there (not a run started by siked distill)`,
           );
         }
-        values = JSON.parse(await fs.readFile(file, 'utf8')) as DistillValues;
+        // Re-checked like any input: the file may have been edited, or written by an older siked.
+        const recorded = JSON.parse(await fs.readFile(file, 'utf8')) as Record<string, unknown>;
+        values = validateOptionValues(distillOptions, recorded, (key) => `${file}, field "${key}"`);
         context.progress.log(`resuming ${options.resume} with the options recorded in ${file}`);
       }
-      for (const required of ['teacher', 'train', 'model', 'out'] as const) {
-        if (!values[required]) throw new UsageError(`missing --${required}`);
-      }
-      const runDir = values.out as string;
+      const { teacher: teacherSpec, train, model: modelDir, out: runDir } = values;
+      if (!teacherSpec) throw new UsageError('missing --teacher');
+      if (!train) throw new UsageError('missing --train FILE');
+      if (!modelDir) throw new UsageError('missing --model DIR');
+      if (!runDir) throw new UsageError('missing --out RUN_DIR');
       await fs.mkdir(runDir, { recursive: true });
       if (!options.resume)
         await fs.writeFile(
@@ -158,28 +167,24 @@ export function registerDistill(program: Command): void {
           JSON.stringify(values, null, 2),
         );
 
-      const trainProblems = (
-        await loadDataset(
-          values.format as never,
-          values.train as string,
-          loadOptionsFrom(values as never),
-        )
-      ).problems;
-      const evalSets = await readEvalSets((values.evalSet as string[] | undefined) ?? []);
-      const { teacher, close } = await openTeacher(values.teacher as string, {
-        teacherModel: values.teacherModel as string | undefined,
-        endpoint: values.endpoint as 'chat' | 'completions',
-        apiKeyEnv: values.apiKeyEnv as string | undefined,
+      const trainProblems = (await loadDataset(values.format, train, loadOptionsFrom(values)))
+        .problems;
+      const evalSets = await readEvalSets(values.evalSet ?? []);
+      const { teacher, close } = await openTeacher(teacherSpec, {
+        teacherModel: values.teacherModel,
+        endpoint: values.endpoint,
+        apiKeyEnv: values.apiKeyEnv,
         cacheFile: path.join(runDir, 'teacher-cache.jsonl'),
-        requests: values.requests as number,
+        requests: values.requests,
       });
+      const byName: Record<string, unknown> = values;
+      // The loop validates these again with its own schema (resolveRunSettings).
       const settings = {
-        ...Object.fromEntries(Object.keys(runSettingOptions).map((key) => [key, values[key]])),
+        ...Object.fromEntries(Object.keys(runSettingOptions).map((key) => [key, byName[key]])),
         strategies: values.strategies as Strategy[],
-        training: unprefixOptions(values, 'train'),
+        training: unprefixOptions(byName, 'train'),
       } as RunSettingsInput;
-      const loraRank = values.loraRank as number;
-      const modelDir = values.model as string;
+      const loraRank = values.loraRank;
       try {
         const completed = await runAndReport(
           {
@@ -191,15 +196,15 @@ export function registerDistill(program: Command): void {
             studentFactory: new EngineStudentFactory({
               baseDir: modelDir,
               loadModel: nativeModelLoader({
-                device: values.device as 'cpu' | 'cuda',
-                threads: values.threads as number | undefined,
+                device: values.device,
+                threads: values.threads,
               }),
               student:
                 loraRank > 0
                   ? {
                       lora: {
                         rank: loraRank,
-                        alpha: values.loraAlpha as number,
+                        alpha: values.loraAlpha,
                         targets: [
                           'q_proj',
                           'k_proj',
@@ -214,7 +219,7 @@ export function registerDistill(program: Command): void {
                   : {},
             }),
             studentName: modelDir,
-            format: resolveStudentFormat(values.template as string | undefined, modelDir),
+            format: resolveStudentFormat(values.template, modelDir),
           },
           sandboxOptionsFrom(values),
           context.progress,
