@@ -36,6 +36,8 @@ describe('siked logprobs | generate | eval (built CLI, tiny model)', () => {
       .model.vocab;
     for (const line of lines) {
       expect(Object.keys(line).sort()).toEqual(['logprobs', 'text', 'tokens']);
+      // Exactly the ids the tokenizer.json encodes (checked against the world's own encoder).
+      expect(line.tokens).toEqual(fixture.encode(line.text));
       expect(line.tokens.length).toBeGreaterThan(3);
       expect(line.logprobs).toHaveLength(line.tokens.length);
       expect(line.logprobs[0]).toBeNull();

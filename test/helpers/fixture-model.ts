@@ -12,6 +12,8 @@ export interface TinyModelFixture {
   /** Problem JSONL of the world's test split. */
   problemsFile: string;
   problems: Problem[];
+  /** The world's reference encoder over the same tokenizer.json (ids to compare against). */
+  encode(text: string): number[];
 }
 
 /** Writes the checkpoint and a Problem JSONL file under `dir`. */
@@ -37,5 +39,5 @@ export async function writeTinyModel(dir: string, seed = 3): Promise<TinyModelFi
   const problems = world.splits.test;
   const problemsFile = path.join(dir, 'test.jsonl');
   fs.writeFileSync(problemsFile, problems.map((p) => JSON.stringify(p)).join('\n') + '\n');
-  return { modelDir, problemsFile, problems };
+  return { modelDir, problemsFile, problems, encode: (text) => world.tokenizer.encode(text) };
 }
