@@ -107,8 +107,9 @@ const oodSizes = (size: number) => ({
  * - `tiny`: for tests; seconds end to end, accuracies meaningless.
  * - `demo`: the default; sized for the whole demo to fit 10 minutes on a 2-core CPU (the wall
  *   time is measured by `siked demo`, not here). The student is small (~0.19M parameters) and
- *   takes many small steps, because on this machine optimizer steps, not parameters, were what
- *   the probe students lacked (docs/SYNTHETIC_WORLD.md, "Measured so far").
+ *   takes many small steps over many distinct problems: in the probes on this machine, optimizer
+ *   steps and data, not parameters, were what the students lacked (docs/SYNTHETIC_WORLD.md,
+ *   "Measured so far").
  * - `full`: more data and a ~10M-parameter student, for a GPU or a long CPU run.
  */
 export const SYNTHETIC_PRESETS: Readonly<Record<SyntheticPresetName, SyntheticPreset>> =
@@ -146,8 +147,8 @@ export const SYNTHETIC_PRESETS: Readonly<Record<SyntheticPresetName, SyntheticPr
     demo: {
       name: 'demo',
       description:
-        'the default: 1,000 training problems and a ~0.19M-parameter student, minutes on a 2-core CPU',
-      splitSizes: { train: 1000, validation: 100, test: 300, ...oodSizes(200) },
+        'the default: 2,000 training problems and a ~0.19M-parameter student, minutes on a 2-core CPU',
+      splitSizes: { train: 2000, validation: 100, test: 300, ...oodSizes(200) },
       model: {
         hidden_size: 64,
         intermediate_size: 192,
@@ -164,7 +165,7 @@ export const SYNTHETIC_PRESETS: Readonly<Record<SyntheticPresetName, SyntheticPr
         topP: 0.95,
         maxNewTokens: 256,
         training: {
-          epochs: 8,
+          epochs: 4,
           learningRate: 5e-3,
           warmupRatio: 0.05,
           microBatchSize: 8,

@@ -7,8 +7,8 @@
 //   SIKED_STRATEGY_PROBE=1 npx jest packages/core/test/synthetic/strategy-probe --selectProjects core
 //
 // Settings (environment): SIKED_PROBE_RUNS=pot,cot,l2m,combined  SIKED_PROBE_EPOCHS (default:
-// the preset's)  SIKED_PROBE_LR  SIKED_PROBE_BATCH  SIKED_PROBE_SHAPE (JSON over config.json,
-// e.g. {"hidden_size":64,"num_hidden_layers":3,...}).
+// the preset's)  SIKED_PROBE_LR  SIKED_PROBE_BATCH  SIKED_PROBE_TRAIN (training problems)
+// SIKED_PROBE_SHAPE (JSON over config.json, e.g. {"hidden_size":64,"num_hidden_layers":3,...}).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -17,6 +17,7 @@ import { PythonSandbox } from '../../src/sandbox';
 import { StudentFormat, extractFinalAnswer } from '../../src/strategies';
 import { EngineStudentFactory, nativeModelLoader } from '../../src/student';
 import {
+  SYNTHETIC_PRESETS,
   buildSyntheticWorld,
   writeSyntheticModelFiles,
   type SyntheticProblemMeta,
@@ -37,7 +38,10 @@ const RUNS: Array<{ name: string; strategies: Strategy[]; forced: boolean }> = [
 probe(
   'single-strategy and combined students on the demo world',
   async () => {
-    const world = buildSyntheticWorld('demo', 0);
+    // SIKED_PROBE_TRAIN changes only the training split; the test split stays the same problems.
+    const demo = SYNTHETIC_PRESETS.demo;
+    const train = Number(process.env.SIKED_PROBE_TRAIN ?? demo.splitSizes.train);
+    const world = buildSyntheticWorld({ ...demo, splitSizes: { ...demo.splitSizes, train } }, 0);
     Object.assign(world.modelConfig, JSON.parse(process.env.SIKED_PROBE_SHAPE ?? '{}'));
     const format = StudentFormat.fromObject(world.studentTemplate);
     const dir = mkdtempSync(path.join(tmpdir(), 'siked-strategy-probe-'));
