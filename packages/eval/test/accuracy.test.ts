@@ -39,7 +39,13 @@ describe('summarizeAccuracy', () => {
       prediction('cot', true, 3),
       { strategy: null, predicted: null, correct: false },
     ]);
-    expect(summary).toMatchObject({ total: 2, correct: 1, accuracy: 0.5, unparsed: 1, untagged: 1 });
+    expect(summary).toMatchObject({
+      total: 2,
+      correct: 1,
+      accuracy: 0.5,
+      unparsed: 1,
+      untagged: 1,
+    });
     expect(summary.byStrategy.cot).toEqual({ count: 1, share: 0.5, accuracy: 1 });
   });
 
