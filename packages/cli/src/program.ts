@@ -4,6 +4,7 @@ import { registerData } from './commands/data';
 import { registerDemo } from './commands/demo';
 import { registerDistill } from './commands/distill';
 import { registerEval } from './commands/eval';
+import { registerExperiment } from './commands/experiment';
 import { registerGenerate } from './commands/generate';
 import { registerLogprobs } from './commands/logprobs';
 import { registerInfo } from './commands/info';
@@ -20,6 +21,7 @@ export function createProgram(): Command {
     .exitOverride();
   registerInfo(program);
   registerDemo(program);
+  registerExperiment(program);
   registerDistill(program);
   registerData(program);
   registerTeach(program);

@@ -46,3 +46,17 @@ export {
   countTeacherStrategies,
 } from './run/load-run';
 export { RunFileError } from './run/fields';
+export {
+  summarizeExperiment,
+  meanStd,
+  type ExperimentRun,
+  type ExperimentSummary,
+  type MeanStd,
+  type MethodResult,
+  type MethodSpec,
+} from './experiment/summarize';
+export {
+  formatExperimentMarkdown,
+  formatMeanStd,
+  type ExperimentContext,
+} from './experiment/markdown';

@@ -5,6 +5,7 @@ import {
   StudentFormat,
   buildSyntheticWorld,
   nativeModelLoader,
+  writeSyntheticBaseModel,
   type Problem,
 } from '@siked/core';
 import { z } from 'zod';
@@ -13,7 +14,6 @@ import { schemas } from '../options';
 import { modelOptions } from './model-options';
 import { formatRunTable, runAndReport } from './run-siked';
 import { sandboxOptions, sandboxOptionsFrom } from './shared-options';
-import { writeSyntheticBaseModel } from './synthetic-base-model';
 
 const presets = ['tiny', 'demo', 'full'] as const;
 

@@ -1,11 +1,14 @@
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Model } from '@siked/native-cuda';
 import { PythonSandbox } from '../sandbox';
 import { StudentFormat } from '../strategies';
 import { EngineStudentFactory, nativeModelLoader } from '../student/engine-factory';
-import { buildSyntheticWorld, type SyntheticPresetName } from '../synthetic';
+import {
+  buildSyntheticWorld,
+  writeSyntheticBaseModel,
+  type SyntheticPresetName,
+} from '../synthetic';
 import { runSiked } from './controller';
 import type { LoopEvent } from './events';
 
@@ -51,17 +54,7 @@ export async function benchmarkLoop(
   const baseDir = path.join(workDir, 'base');
   const runDir = path.join(workDir, 'run');
   await fs.rm(runDir, { recursive: true, force: true });
-  const base = Model.fromConfig(world.modelConfig, { seed: world.seed, threads: options.threads });
-  try {
-    await base.save(baseDir);
-  } finally {
-    base.dispose();
-  }
-  await fs.writeFile(path.join(baseDir, 'tokenizer.json'), JSON.stringify(world.tokenizerJson));
-  await fs.writeFile(
-    path.join(baseDir, 'tokenizer_config.json'),
-    JSON.stringify(world.tokenizerConfig),
-  );
+  await writeSyntheticBaseModel(world, baseDir, { threads: options.threads });
 
   const stageStarted = new Map<string, number>();
   const stages: Array<{ stage: string; seconds: number }> = [];

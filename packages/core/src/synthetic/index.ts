@@ -90,3 +90,4 @@ export {
   type SyntheticWorldOptions,
 } from './world';
 export { difficultyProfile, type DifficultyProfile, type StrategyProfile } from './profile';
+export { writeSyntheticBaseModel } from './base-model';

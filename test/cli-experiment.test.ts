@@ -1,0 +1,96 @@
+// siked experiment on the tiny preset: every arm runs, SIKeD-all forks SIKeD-sparse's iteration 0,
+// RESULTS.md is written, and a rerun resumes instead of retraining.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { forkRunAfterIteration0 } from '@siked/core';
+import { siked, temporaryDirectory } from './helpers/cli';
+
+const SANDBOX = ['--sandbox-workers', '1', '--no-sandbox-sympy'];
+
+describe('siked experiment (built CLI, tiny preset)', () => {
+  const { dir, cleanup } = temporaryDirectory('experiment');
+  afterAll(cleanup);
+  const out = path.join(dir, 'exp');
+  const args = [
+    'experiment',
+    '--preset',
+    'tiny',
+    '--seeds',
+    '3,4',
+    '--iterations',
+    '1',
+    '--out',
+    out,
+    '--threads',
+    '1',
+    '--json',
+    ...SANDBOX,
+  ];
+  const readJson = (file: string) => JSON.parse(fs.readFileSync(path.join(out, file), 'utf8'));
+
+  it('runs every arm per seed and writes RESULTS.md with the comparison', () => {
+    const result = siked(args, { timeoutMs: 300_000 });
+    expect(result.status).toBe(0);
+    const printed = JSON.parse(result.stdout);
+    expect(printed.results).toBe(path.join(out, 'RESULTS.md'));
+    expect(printed.summary.seeds).toEqual([3, 4]);
+    expect(
+      printed.summary.methods.map((m: { method: { label: string } }) => m.method.label),
+    ).toEqual([
+      'CoT only',
+      'L2M only',
+      'PoT only',
+      'Combined (iteration 0)',
+      'SIKeD-sparse, iteration 1',
+      'SIKeD-sparse, chosen on validation',
+      'SIKeD-all, iteration 1',
+      'SIKeD-all, chosen on validation',
+    ]);
+    const page = fs.readFileSync(path.join(out, 'RESULTS.md'), 'utf8');
+    expect(page).toContain('npx siked experiment --preset tiny --seeds 3,4');
+    expect(page).toMatch(/\| PoT only \| \d+\.\d ± \d+\.\d \|/);
+
+    for (const seed of [3, 4]) {
+      // single-strategy baselines: one strategy in the teacher data and in the answers
+      const cot = readJson(`seed-${seed}/cot/run.json`);
+      expect(cot.config).toMatchObject({
+        strategies: ['cot'],
+        forcedStrategy: 'cot',
+        iterations: 0,
+      });
+      // SIKeD-all continues from SIKeD-sparse's iteration 0 (same student, same evaluation)
+      const all = readJson(`seed-${seed}/siked-all/run.json`);
+      expect(all.config).toMatchObject({ mixing: 'all', iterations: 1 });
+      expect(all.status).toBe('done');
+      expect(readJson(`seed-${seed}/siked-all/iter-0/eval.json`)).toEqual(
+        readJson(`seed-${seed}/siked-sparse/iter-0/eval.json`),
+      );
+      expect(
+        fs.existsSync(path.join(out, `seed-${seed}/siked-all/iter-1/model/model.safetensors`)),
+      ).toBe(true);
+    }
+  }, 300_000);
+
+  it('a rerun resumes every finished run and writes the same table', () => {
+    const before = fs.readFileSync(path.join(out, 'RESULTS.md'), 'utf8');
+    const result = siked(args, { timeoutMs: 120_000 });
+    expect(result.status).toBe(0);
+    expect(result.stderr).not.toMatch(/train iter-0/);
+    const after = fs.readFileSync(path.join(out, 'RESULTS.md'), 'utf8');
+    const table = (page: string) =>
+      page.slice(page.indexOf('## Accuracy'), page.indexOf('## Wall'));
+    expect(table(after)).toEqual(table(before));
+  }, 120_000);
+
+  it('refuses a fork whose settings would change iteration 0', async () => {
+    const source = path.join(out, 'seed-3/siked-sparse');
+    const recorded = readJson('seed-3/siked-sparse/run.json').config;
+    await expect(
+      forkRunAfterIteration0(source, path.join(dir, 'bad-fork'), {
+        ...recorded,
+        training: { ...recorded.training, epochs: recorded.training.epochs + 1 },
+      }),
+    ).rejects.toThrow(/settings training differ/);
+    expect(fs.existsSync(path.join(dir, 'bad-fork'))).toBe(false);
+  });
+});
