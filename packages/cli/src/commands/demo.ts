@@ -1,19 +1,13 @@
 import * as path from 'node:path';
 import type { Command } from 'commander';
-import {
-  EngineStudentFactory,
-  StudentFormat,
-  buildSyntheticWorld,
-  nativeModelLoader,
-  writeSyntheticBaseModel,
-  type Problem,
-} from '@siked/core';
+import { buildSyntheticWorld } from '@siked/core';
 import { z } from 'zod';
 import { defineCommand } from '../command';
 import { schemas } from '../options';
 import { modelOptions } from './model-options';
 import { formatRunTable, runAndReport } from './run-siked';
 import { sandboxOptions, sandboxOptionsFrom } from './shared-options';
+import { syntheticRunInputs } from './synthetic-run';
 
 const presets = ['tiny', 'demo', 'full'] as const;
 
@@ -57,26 +51,12 @@ export function registerDemo(program: Command): void {
       context.progress.log(
         `synthetic world "${options.preset}" (seed ${options.seed}): ${world.splits.train.length} training problems, student of ${world.parameterCount} parameters`,
       );
-      await writeSyntheticBaseModel(world, baseDir, { threads: options.threads });
-      // The world's own validation split stays unused: the loop holds out its validation slice
-      // from the training questions (METHOD.md); tests and out-of-distribution sets are reported.
-      const evalSets: Record<string, Problem[]> = Object.fromEntries(
-        Object.entries(world.splits).filter(([name]) => name !== 'train' && name !== 'validation'),
-      );
+      const inputs = await syntheticRunInputs(world, baseDir, {
+        device: options.device,
+        threads: options.threads,
+      });
       const completed = await runAndReport(
-        {
-          runDir,
-          settings: { seed: options.seed, ...world.preset.run },
-          trainProblems: world.splits.train,
-          evalSets,
-          teacher: world.teacher,
-          studentFactory: new EngineStudentFactory({
-            baseDir,
-            loadModel: nativeModelLoader({ device: options.device, threads: options.threads }),
-          }),
-          studentName: `synthetic-${options.preset} (${world.parameterCount} parameters)`,
-          format: StudentFormat.fromObject(world.studentTemplate, 'synthetic world'),
-        },
+        { runDir, settings: { seed: options.seed, ...world.preset.run }, ...inputs },
         sandboxOptionsFrom(options),
         context.progress,
       );

@@ -3,15 +3,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Command } from 'commander';
 import {
-  EngineStudentFactory,
   PythonSandbox,
-  StudentFormat,
   buildSyntheticWorld,
   forkRunAfterIteration0,
-  nativeModelLoader,
   runSiked,
-  writeSyntheticBaseModel,
-  type Problem,
   type RunSettingsInput,
   type Strategy,
 } from '@siked/core';
@@ -29,6 +24,7 @@ import { schemas } from '../options';
 import { modelOptions } from './model-options';
 import { progressListener } from './run-siked';
 import { sandboxOptions, sandboxOptionsFrom } from './shared-options';
+import { syntheticRunInputs } from './synthetic-run';
 
 const presets = ['tiny', 'demo', 'full'] as const;
 /** The paper's comparison: single-strategy baselines, then combined distillation + SIKeD. */
@@ -152,12 +148,10 @@ export function registerExperiment(program: Command): void {
           const world = buildSyntheticWorld(options.preset, seed);
           const seedDir = path.join(outDir, `seed-${seed}`);
           const baseDir = path.join(seedDir, 'base-model');
-          await writeSyntheticBaseModel(world, baseDir, { threads: options.threads });
-          const evalSets: Record<string, Problem[]> = Object.fromEntries(
-            Object.entries(world.splits).filter(
-              ([name]) => name !== 'train' && name !== 'validation',
-            ),
-          );
+          const inputs = await syntheticRunInputs(world, baseDir, {
+            device: options.device,
+            threads: options.threads,
+          });
           const base: RunSettingsInput = { seed, ...world.preset.run };
           let sourceOfIteration0: string | null = null;
           for (const arm of ordered) {
@@ -171,15 +165,7 @@ export function registerExperiment(program: Command): void {
             await runSiked({
               runDir,
               settings,
-              trainProblems: world.splits.train,
-              evalSets,
-              teacher: world.teacher,
-              studentFactory: new EngineStudentFactory({
-                baseDir,
-                loadModel: nativeModelLoader({ device: options.device, threads: options.threads }),
-              }),
-              studentName: `synthetic-${options.preset} (${world.parameterCount} parameters)`,
-              format: StudentFormat.fromObject(world.studentTemplate, 'synthetic world'),
+              ...inputs,
               runner,
               onEvent: progressListener(context.progress),
             });

@@ -1,0 +1,44 @@
+// What `demo` and `experiment` share: the inputs of a SIKeD run in the synthetic world.
+import {
+  EngineStudentFactory,
+  StudentFormat,
+  nativeModelLoader,
+  writeSyntheticBaseModel,
+  type Problem,
+  type SikedRunOptions,
+  type SyntheticWorld,
+} from '@siked/core';
+
+/** The run inputs that do not depend on the arm: problems, teacher, student, format. */
+export type SyntheticRunInputs = Pick<
+  SikedRunOptions,
+  'trainProblems' | 'evalSets' | 'teacher' | 'studentFactory' | 'studentName' | 'format'
+>;
+
+/**
+ * Writes the world's base student into `baseDir` (kept when already there) and returns the
+ * run inputs over it. The world's own validation split stays unused: the loop holds out its
+ * validation slice from the training questions (METHOD.md); the test and out-of-distribution
+ * splits are evaluated.
+ */
+export async function syntheticRunInputs(
+  world: SyntheticWorld,
+  baseDir: string,
+  engine: { device: 'cpu' | 'cuda'; threads?: number },
+): Promise<SyntheticRunInputs> {
+  await writeSyntheticBaseModel(world, baseDir, { threads: engine.threads });
+  const evalSets: Record<string, Problem[]> = Object.fromEntries(
+    Object.entries(world.splits).filter(([name]) => name !== 'train' && name !== 'validation'),
+  );
+  return {
+    trainProblems: world.splits.train,
+    evalSets,
+    teacher: world.teacher,
+    studentFactory: new EngineStudentFactory({
+      baseDir,
+      loadModel: nativeModelLoader({ device: engine.device, threads: engine.threads }),
+    }),
+    studentName: `synthetic-${world.preset.name} (${world.parameterCount} parameters)`,
+    format: StudentFormat.fromObject(world.studentTemplate, 'synthetic world'),
+  };
+}
