@@ -159,6 +159,11 @@ describe('siked demo | distill | report | bench (built CLI, tiny preset)', () =>
     expect(figures.train_tokens_per_s).toBeGreaterThan(0);
     expect(Object.keys(figures.decode_tokens_per_s).sort()).toEqual(['1', '32', '8']);
     expect(figures.peak_rss_mb).toBeGreaterThan(0);
+    // the batch-1 floor: one read of the fp32 weights per token at the measured bandwidth
+    expect(figures.weight_bytes).toBe(figures.params * 4);
+    expect(figures.copy_bandwidth_gb_per_s).toBeGreaterThan(0);
+    const floor = (figures.copy_bandwidth_gb_per_s * 1e9) / figures.weight_bytes;
+    expect(Math.abs(figures.decode_b1_floor_tokens_per_s / floor - 1)).toBeLessThan(0.01);
     expect(figures.baseline).toBeUndefined();
     expect(siked(['bench', 'engine', '--config', 'huge']).status).toBe(2);
   });

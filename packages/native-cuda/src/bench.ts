@@ -100,11 +100,37 @@ export interface EngineBenchmark extends EngineFigures {
   activations_mb: number;
   /** peak_rss_mb / (optimizer_state_mb + activations_mb). */
   rss_over_floor: number;
+  /** fp32 weight bytes every batch-1 decode step reads. */
+  weight_bytes: number;
+  /** Memory copy bandwidth measured in this run (bytes read + written per second, STREAM-copy style), GB/s. */
+  copy_bandwidth_gb_per_s: number;
+  /** Batch-1 decode tokens/s if each step cost exactly one read of the weights at that bandwidth. */
+  decode_b1_floor_tokens_per_s: number;
+  /** decode_tokens_per_s[1] / decode_b1_floor_tokens_per_s (1 = at the floor). */
+  decode_b1_fraction_of_floor: number;
   /** PyTorch anchor figures from the same run (absent with baseline: false). */
   baseline?: EngineFigures & { torch: string };
   /** ours / PyTorch. */
   ratio?: { train: number; decode: Record<'1' | '8' | '32', number> };
   note: string;
+}
+
+/**
+ * Copy bandwidth of this machine's memory: a 256 MiB buffer copied (memcpy) repeatedly, best of
+ * the repeats, counted as bytes read + written per second as STREAM's copy does. Large enough
+ * that no cache holds it.
+ */
+export function measureCopyBandwidth(repeats = 6): number {
+  const bytes = 256 * 2 ** 20;
+  const source = Buffer.alloc(bytes, 1);
+  const target = Buffer.alloc(bytes);
+  let best = Infinity;
+  for (let i = 0; i < repeats; i += 1) {
+    const started = process.hrtime.bigint();
+    source.copy(target);
+    best = Math.min(best, Number(process.hrtime.bigint() - started) / 1e9);
+  }
+  return (2 * bytes) / best / 1e9;
 }
 
 function median(values: number[]): number {
@@ -301,6 +327,11 @@ export async function benchmarkEngine(options: BenchmarkOptions): Promise<Engine
   const { figures, params } = await measureEngine(shape, threads, quick, log);
   const peakRssMb = process.resourceUsage().maxRSS / 1024;
   const optimizerMb = (params * 4 * 4) / 2 ** 20;
+  const bandwidth = measureCopyBandwidth();
+  const floorTokensPerSecond = (bandwidth * 1e9) / (params * 4);
+  log(
+    `[${options.config}] copy bandwidth ${bandwidth.toFixed(1)} GB/s: batch-1 floor ${floorTokensPerSecond.toFixed(1)} tokens/s`,
+  );
   const activationsMb = (activationFloats(shape) * 4) / 2 ** 20;
   const result: EngineBenchmark = {
     config: options.config,
@@ -313,6 +344,11 @@ export async function benchmarkEngine(options: BenchmarkOptions): Promise<Engine
     optimizer_state_mb: round(optimizerMb),
     activations_mb: round(activationsMb),
     rss_over_floor: Math.round((peakRssMb / (optimizerMb + activationsMb)) * 100) / 100,
+    weight_bytes: params * 4,
+    copy_bandwidth_gb_per_s: round(bandwidth),
+    decode_b1_floor_tokens_per_s: round(floorTokensPerSecond),
+    decode_b1_fraction_of_floor:
+      Math.round((figures.decode_tokens_per_s['1'] / floorTokensPerSecond) * 1000) / 1000,
     note: 'indicative: compare only within one run, on a quiet machine',
   };
   if (options.baseline ?? true) {
