@@ -155,7 +155,7 @@ export function summarizeExperiment(
   }
 
   const combinedArms = new Set(
-    methods.filter((m) => m.iteration === 0 && m.arm.startsWith('siked')).map((m) => m.arm),
+    methods.filter((m) => m.iteration === 0 && m.loop === true).map((m) => m.arm),
   );
   const teacherRuns = runs.filter((run) => combinedArms.has(run.arm) && run.summary.teacherCounts);
   // Forked arms share one teacher run per seed: count each seed once.
