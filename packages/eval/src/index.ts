@@ -36,7 +36,8 @@ export {
 } from './plots/render';
 export { loadVega } from './plots/vega-loader';
 export { buildHtmlReport, escapeHtml, type ReportFigure } from './report/html';
-export { buildMarkdownSummary } from './report/markdown';
+export { buildMarkdownSummary, markdownTable } from './report/markdown';
+export { STRATEGY_LABELS } from './strategy-labels';
 export { reportTables, percent, type Table } from './report/tables';
 export { writeReport, type WrittenReport } from './report/write-report';
 export {

@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import type { Command } from 'commander';
 import {
   PythonSandbox,
+  STRATEGIES,
   buildSyntheticWorld,
   forkRunAfterIteration0,
   runSiked,
@@ -11,6 +12,7 @@ import {
   type Strategy,
 } from '@siked/core';
 import {
+  STRATEGY_LABELS,
   formatExperimentMarkdown,
   loadRunSummary,
   summarizeExperiment,
@@ -30,15 +32,16 @@ const presets = ['tiny', 'demo', 'full'] as const;
 /** The paper's comparison: single-strategy baselines, then combined distillation + SIKeD. */
 const ARMS = ['cot', 'l2m', 'pot', 'siked-sparse', 'siked-all'] as const;
 type Arm = (typeof ARMS)[number];
-const SINGLE: Partial<Record<Arm, Strategy>> = { cot: 'cot', l2m: 'l2m', pot: 'pot' };
-const STRATEGY_NAMES: Record<Strategy, string> = { cot: 'CoT', l2m: 'L2M', pot: 'PoT' };
+/** The strategy a single-strategy arm forces; undefined for the SIKeD arms. */
+const singleStrategy = (arm: Arm): Strategy | undefined =>
+  (STRATEGIES as readonly string[]).includes(arm) ? (arm as Strategy) : undefined;
 
 /** Table rows: every arm's iterations, then the validation-chosen SIKeD results. */
 function methodRows(arms: readonly Arm[], iterations: number): MethodSpec[] {
   const rows: MethodSpec[] = [];
   for (const arm of arms) {
-    const single = SINGLE[arm];
-    if (single) rows.push({ label: `${STRATEGY_NAMES[single]} only`, arm, iteration: 0 });
+    const single = singleStrategy(arm);
+    if (single) rows.push({ label: `${STRATEGY_LABELS[single]} only`, arm, iteration: 0 });
   }
   const sikedArms = arms.filter((arm) => arm.startsWith('siked'));
   if (sikedArms.length > 0) {
@@ -54,7 +57,7 @@ function methodRows(arms: readonly Arm[], iterations: number): MethodSpec[] {
 }
 
 function armSettings(arm: Arm, base: RunSettingsInput, iterations: number): RunSettingsInput {
-  const single = SINGLE[arm];
+  const single = singleStrategy(arm);
   if (single) return { ...base, strategies: [single], forcedStrategy: single, iterations: 0 };
   return {
     ...base,

@@ -1,6 +1,8 @@
 // RESULTS.md for an experiment: the comparison table (mean +- std over seeds), strategy
 // histograms, alpha and KL per iteration, wall times and the command that made it.
 import { STRATEGIES } from '@siked/core';
+import { markdownTable as table } from '../report/markdown';
+import { STRATEGY_LABELS } from '../strategy-labels';
 import type { ExperimentSummary, MeanStd, MethodResult } from './summarize';
 
 /** What the page says about how the numbers were made. */
@@ -17,8 +19,6 @@ export interface ExperimentContext {
   notes?: string;
 }
 
-const STRATEGY_LABELS = { cot: 'CoT', l2m: 'L2M', pot: 'PoT' } as const;
-
 const points = (value: number) => (100 * value).toFixed(1);
 
 /** `0.4567 +- 0.012` -> `45.7 ± 1.2`. */
@@ -26,11 +26,6 @@ export function formatMeanStd(stats: MeanStd | null | undefined, scale = 100, di
   if (!stats) return '-';
   const mean = (scale * stats.mean).toFixed(digits);
   return stats.n < 2 ? mean : `${mean} ± ${(scale * stats.std).toFixed(digits)}`;
-}
-
-function table(header: string[], rows: string[][]): string {
-  const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
-  return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
 }
 
 function sharesCell(result: MethodResult): string[] {

@@ -1,7 +1,8 @@
 // Vega-Lite specifications of the report's figures, built from a RunSummary. Pure data in, JSON
 // out: no rendering here, so these are unit-testable anywhere (jest included).
-import { STRATEGIES, type Strategy } from '@siked/core';
+import { STRATEGIES } from '@siked/core';
 import type { RunSummary } from '../run/types';
+import { STRATEGY_LABELS } from '../strategy-labels';
 
 /** One figure: a Vega-Lite spec plus the size its rendering will have (CSS pixels). */
 export interface PlotSpec {
@@ -23,7 +24,6 @@ export const PLOT_HEIGHT = 360;
 /** The font every figure asks for; the PNG renderer bundles it (see render.ts). */
 export const PLOT_FONT = 'DejaVu Sans';
 
-const STRATEGY_LABELS: Record<Strategy, string> = { cot: 'CoT', l2m: 'L2M', pot: 'PoT' };
 const STRATEGY_COLORS = ['#4c78a8', '#f58518', '#54a24b'];
 
 const strategyColor = {

@@ -5,14 +5,17 @@ function cell(text: string): string {
   return text.replace(/\|/g, '\\|');
 }
 
-function tableMarkdown(table: Table): string {
+/** A markdown table (cells escaped) from a header and rows of formatted cells. */
+export function markdownTable(header: readonly string[], rows: readonly string[][]): string {
   return [
-    `### ${table.title}`,
-    '',
-    `| ${table.header.map(cell).join(' | ')} |`,
-    `|${table.header.map(() => '---').join('|')}|`,
-    ...table.rows.map((row) => `| ${row.map(cell).join(' | ')} |`),
+    `| ${header.map(cell).join(' | ')} |`,
+    `|${header.map(() => '---').join('|')}|`,
+    ...rows.map((row) => `| ${row.map(cell).join(' | ')} |`),
   ].join('\n');
+}
+
+function tableMarkdown(table: Table): string {
+  return [`### ${table.title}`, '', markdownTable(table.header, table.rows)].join('\n');
 }
 
 /**
