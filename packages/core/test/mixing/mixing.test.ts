@@ -55,8 +55,9 @@ describe('de-duplication and one-per-(question, strategy)', () => {
 });
 
 describe('mixing', () => {
-  // Teacher data (D_LLM): q1 cot+pot, q2 cot, q3 l2m+pot. Student solved q1 (l2m) and q3 (cot);
-  // q2 and q4 (no teacher data) unsolved.
+  // Teacher data (D_LLM), built by hand: q1 cot+pot, q2 cot, q3 l2m+pot.
+  // The student's correct samples (D_self): q1 with cot and with l2m, q3 with pot; q2 and q4
+  // (no teacher data) unsolved.
   const teacher = [
     solution('q1', 'cot', 't1c', true, 'teacher'),
     solution('q1', 'pot', 't1p', true, 'teacher'),
@@ -64,42 +65,62 @@ describe('mixing', () => {
     solution('q3', 'l2m', 't3l', true, 'teacher'),
     solution('q3', 'pot', 't3p', true, 'teacher'),
   ];
-  const self = [solution('q1', 'l2m', 's1l'), solution('q3', 'cot', 's3c')];
+  const self = [
+    solution('q1', 'cot', 's1c'),
+    solution('q1', 'l2m', 's1l'),
+    solution('q3', 'pot', 's3p'),
+  ];
   const problemIds = ['q1', 'q2', 'q3', 'q4'];
+  const mix = (mode: Parameters<typeof mixTrainingSet>[0]['mode'], selfSolutions = self) =>
+    mixTrainingSet({ mode, teacherSolutions: teacher, selfSolutions, problemIds });
+  const texts = (list: readonly Solution[]) => list.map((s) => s.text);
 
-  it('sparse: all self data plus teacher data only for never-solved questions', () => {
-    const mixed = mixTrainingSet({
-      mode: 'sparse',
-      teacherSolutions: teacher,
-      selfSolutions: self,
-      problemIds,
-    });
+  it('sparse works per strategy, as the reference calls its mixing once per strategy', () => {
+    const mixed = mix('sparse');
+    // Each strategy's part on its own:
+    //   cot: self {q1} + teacher cot of questions without a correct cot sample {q2}
+    //   l2m: self {q1} + teacher l2m of {q3} (q3 was solved, but only with pot)
+    //   pot: self {q3} + teacher pot of {q1} (q1 was solved, but not with pot)
+    const part = (strategy: Strategy) =>
+      texts(mixed.examples.filter((s) => s.strategy === strategy)).sort();
+    expect(part('cot')).toEqual(['s1c', 't2c']);
+    expect(part('l2m')).toEqual(['s1l', 't3l']);
+    expect(part('pot')).toEqual(['s3p', 't1p']);
+    expect(texts(mixed.teacherPart)).toEqual(['t1p', 't2c', 't3l']);
+    expect(texts(mixed.selfPart)).toEqual(['s1c', 's1l', 's3p']);
+    expect(texts(mixed.examples)).toEqual(['t1p', 't2c', 't3l', 's1c', 's1l', 's3p']);
     expect(mixed.unsolvedProblemIds).toEqual(['q2', 'q4']);
-    expect(mixed.teacherPart.map((s) => s.text)).toEqual(['t2c']);
-    expect(mixed.examples.map((s) => s.text)).toEqual(['t2c', 's1l', 's3c']);
-    // alpha = 1 / (1 + 2)
-    expect(mixed.alpha).toBeCloseTo(1 / 3, 12);
+    // alpha = 3 / (3 + 3)
+    expect(mixed.alpha).toBeCloseTo(0.5, 12);
+  });
+
+  it('sparse-per-question (ablation): a solved question loses every teacher solution', () => {
+    const mixed = mix('sparse-per-question');
+    expect(texts(mixed.teacherPart)).toEqual(['t2c']);
+    expect(texts(mixed.examples)).toEqual(['t2c', 's1c', 's1l', 's3p']);
+    expect(mixed.alpha).toBeCloseTo(1 / 4, 12);
   });
 
   it('all: every teacher solution plus self data', () => {
-    const mixed = mixTrainingSet({
-      mode: 'all',
-      teacherSolutions: teacher,
-      selfSolutions: self,
-      problemIds,
-    });
-    expect(mixed.examples).toHaveLength(7);
-    // alpha = 5 / (5 + 2)
-    expect(mixed.alpha).toBeCloseTo(5 / 7, 12);
+    const mixed = mix('all');
+    expect(mixed.examples).toHaveLength(8);
+    // alpha = 5 / (5 + 3)
+    expect(mixed.alpha).toBeCloseTo(5 / 8, 12);
+  });
+
+  it('self-only: the self data alone (alpha 0); teacher-only: D_LLM alone (alpha 1)', () => {
+    const selfOnly = mix('self-only');
+    expect(texts(selfOnly.examples)).toEqual(['s1c', 's1l', 's3p']);
+    expect(selfOnly.teacherPart).toEqual([]);
+    expect(selfOnly.alpha).toBe(0);
+    const teacherOnly = mix('teacher-only');
+    expect(texts(teacherOnly.examples)).toEqual(texts(teacher));
+    expect(teacherOnly.selfPart).toEqual([]);
+    expect(teacherOnly.alpha).toBe(1);
   });
 
   it('a student that solves nothing gets the teacher data back (alpha 1); empty data gives alpha 0', () => {
-    const mixed = mixTrainingSet({
-      mode: 'sparse',
-      teacherSolutions: teacher,
-      selfSolutions: [],
-      problemIds,
-    });
+    const mixed = mix('sparse', []);
     expect(mixed.alpha).toBe(1);
     expect(mixed.teacherPart).toHaveLength(5);
     expect(
@@ -108,12 +129,7 @@ describe('mixing', () => {
   });
 
   it('ignores incorrect self solutions when deciding what is solved', () => {
-    const mixed = mixTrainingSet({
-      mode: 'sparse',
-      teacherSolutions: teacher,
-      selfSolutions: [solution('q2', 'cot', 'wrong', false)],
-      problemIds,
-    });
+    const mixed = mix('sparse', [solution('q2', 'cot', 'wrong', false)]);
     expect(mixed.selfPart).toHaveLength(0);
     expect(mixed.alpha).toBe(1);
   });
@@ -177,7 +193,7 @@ describe('strategy statistics', () => {
   });
 
   it('the mixing rate reproduces the observed training distribution', () => {
-    // sparse example from above: teacher part {cot:1}, self part {l2m:1, cot:1}: alpha=1/3
+    // a sparse mix: teacher part {cot:1}, self part {l2m:1, cot:1}: alpha=1/3
     const teacherPart = { cot: 1, l2m: 0, pot: 0 };
     const selfPart = { cot: 0.5, l2m: 0.5, pot: 0 };
     const predicted = mixtureDistribution(1 / 3, teacherPart, selfPart);
