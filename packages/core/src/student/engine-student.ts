@@ -102,7 +102,8 @@ export class EngineStudent implements Student {
     const lengths = packed.map((row) => row.ids.length);
     const microBatchesPerEpoch = Math.ceil(packed.length / schedule.microBatchSize);
     const stepsPerEpoch = Math.ceil(microBatchesPerEpoch / schedule.gradientAccumulation);
-    const totalSteps = stepsPerEpoch * schedule.epochs;
+    const totalSteps =
+      stepsPerEpoch === 0 ? 0 : (schedule.steps ?? stepsPerEpoch * schedule.epochs);
     if (totalSteps === 0) {
       return {
         steps: 0,
@@ -118,14 +119,18 @@ export class EngineStudent implements Student {
     let step = 0;
     let finalLoss = NaN;
     let totalTokens = 0;
-    for (let epoch = 0; epoch < schedule.epochs; epoch += 1) {
+    for (let epoch = 0; step < totalSteps; epoch += 1) {
       // A different shuffle per epoch, reproducible from the schedule's seed.
       const batches = bucketedBatchOrder(
         lengths,
         schedule.microBatchSize,
         schedule.seed + 1_000_003 * (epoch + 1),
       );
-      for (let first = 0; first < batches.length; first += schedule.gradientAccumulation) {
+      for (
+        let first = 0;
+        first < batches.length && step < totalSteps;
+        first += schedule.gradientAccumulation
+      ) {
         const stepStarted = Date.now();
         let stepTokens = 0;
         let targetTokens = 0;

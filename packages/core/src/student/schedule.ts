@@ -21,17 +21,16 @@ export function learningRateAt(
 
 /** Checks a schedule's ranges; the error names the field. */
 export function validateSchedule(schedule: TrainingSchedule): void {
-  const positiveInts: Array<keyof TrainingSchedule> = [
-    'epochs',
-    'microBatchSize',
-    'gradientAccumulation',
-    'maxSequenceLength',
-  ];
+  const positiveInts: Array<
+    'epochs' | 'microBatchSize' | 'gradientAccumulation' | 'maxSequenceLength'
+  > = ['epochs', 'microBatchSize', 'gradientAccumulation', 'maxSequenceLength'];
   for (const field of positiveInts) {
     const value = schedule[field];
     if (!Number.isInteger(value) || value < 1)
       throw new RangeError(`schedule.${field} must be an integer >= 1, got ${value}`);
   }
+  if (schedule.steps !== undefined && !(Number.isInteger(schedule.steps) && schedule.steps >= 1))
+    throw new RangeError(`schedule.steps must be an integer >= 1, got ${schedule.steps}`);
   if (!(schedule.learningRate > 0))
     throw new RangeError(`schedule.learningRate must be > 0, got ${schedule.learningRate}`);
   if (!(schedule.warmupRatio >= 0 && schedule.warmupRatio < 1)) {

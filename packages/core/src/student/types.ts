@@ -11,6 +11,11 @@ export interface TrainingExample {
 /** How to fine-tune: epochs, batch, learning-rate schedule. */
 export interface TrainingSchedule {
   epochs: number;
+  /**
+   * When set, exactly this many optimizer steps, whatever `epochs` says: the data is cycled with
+   * a fresh shuffle per pass and the last pass is cut short. Compute-matched controls use it.
+   */
+  steps?: number;
   /** Peak learning rate (after warmup). */
   learningRate: number;
   /** Fraction of optimizer steps spent warming up linearly from 0 (e.g. 0.03). */

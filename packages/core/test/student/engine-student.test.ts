@@ -153,6 +153,40 @@ describe('EngineStudent.train', () => {
     expect(await order(4)).not.toEqual(first);
     expect(first.slice(0, 4)).not.toEqual(first.slice(4));
   });
+
+  it('trains exactly `steps` optimizer steps when given, cycling the data with fresh shuffles', async () => {
+    const run = async (steps: number) => {
+      const model = new RecordingEngineModel(() => ({ tokens: [1], finishReason: 'stop' }));
+      const events: TrainProgress[] = [];
+      const summary = await new EngineStudent(model, tokenizer).train(
+        examples,
+        { ...schedule, epochs: 1, steps },
+        (e) => events.push(e),
+      );
+      return { model, events, summary };
+    };
+    // 2 steps per pass over the 7 examples: 5 steps = 2 full passes and half of a third.
+    const { model, events, summary } = await run(5);
+    expect(summary.steps).toBe(5);
+    expect(model.batches).toHaveLength(10);
+    expect(events.map((e) => [e.step, e.totalSteps, e.epoch])).toEqual([
+      [1, 5, 1],
+      [2, 5, 1],
+      [3, 5, 2],
+      [4, 5, 2],
+      [5, 5, 3],
+    ]);
+    expect(model.learningRates).toEqual([0, 1, 2, 3, 4].map((s) => learningRateAt(s, 5, schedule)));
+    // Fewer steps than one pass stops inside the first pass.
+    expect((await run(1)).model.batches).toHaveLength(2);
+    // The same first pass as training by epochs from the same seed.
+    const byEpochs = new RecordingEngineModel(() => ({ tokens: [1], finishReason: 'stop' }));
+    await new EngineStudent(byEpochs, tokenizer).train(examples, { ...schedule, epochs: 1 });
+    expect(model.batches.slice(0, 4).map((b) => Array.from(b.tokens).join(','))).toEqual(
+      byEpochs.batches.map((b) => Array.from(b.tokens).join(',')),
+    );
+    await expect(run(0)).rejects.toThrow(/schedule.steps/);
+  });
 });
 
 describe('EngineStudent.generate and score', () => {
