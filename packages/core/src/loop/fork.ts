@@ -19,7 +19,11 @@ const FORKABLE_SETTINGS: ReadonlyArray<keyof RunSettings> = [
   'temperature',
   'topP',
   'samplingChunkSize',
+  'stepsPerIteration',
 ];
+
+/** Iteration 0's step count under `settings` (null: by epochs). */
+const iteration0Steps = (settings: RunSettings) => settings.stepsPerIteration?.[0] ?? null;
 
 /**
  * Copies `sourceRunDir` (whose iteration 0 must be done) to `targetRunDir` with `settings`,
@@ -41,11 +45,13 @@ export async function forkRunAfterIteration0(
   if (source.stages['iter-0/eval'] === undefined) {
     throw new Error(`${sourceRunDir}: iteration 0 is not finished; nothing to fork`);
   }
-  const differing = (Object.keys(resolved) as Array<keyof RunSettings>).filter(
+  const differing: string[] = (Object.keys(resolved) as Array<keyof RunSettings>).filter(
     (key) =>
       !FORKABLE_SETTINGS.includes(key) &&
       JSON.stringify(resolved[key]) !== JSON.stringify(source.config[key]),
   );
+  if (iteration0Steps(resolved) !== iteration0Steps(source.config))
+    differing.push('stepsPerIteration[0]');
   if (differing.length > 0) {
     throw new Error(
       `cannot fork ${sourceRunDir}: settings ${differing.join(', ')} differ from the source run's, and they shape iteration 0`,

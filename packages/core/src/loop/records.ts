@@ -1,6 +1,7 @@
 // The records a run writes besides the Problem/Solution records of types.ts.
 import type { Strategy } from '../types';
 import type { DatasetEvaluationSummary } from './evaluate';
+import type { StrategyDynamics } from './strategy-dynamics';
 
 /** A self-generated sample after verification (samples.jsonl). */
 export interface SampleRecord {
@@ -17,20 +18,14 @@ export interface SampleRecord {
 }
 
 /** iter-<t>/eval.json (read by @siked/eval's run summary). */
-export interface IterationEvaluation {
+export interface IterationEvaluation extends StrategyDynamics {
   iteration: number;
   /** Teacher share of the training set; null for iteration 0 (teacher data only). */
   alpha: number | null;
-  /**
-   * KL(P_train || P_student) in nats, both smoothed with pseudo-count 0.5: the training set's
-   * strategy counts against the strategies this iteration's student chose on the validation split.
-   */
-  klTrainToStudent: number;
-  trainShares: Record<Strategy, number>;
-  /** The student's strategy choices on the validation split (greedy). */
-  studentShares: Record<Strategy, number>;
-  /** Verified teacher data (D_LLM). */
-  teacherShares: Record<Strategy, number>;
+  /** Optimizer steps this iteration's training took. */
+  trainSteps: number | null;
+  /** Greedy strategy choices of this iteration's student on the validation slice (not P_SM). */
+  greedyValidationShares: Record<Strategy, number> | null;
   datasets: Record<string, DatasetEvaluationSummary>;
 }
 

@@ -1,7 +1,9 @@
 import { z } from 'zod';
+import { MIXING_MODES } from '../mixing/mix';
 import { STRATEGIES } from '../types';
 
 const strategy = z.enum(['cot', 'l2m', 'pot']);
+type MixingModeName = (typeof MIXING_MODES)[number];
 const positiveInt = z.number().int().min(1);
 
 /** Fine-tuning settings of every iteration (METHOD.md 2, [impl] defaults). */
@@ -79,9 +81,17 @@ export const runSettingsSchema = z.object({
     .default(64)
     .describe('Questions per generation call (progress granularity).'),
   mixing: z
-    .enum(['sparse', 'all'])
+    .enum(MIXING_MODES as [MixingModeName, ...MixingModeName[]])
     .default('sparse')
-    .describe('sparse: teacher data only for never-solved questions; all: every teacher solution.'),
+    .describe(
+      "sparse: per strategy, teacher solutions only where the student has no correct sample of that strategy; all: every teacher solution; self-only: the student's own data alone; sparse-per-question and teacher-only: ablation and control.",
+    ),
+  stepsPerIteration: z
+    .array(positiveInt.nullable())
+    .optional()
+    .describe(
+      'Optimizer steps of iteration t (entry t), overriding epochs: compute-matched controls; null or an iteration past the list trains by epochs.',
+    ),
   studentInit: z
     .enum(['continue', 'restart'])
     .default('continue')

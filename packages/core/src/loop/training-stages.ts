@@ -1,17 +1,13 @@
 // Every iteration: fine-tune on the mixed set, then evaluate the new student.
 import * as path from 'node:path';
-import {
-  countStrategies,
-  smoothedKlDivergence,
-  strategyDistribution,
-  type StrategyCounts,
-} from '../mixing/statistics';
+import { countStrategies, strategyDistribution, type StrategyCounts } from '../mixing/statistics';
 import type { TrainingExample } from '../student/types';
 import { JsonlAppender } from '../teachers/jsonl-log';
 import type { Problem, Solution, Strategy } from '../types';
 import { readJsonLines, writeDirAtomic, writeJsonAtomic, writeJsonLinesAtomic } from './atomic';
 import { evaluateOnProblems, type DatasetEvaluationSummary } from './evaluate';
-import type { IterationEvaluation } from './records';
+import type { IterationEvaluation, SampleRecord } from './records';
+import { strategyDynamics } from './strategy-dynamics';
 import {
   VALIDATION,
   derivedSeed,
@@ -38,7 +34,12 @@ export async function trainStage(ctx: StageContext, t: number): Promise<StageOut
   const metrics = await JsonlAppender.open(ctx.file('metrics.jsonl'));
   const appends: Array<Promise<void>> = [];
   try {
-    const schedule = { ...ctx.settings.training, seed: derivedSeed(ctx.settings.seed, t, 2) };
+    const steps = ctx.settings.stepsPerIteration?.[t];
+    const schedule = {
+      ...ctx.settings.training,
+      seed: derivedSeed(ctx.settings.seed, t, 2),
+      ...(steps === undefined || steps === null ? {} : { steps }),
+    };
     const summary = await student.train(examples, schedule, (progress) => {
       appends.push(metrics.append([{ kind: 'train', iteration: t, ...progress }]));
       ctx.emit({ type: 'train-step', iteration: t, ...progress });
@@ -63,7 +64,8 @@ export async function trainStage(ctx: StageContext, t: number): Promise<StageOut
 
 /**
  * Greedy evaluation of iteration t's checkpoint on the validation slice and every evaluation set;
- * writes the graded answers and eval.json (accuracy, strategy shares, alpha, KL).
+ * writes the graded answers and eval.json (accuracy, greedy strategy shares, and the Figure 2
+ * quantities: P_L, P_SM, P_train, alpha, KL(P_train || P_SM)).
  */
 export async function evalStage(ctx: StageContext, t: number): Promise<StageOutput> {
   const dir = iterationDir(t);
@@ -104,16 +106,19 @@ export async function evalStage(ctx: StageContext, t: number): Promise<StageOutp
   } finally {
     student.dispose();
   }
-  const train = countStrategies(await readJsonLines<Solution>(ctx.file(dir, 'train.jsonl')));
-  const teacher = countStrategies(await ctx.teacherSolutions());
   const mixDetails = ctx.manifest.stages[`${dir}/mix`]?.details;
+  const trainSteps = ctx.manifest.stages[`${dir}/train`]?.details?.steps;
+  const validationTotal = validationCounts.cot + validationCounts.l2m + validationCounts.pot;
   const evaluation: IterationEvaluation = {
     iteration: t,
     alpha: t === 0 ? null : ((mixDetails?.alpha as number | undefined) ?? null),
-    klTrainToStudent: smoothedKlDivergence(train, validationCounts),
-    trainShares: strategyDistribution(train),
-    studentShares: strategyDistribution(validationCounts),
-    teacherShares: strategyDistribution(teacher),
+    trainSteps: typeof trainSteps === 'number' ? trainSteps : null,
+    ...strategyDynamics({
+      teacher: await ctx.teacherSolutions(),
+      train: await readJsonLines<Solution>(ctx.file(dir, 'train.jsonl')),
+      samples: t === 0 ? null : await readJsonLines<SampleRecord>(ctx.file(dir, 'samples.jsonl')),
+    }),
+    greedyValidationShares: validationTotal === 0 ? null : strategyDistribution(validationCounts),
     datasets,
   };
   await writeJsonAtomic(ctx.file(dir, 'eval.json'), evaluation);

@@ -169,8 +169,22 @@ describe('runSiked control flow (MemorisingStudent)', () => {
     expect(eval1.datasets.validation!.total).toBe(4);
     expect(eval1.datasets.validation!.accuracy).toBe(0); // never trained on validation questions
     expect(eval1.datasets.test!.total).toBe(1);
-    expect(eval1.studentShares).toEqual({ cot: 1, l2m: 0, pot: 0 });
-    expect(eval1.teacherShares.cot).toBeCloseTo(16 / teacher.length, 12);
+    expect(eval1.greedyValidationShares).toEqual({ cot: 1, l2m: 0, pot: 0 });
+    expect(eval1.teacherShares!.cot).toBeCloseTo(16 / teacher.length, 12);
+    // Figure 2: P_SM over every sample of the iteration-0 student that built D_self(1)
+    const sampledCot = samples.filter((s) => s.strategy === 'cot').length;
+    expect(eval1.samplingShares!.cot).toBeCloseTo(sampledCot / samples.length, 12);
+    expect(eval1.samplingCorrectShares).toEqual(eval1.samplingShares);
+    expect(eval1.samplingCounts).toEqual({ samples: 48, tagged: 48, correct: 48 });
+    expect(eval1.klTrainToSampling).toBeGreaterThanOrEqual(0);
+    expect(eval1.trainSteps).toBe(self.length);
+    const eval0 = JSON.parse(
+      await fs.readFile(path.join(runDir, 'iter-0/eval.json'), 'utf8'),
+    ) as IterationEvaluation;
+    // No student sampled before combined distillation: P_SM and the KL are n/a.
+    expect(eval0.samplingShares).toBeNull();
+    expect(eval0.klTrainToSampling).toBeNull();
+    expect(eval0.trainShares).toEqual(eval0.teacherShares);
 
     // Iteration 2 continues from iteration 1's model.
     expect(factory.loads).toContain(path.join(runDir, 'iter-1', 'model'));
@@ -212,7 +226,7 @@ describe('runSiked control flow (MemorisingStudent)', () => {
     expect(events.filter((e) => e.type === 'eval-result')).toHaveLength(3 * 2);
   });
 
-  it('sparse mixing adds teacher data only for questions the student never solved; all adds every one', async () => {
+  it('sparse mixing adds teacher data per strategy where the student has no correct sample of it; all adds every one', async () => {
     // A student that remembers only 10 prompts fails the other training questions in every sample.
     const sparseDir = path.join(root, 'sparse');
     await run(
@@ -225,9 +239,12 @@ describe('runSiked control flow (MemorisingStudent)', () => {
     const samples = await readLines<SampleRecord>(path.join(sparseDir, 'iter-1/samples.jsonl'));
     const solved = new Set(samples.filter((s) => s.correct).map((s) => s.problemId));
     expect(solved.size).toBe(10);
+    const solvedWith = new Set(
+      samples.filter((s) => s.correct).map((s) => `${s.problemId} ${s.strategy}`),
+    );
     const self = await readLines<Solution>(path.join(sparseDir, 'iter-1/self.jsonl'));
     const train = await readLines<Solution>(path.join(sparseDir, 'iter-1/train.jsonl'));
-    const teacherPart = teacher.filter((s) => !solved.has(s.problemId));
+    const teacherPart = teacher.filter((s) => !solvedWith.has(`${s.problemId} ${s.strategy}`));
     expect(teacherPart.length).toBeGreaterThan(0);
     expect(train).toEqual([...teacherPart, ...self]);
     const eval1 = JSON.parse(
@@ -246,6 +263,33 @@ describe('runSiked control flow (MemorisingStudent)', () => {
       await fs.readFile(path.join(allDir, 'iter-1/eval.json'), 'utf8'),
     ) as IterationEvaluation;
     expect(evalAll.alpha).toBeCloseTo(teacher.length / (teacher.length + self.length), 12);
+  });
+
+  it('the compute control trains on D_LLM alone for the given steps, continuing from the last student', async () => {
+    const runDir = path.join(root, 'teacher-only');
+    const { factory } = await run(runDir, {
+      ...baseSettings,
+      iterations: 2,
+      mixing: 'teacher-only',
+      stepsPerIteration: [null, 7, 5],
+    });
+    const teacher = await readLines<Solution>(path.join(runDir, 'teacher.jsonl'));
+    for (const t of [1, 2])
+      expect(await readLines<Solution>(path.join(runDir, `iter-${t}/train.jsonl`))).toEqual(
+        teacher,
+      );
+    const manifest = (await readManifest(runDir))!;
+    expect([0, 1, 2].map((t) => manifest.stages[`iter-${t}/train`]!.details!.steps)).toEqual([
+      teacher.length,
+      7,
+      5,
+    ]);
+    const eval2 = JSON.parse(
+      await fs.readFile(path.join(runDir, 'iter-2/eval.json'), 'utf8'),
+    ) as IterationEvaluation;
+    expect(eval2.alpha).toBe(1);
+    expect(eval2.trainSteps).toBe(5);
+    expect(factory.loads).toContain(path.join(runDir, 'iter-1', 'model'));
   });
 
   it('resumes after a crash at any stage and ends with the same artefacts', async () => {

@@ -48,7 +48,8 @@ export class MemorisingStudent implements Student {
       });
     });
     return Promise.resolve({
-      steps: examples.length,
+      // A step per example, or the schedule's fixed step count (compute-matched controls).
+      steps: schedule.steps ?? examples.length,
       examples: examples.length,
       truncatedExamples: 0,
       finalLoss: 1 / Math.max(1, examples.length),
