@@ -58,9 +58,13 @@ describe('formatRunTable', () => {
     const iteration = (t: number, correct: number, alpha: number | null) => ({
       iteration: t,
       alpha,
-      klTrainToStudent: 0.5 / (t + 1),
+      trainSteps: 10,
+      teacherShares: null,
       trainShares: null,
-      studentShares: null,
+      samplingShares: null,
+      samplingCorrectShares: null,
+      klTrainToSampling: t === 0 ? null : 0.5 / (t + 1),
+      greedyValidationShares: null,
       evaluations: [{ dataset: 'test', accuracy: accuracy(correct), harness: null }],
     });
     const table = formatRunTable({
@@ -74,7 +78,7 @@ describe('formatRunTable', () => {
     });
     expect(table.split('\n')).toEqual([
       'iter  test  alpha     KL',
-      '   0  25.0      -  0.500',
+      '   0  25.0      -    n/a',
       '  1*  75.0   0.40  0.250',
       'accuracy in %; * = iteration chosen on validation',
     ]);

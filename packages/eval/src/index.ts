@@ -21,6 +21,7 @@ export {
   strategyDynamicsSpec,
   perStrategyAccuracySpec,
   lossCurveSpec,
+  plotFrame,
   PLOT_WIDTH,
   PLOT_HEIGHT,
   PLOT_FONT,
@@ -47,9 +48,13 @@ export {
   countTeacherStrategies,
 } from './run/load-run';
 export { RunFileError } from './run/fields';
+export { loadRunPredictions } from './run/load-predictions';
 export {
   summarizeExperiment,
+  cumulativeStepsAt,
   meanStd,
+  type PredictionRecord,
+  type RunPredictions,
   type ExperimentRun,
   type ExperimentSummary,
   type MeanStd,
@@ -59,5 +64,25 @@ export {
 export {
   formatExperimentMarkdown,
   formatMeanStd,
+  formatInterval,
   type ExperimentContext,
 } from './experiment/markdown';
+export {
+  pairedBootstrap,
+  type BootstrapInterval,
+  type PairedSeedOutcomes,
+} from './experiment/bootstrap';
+export {
+  compareMethods,
+  OOD_POOLED,
+  type Comparison,
+  type ComparisonSpec,
+} from './experiment/comparisons';
+export {
+  familyTable,
+  type FamilyRow,
+  type FamilyTable,
+  type FamilyTableOptions,
+} from './experiment/families';
+export { writeFindings } from './experiment/findings';
+export { accuracyVsStepsSpec } from './experiment/steps-plot';

@@ -86,14 +86,19 @@ describe('summarizeExperiment', () => {
       date: '2026-11-28',
     });
     expect(page).toContain('npx siked experiment --seeds 0,1');
-    expect(page).toContain('| method | test | ood-a | ood-b | OOD mean |');
+    expect(page).toContain('| method | steps | test | ood-a | ood-b | OOD mean |');
+    // steps: 20 + 15 + 12 behind iteration 2 (each iteration continues from the last)
     expect(page).toContain(
-      '| SIKeD, iteration 2 | 70.0 ± 14.1 | 20.0 ± 0.0 | 40.0 ± 0.0 | 30.0 ± 0.0 |',
+      '| SIKeD, iteration 2 | 47 | 70.0 ± 14.1 | 20.0 ± 0.0 | 40.0 ± 0.0 | 30.0 ± 0.0 |',
     );
     expect(page).toContain('CoT 20 (50.0%)');
     expect(page).toContain('chosen iterations: siked-sparse 2, 1');
     const mixing = page.slice(page.indexOf('## Mixing rate'));
-    expect(mixing).toContain('| SIKeD, iteration 2 | 0.250 ± 0.000 |');
+    // alpha, P_train (n/a in the fixture), P_SM over all samples, over correct ones (n/a), KL
+    expect(mixing).toContain(
+      '| SIKeD, iteration 2 | 0.250 ± 0.000 | n/a | 60.0 / 20.0 / 20.0 | n/a | 0.100 ± 0.000 |',
+    );
+    expect(mixing).toContain('| Combined | - | 50.0 / 25.0 / 25.0 | n/a | n/a | n/a |');
     expect(mixing).not.toContain('SIKeD, chosen');
   });
 });

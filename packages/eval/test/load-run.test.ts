@@ -14,8 +14,10 @@ describe('parseIterationEval', () => {
     const summary = parseIterationEval(
       {
         alpha: 0.5,
-        klTrainToStudent: 0.2,
-        studentShares: { cot: 1 },
+        klTrainToSampling: 0.2,
+        samplingShares: { cot: 0.5, pot: 0.5 },
+        greedyValidationShares: { cot: 1 },
+        trainSteps: 7,
         datasets: {
           test: {
             total: 4,
@@ -30,8 +32,12 @@ describe('parseIterationEval', () => {
       3,
     );
     expect(summary.iteration).toBe(3);
-    expect(summary.studentShares).toEqual({ cot: 1, l2m: 0, pot: 0 });
+    expect(summary.greedyValidationShares).toEqual({ cot: 1, l2m: 0, pot: 0 });
+    expect(summary.samplingShares).toEqual({ cot: 0.5, l2m: 0, pot: 0.5 });
+    expect(summary.klTrainToSampling).toBe(0.2);
+    expect(summary.trainSteps).toBe(7);
     expect(summary.trainShares).toBeNull();
+    expect(summary.samplingCorrectShares).toBeNull();
     expect(summary.evaluations[0].harness).toEqual({ strict: 0, flexible: 0.5 });
     expect(summary.evaluations[0].accuracy).toEqual({
       total: 4,

@@ -21,17 +21,17 @@ describe('report tables', () => {
     ]);
     expect(accuracy.header).toEqual(['iteration', 'test', 'ood|pipe']);
     expect(accuracy.rows[0]).toEqual(['0', '30.0% (3/10)', '-']);
-    expect(dynamics.rows[0].slice(0, 3)).toEqual(['0', '-', '-']);
+    // iteration 0: steps, no alpha, no sampling student (n/a)
+    expect(dynamics.rows[0].slice(0, 4)).toEqual(['0', '20', 'n/a', 'n/a']);
     expect(dynamics.rows[2]).toEqual([
       '2',
+      '12',
       '0.250',
       '0.1000',
-      '-',
-      '-',
-      '-',
-      '50.0%',
-      '25.0%',
-      '25.0%',
+      ...['n/a', 'n/a', 'n/a'], // P_train not recorded
+      ...['60.0%', '20.0%', '20.0%'], // P_SM
+      ...['n/a', 'n/a', 'n/a'], // P_SM over correct samples
+      ...['50.0%', '25.0%', '25.0%'], // greedy validation shares
     ]);
   });
 });

@@ -56,19 +56,21 @@ describe('plot specifications', () => {
     ]);
     expect([...new Set(values.map((v) => v.source))]).toEqual([
       'teacher data',
-      'student, iteration 0',
-      'student, iteration 2',
+      'student (greedy), iteration 0',
+      'student (greedy), iteration 2',
     ]);
   });
 
-  it('stack student shares and draw alpha and KL lines (Figure 2)', () => {
+  it('stack the sampling student shares P_SM and draw alpha and KL lines (Figure 2)', () => {
     const plot = strategyDynamicsSpec(sampleSummary());
-    expect(rows(plot, 0)).toHaveLength(9);
+    // iteration 0 has no sampling student: bars for iterations 1 and 2 only
+    expect(rows(plot, 0)).toHaveLength(6);
+    expect(rows(plot, 0)[0]).toEqual({ iteration: 1, strategy: 'CoT', order: 0, share: 0.7 });
     expect(rows(plot, 1)).toEqual([
       { iteration: 1, series: 'alpha', value: 0.75 },
-      { iteration: 1, series: 'KL(train || student)', value: 0.3 },
+      { iteration: 1, series: 'KL(P_train || P_SM)', value: 0.3 },
       { iteration: 2, series: 'alpha', value: 0.25 },
-      { iteration: 2, series: 'KL(train || student)', value: 0.1 },
+      { iteration: 2, series: 'KL(P_train || P_SM)', value: 0.1 },
     ]);
   });
 

@@ -112,7 +112,7 @@ export async function runAndReport(
   return { runDir: options.runDir, summary, report };
 }
 
-/** A compact text table of a finished run: accuracy per data set and iteration, alpha, KL. */
+/** A compact text table of a finished run: accuracy per data set and iteration, alpha, KL(P_train || P_SM). */
 export function formatRunTable(summary: RunSummary): string {
   const datasets = [
     ...new Set(summary.iterations.flatMap((it) => it.evaluations.map((e) => e.dataset))),
@@ -125,7 +125,7 @@ export function formatRunTable(summary: RunSummary): string {
       return e ? `${(100 * e.accuracy.accuracy).toFixed(1)}` : '-';
     }),
     it.alpha === null ? '-' : it.alpha.toFixed(2),
-    it.klTrainToStudent === null ? '-' : it.klTrainToStudent.toFixed(3),
+    it.klTrainToSampling === null ? 'n/a' : it.klTrainToSampling.toFixed(3),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padStart(widths[i])).join('  ');

@@ -1,8 +1,20 @@
 // The paper's comparison over seeds: each method's accuracy per data set as mean +- std, the
-// strategy histograms of teacher and students, and alpha and KL per iteration. Input is the
-// RunSummary of every (arm, seed) run; nothing here trains or evaluates.
+// strategy histograms of teacher and students, the Figure 2 quantities per iteration (alpha,
+// P_train, P_SM, KL(P_train || P_SM)) and the optimizer steps behind each checkpoint. Input is
+// the RunSummary (and, for intervals and family tables, the graded answers) of every (arm, seed)
+// run; nothing here trains or evaluates.
 import { STRATEGIES, type Strategy } from '@siked/core';
 import type { IterationSummary, RunSummary, StrategyShares } from '../run/types';
+
+/** One graded greedy answer (a line of `iter-<t>/eval-<dataset>.jsonl`). */
+export interface PredictionRecord {
+  problemId: string;
+  correct: boolean;
+  strategy: Strategy | null;
+}
+
+/** A run's graded answers: iteration -> data set -> answers in the data set's order. */
+export type RunPredictions = Map<number, Map<string, PredictionRecord[]>>;
 
 /** One finished run of an experiment arm. */
 export interface ExperimentRun {
@@ -12,6 +24,8 @@ export interface ExperimentRun {
   summary: RunSummary;
   /** Wall seconds spent on this run (iteration 0 included only where the run trained it). */
   wallSeconds: number;
+  /** Graded answers (needed for confidence intervals and per-family tables). */
+  predictions?: RunPredictions;
 }
 
 /** Mean and sample standard deviation over seeds (std 0 for one seed). */
@@ -44,9 +58,21 @@ export interface MethodResult {
   /** Per strategy: accuracy among the test answers that used it (mean over seeds that used it). */
   testStrategyAccuracy: Record<Strategy, number | null>;
   alpha: MeanStd | null;
-  klTrainToStudent: MeanStd | null;
+  /** KL(P_train || P_SM) over seeds; null where n/a (iteration 0, single strategies). */
+  klTrainToSampling: MeanStd | null;
+  /** P_train, P_SM (all samples) and P_SM over correct samples, mean over seeds; null: n/a. */
+  trainShares: StrategyShares | null;
+  samplingShares: StrategyShares | null;
+  samplingCorrectShares: StrategyShares | null;
+  /**
+   * Optimizer steps behind the checkpoint: its own iteration's plus, when each iteration
+   * continues from the last student, every earlier one's.
+   */
+  cumulativeSteps: MeanStd | null;
   /** Iterations the validation choice picked, per seed (for `best` rows). */
   chosenIterations: number[];
+  /** The (seed, iteration) of each run the row takes, for paired comparisons. */
+  picks: Array<{ seed: number; run: ExperimentRun; iteration: number }>;
 }
 
 /** Everything RESULTS.md shows. */
@@ -75,6 +101,21 @@ export function meanStd(values: readonly number[]): MeanStd | null {
 function iterationOf(run: ExperimentRun, which: number | 'best'): IterationSummary | undefined {
   const wanted = which === 'best' ? run.summary.bestIteration : which;
   return run.summary.iterations.find((it) => it.iteration === wanted);
+}
+
+/** Steps in the history of iteration `t`'s checkpoint (null when a step count is missing). */
+export function cumulativeStepsAt(summary: RunSummary, t: number): number | null {
+  // A restarted iteration trains the base model again, so only its own steps are behind it.
+  const restart = summary.config.studentInit === 'restart';
+  const history = summary.iterations.filter((it) =>
+    restart ? it.iteration === t : it.iteration <= t,
+  );
+  if (history.length === 0 || history.some((it) => it.trainSteps === null)) return null;
+  return history.reduce((sum, it) => sum + it.trainSteps!, 0);
+}
+
+function meanOfPresent(list: ReadonlyArray<StrategyShares | null>): StrategyShares | null {
+  return meanShares(list.filter((x): x is StrategyShares => x !== null));
 }
 
 function meanShares(list: readonly StrategyShares[]): StrategyShares | null {
@@ -147,10 +188,20 @@ export function summarizeExperiment(
       ),
       testStrategyAccuracy,
       alpha: meanStd(found.flatMap(({ it }) => (it.alpha === null ? [] : [it.alpha]))),
-      klTrainToStudent: meanStd(
-        found.flatMap(({ it }) => (it.klTrainToStudent === null ? [] : [it.klTrainToStudent])),
+      klTrainToSampling: meanStd(
+        found.flatMap(({ it }) => (it.klTrainToSampling === null ? [] : [it.klTrainToSampling])),
+      ),
+      trainShares: meanOfPresent(found.map(({ it }) => it.trainShares)),
+      samplingShares: meanOfPresent(found.map(({ it }) => it.samplingShares)),
+      samplingCorrectShares: meanOfPresent(found.map(({ it }) => it.samplingCorrectShares)),
+      cumulativeSteps: meanStd(
+        found.flatMap(({ run, it }) => {
+          const steps = cumulativeStepsAt(run.summary, it.iteration);
+          return steps === null ? [] : [steps];
+        }),
       ),
       chosenIterations: found.map(({ it }) => it.iteration),
+      picks: found.map(({ run, it }) => ({ seed: run.seed, run, iteration: it.iteration })),
     });
   }
 

@@ -33,7 +33,7 @@ const strategyColor = {
   scale: { domain: STRATEGIES.map((s) => STRATEGY_LABELS[s]), range: STRATEGY_COLORS },
 };
 
-function frame(
+export function plotFrame(
   name: string,
   title: string,
   caption: string,
@@ -68,7 +68,7 @@ export function accuracyByIterationSpec(summary: RunSummary): PlotSpec | null {
     })),
   );
   if (values.length === 0) return null;
-  return frame(
+  return plotFrame(
     'accuracy-by-iteration',
     'Accuracy by iteration',
     'Accuracy on each evaluation set after each iteration (0 = combined distillation); every item counts, an unparsed answer is wrong.',
@@ -105,7 +105,7 @@ export function strategyHistogramSpec(summary: RunSummary): PlotSpec | null {
         });
     }
   }
-  const withShares = summary.iterations.filter((it) => it.studentShares !== null);
+  const withShares = summary.iterations.filter((it) => it.greedyValidationShares !== null);
   const shown = new Map<number, (typeof withShares)[number]>();
   if (withShares.length > 0) {
     shown.set(withShares[0].iteration, withShares[0]);
@@ -115,17 +115,17 @@ export function strategyHistogramSpec(summary: RunSummary): PlotSpec | null {
   for (const it of shown.values()) {
     for (const s of STRATEGIES)
       values.push({
-        source: `student, iteration ${it.iteration}`,
+        source: `student (greedy), iteration ${it.iteration}`,
         order: 1 + it.iteration,
         strategy: STRATEGY_LABELS[s],
-        share: it.studentShares![s],
+        share: it.greedyValidationShares![s],
       });
   }
   if (values.length === 0) return null;
-  return frame(
+  return plotFrame(
     'strategy-histogram',
     'Strategy choice: teacher vs student',
-    "Share of each strategy in the verified teacher data and in the student's own choices after combined distillation and after the last iteration (the paper's Figure 1).",
+    "Share of each strategy in the verified teacher data and in the student's greedy choices on the validation slice after combined distillation and after the last iteration (the paper's Figure 1).",
     {
       data: { values },
       mark: 'bar',
@@ -149,23 +149,26 @@ export function strategyHistogramSpec(summary: RunSummary): PlotSpec | null {
   );
 }
 
-/** Figure 2 of the paper: the student's strategy distribution per iteration, with alpha and KL. */
+/**
+ * Figure 2 of the paper: the sampling student's strategy distribution P_SM per iteration (all of
+ * its k samples), with alpha and KL(P_train || P_SM).
+ */
 export function strategyDynamicsSpec(summary: RunSummary): PlotSpec | null {
   const bars = summary.iterations
-    .filter((it) => it.studentShares !== null)
+    .filter((it) => it.samplingShares !== null)
     .flatMap((it) =>
       STRATEGIES.map((s) => ({
         iteration: it.iteration,
         strategy: STRATEGY_LABELS[s],
         order: STRATEGIES.indexOf(s),
-        share: it.studentShares![s],
+        share: it.samplingShares![s],
       })),
     );
   const lines = summary.iterations.flatMap((it) => [
     ...(it.alpha === null ? [] : [{ iteration: it.iteration, series: 'alpha', value: it.alpha }]),
-    ...(it.klTrainToStudent === null
+    ...(it.klTrainToSampling === null
       ? []
-      : [{ iteration: it.iteration, series: 'KL(train || student)', value: it.klTrainToStudent }]),
+      : [{ iteration: it.iteration, series: 'KL(P_train || P_SM)', value: it.klTrainToSampling }]),
   ]);
   if (bars.length === 0 && lines.length === 0) return null;
   const x = { field: 'iteration', type: 'ordinal', title: 'iteration', axis: { labelAngle: 0 } };
@@ -180,7 +183,7 @@ export function strategyDynamicsSpec(summary: RunSummary): PlotSpec | null {
           field: 'share',
           type: 'quantitative',
           stack: 'zero',
-          title: 'student strategy share',
+          title: 'P_SM: sampling student strategy share',
           scale: { domain: [0, 1] },
           axis: { format: '%' },
         },
@@ -204,10 +207,10 @@ export function strategyDynamicsSpec(summary: RunSummary): PlotSpec | null {
         shape: { field: 'series', type: 'nominal', title: 'line' },
       },
     });
-  return frame(
+  return plotFrame(
     'strategy-dynamics',
     'Strategy distribution, alpha and KL over iterations',
-    "Bars: the student's strategy shares per iteration. Lines: the mixing rate alpha and the KL divergence between the training data's strategy distribution and the student's (the paper's Figure 2).",
+    "Bars: P_SM, the strategy shares of all k samples of the student whose samples built the iteration's self data (none at iteration 0). Lines: the mixing rate alpha and KL(P_train || P_SM) (the paper's Figure 2).",
     { layer, resolve: { scale: { y: 'independent' } } },
   );
 }
@@ -225,7 +228,7 @@ export function perStrategyAccuracySpec(summary: RunSummary): PlotSpec | null {
     })),
   );
   if (values.length === 0) return null;
-  return frame(
+  return plotFrame(
     'per-strategy-accuracy',
     `Accuracy per strategy (iteration ${last.iteration})`,
     'Accuracy of each strategy among the answers where the student chose it, per evaluation set, after the last iteration.',
@@ -266,7 +269,7 @@ export function lossCurveSpec(summary: RunSummary): PlotSpec | null {
     lastStep = point.step;
     values.push({ step: offset + point.step, iteration: point.iteration, loss: point.loss });
   }
-  return frame(
+  return plotFrame(
     'loss-curve',
     'Training loss',
     'Mean cross-entropy on the target tokens per optimizer step; steps run on across iterations.',

@@ -16,11 +16,11 @@ export function percent(value: number | null): string {
 }
 
 function fixed(value: number | null, digits: number): string {
-  return value === null ? '-' : value.toFixed(digits);
+  return value === null ? 'n/a' : value.toFixed(digits);
 }
 
 function shares(value: StrategyShares | null): string[] {
-  return STRATEGIES.map((s) => (value === null ? '-' : percent(value[s])));
+  return STRATEGIES.map((s) => (value === null ? 'n/a' : percent(value[s])));
 }
 
 /** Iteration x data set accuracy. */
@@ -71,23 +71,33 @@ export function perStrategyTable(summary: RunSummary): Table {
   };
 }
 
-/** Per iteration: alpha, KL and the strategy shares of training data and student. */
+/**
+ * Per iteration, the paper's Figure 2 quantities: alpha, KL(P_train || P_SM), and the strategy
+ * shares of the training set (P_train), of all samples and of the correct samples of the
+ * sampling student (P_SM), then the greedy validation choices (labelled apart: not P_SM).
+ */
 export function dynamicsTable(summary: RunSummary): Table {
   return {
     title: 'Mixing and strategy distributions per iteration',
     header: [
       'iteration',
+      'steps',
       'alpha',
-      'KL(train || student)',
-      ...STRATEGIES.map((s) => `train ${s}`),
-      ...STRATEGIES.map((s) => `student ${s}`),
+      'KL(P_train || P_SM)',
+      ...STRATEGIES.map((s) => `P_train ${s}`),
+      ...STRATEGIES.map((s) => `P_SM ${s}`),
+      ...STRATEGIES.map((s) => `P_SM correct ${s}`),
+      ...STRATEGIES.map((s) => `greedy val. ${s}`),
     ],
     rows: summary.iterations.map((it) => [
       String(it.iteration),
+      it.trainSteps === null ? '-' : String(it.trainSteps),
       fixed(it.alpha, 3),
-      fixed(it.klTrainToStudent, 4),
+      fixed(it.klTrainToSampling, 4),
       ...shares(it.trainShares),
-      ...shares(it.studentShares),
+      ...shares(it.samplingShares),
+      ...shares(it.samplingCorrectShares),
+      ...shares(it.greedyValidationShares),
     ]),
   };
 }

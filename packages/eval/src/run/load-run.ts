@@ -45,7 +45,10 @@ function parseJson(text: string, at: Location): unknown {
  * Reads JSON Lines. A last line without its newline that does not parse is a write cut short by a
  * crash (the loop appends as it goes) and is skipped; any other bad line is an error.
  */
-function parseJsonLines(text: string, file: string): Array<{ line: number; value: unknown }> {
+export function parseJsonLines(
+  text: string,
+  file: string,
+): Array<{ line: number; value: unknown }> {
   const lines = text.split('\n');
   const records: Array<{ line: number; value: unknown }> = [];
   lines.forEach((raw, index) => {
@@ -135,17 +138,13 @@ export function parseIterationEval(
   return {
     iteration: readOptionalNumber(object.iteration, at, 'iteration') ?? iteration,
     alpha: readOptionalNumber(object.alpha, at, 'alpha'),
-    klTrainToStudent: readOptionalNumber(
-      object.klTrainToStudent ?? object.kl,
-      at,
-      'klTrainToStudent',
-    ),
+    trainSteps: readOptionalNumber(object.trainSteps, at, 'trainSteps'),
+    teacherShares: readShares(object.teacherShares, at, 'teacherShares'),
     trainShares: readShares(object.trainShares, at, 'trainShares'),
-    studentShares: readShares(
-      object.studentShares ?? object.studentDistribution,
-      at,
-      'studentShares',
-    ),
+    samplingShares: readShares(object.samplingShares, at, 'samplingShares'),
+    samplingCorrectShares: readShares(object.samplingCorrectShares, at, 'samplingCorrectShares'),
+    klTrainToSampling: readOptionalNumber(object.klTrainToSampling, at, 'klTrainToSampling'),
+    greedyValidationShares: readShares(object.greedyValidationShares, at, 'greedyValidationShares'),
     evaluations,
   };
 }
@@ -186,8 +185,9 @@ export function countTeacherStrategies(text: string, file: string): Record<Strat
  * Builds the summary of a run from its directory:
  * - `run.json`: the manifest; its `config`, `status` and `bestIteration` are shown;
  * - `teacher.jsonl`: verified teacher solutions (Solution records), counted per strategy;
- * - `iter-<t>/eval.json`: per iteration `alpha`, `klTrainToStudent`, `trainShares`,
- *   `studentShares` and `datasets` (data set -> AccuracySummary plus `strictAccuracy` and
+ * - `iter-<t>/eval.json`: per iteration `alpha`, `trainSteps`, the Figure 2 distributions
+ *   (`teacherShares`, `trainShares`, `samplingShares`, `samplingCorrectShares`,
+ *   `klTrainToSampling`), `greedyValidationShares` and `datasets` (data set -> AccuracySummary plus `strictAccuracy` and
  *   `flexibleAccuracy`), as core's loop writes it; iterations without an eval.json yet are left out;
  * - `metrics.jsonl`: training records `{iteration, step, loss, tokensPerSecond?, learningRate?}`.
  * Throws RunFileError (file, line, field) on a file with the wrong shape.

@@ -13,17 +13,28 @@ export interface DatasetEvaluation {
   harness: { strict: number; flexible: number } | null;
 }
 
-/** What a run recorded about one SIKeD iteration (0 = combined distillation). */
+/**
+ * What a run recorded about one SIKeD iteration (0 = combined distillation). The distributions
+ * are the paper's Figure 2 (METHOD.md 4); each is null where the run has no data for it (n/a).
+ */
 export interface IterationSummary {
   iteration: number;
   /** Mixing rate of the iteration's training set; null for iteration 0 (teacher data only). */
   alpha: number | null;
-  /** KL(training data's strategy distribution || student's); null when not recorded. */
-  klTrainToStudent: number | null;
-  /** Strategy shares of the iteration's training set; null when not recorded. */
+  /** Optimizer steps of this iteration's training; null when not recorded. */
+  trainSteps: number | null;
+  /** P_L: the verified teacher data. */
+  teacherShares: StrategyShares | null;
+  /** P_train: the iteration's training set. */
   trainShares: StrategyShares | null;
-  /** Strategy shares of the student's own choices (its self-generated samples or evaluation). */
-  studentShares: StrategyShares | null;
+  /** P_SM: all k samples of the student that built this iteration's D_self (null at iteration 0). */
+  samplingShares: StrategyShares | null;
+  /** The same student's correct samples. */
+  samplingCorrectShares: StrategyShares | null;
+  /** KL(P_train || P_SM) in nats (smoothed); null where either is n/a. */
+  klTrainToSampling: number | null;
+  /** Greedy strategy choices of this iteration's student on the validation slice (not P_SM). */
+  greedyValidationShares: StrategyShares | null;
   /** Accuracy per evaluation data set, in the order the run listed them. */
   evaluations: DatasetEvaluation[];
 }
