@@ -75,9 +75,11 @@ export {
   llamaParameterCount,
   syntheticPreset,
   type SyntheticModelConfig,
+  type PretrainingDocumentCounts,
   type SyntheticModelShape,
   type SyntheticPreset,
   type SyntheticPresetName,
+  type SyntheticPretrainingSettings,
   type SyntheticRunSettings,
   type SyntheticTrainingSettings,
 } from './presets';
@@ -90,4 +92,17 @@ export {
   type SyntheticWorldOptions,
 } from './world';
 export { difficultyProfile, type DifficultyProfile, type StrategyProfile } from './profile';
-export { writeSyntheticBaseModel } from './base-model';
+export { writeSyntheticBaseModel, type SyntheticBaseModelOptions } from './base-model';
+export {
+  buildPretrainingCorpus,
+  corpusDocuments,
+  defaultPretrainCacheDir,
+  languageModelLoss,
+  pretrainSyntheticBase,
+  pretrainingHash,
+  type PretrainEvent,
+  type PretrainingCorpus,
+  type PretrainingCorpusOptions,
+  type PretrainingSummary,
+  type PretrainOptions,
+} from './pretrain';
