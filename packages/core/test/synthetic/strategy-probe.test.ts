@@ -8,8 +8,12 @@
 //
 // Settings (environment): SIKED_PROBE_RUNS=pot,cot,l2m,combined  SIKED_PROBE_EPOCHS (default:
 // the preset's)  SIKED_PROBE_LR  SIKED_PROBE_BATCH  SIKED_PROBE_TRAIN (training problems)
-// SIKED_PROBE_SHAPE (JSON over config.json, e.g. {"hidden_size":64,"num_hidden_layers":3,...}).
-import { mkdtempSync, rmSync } from 'node:fs';
+// SIKED_PROBE_SHAPE (JSON over config.json, e.g. {"hidden_size":64,"num_hidden_layers":3,...})
+// SIKED_PROBE_PRETRAIN=1 (start from the base pretrained on the world's unlabelled text, cached in
+// SIKED_CACHE_DIR)  SIKED_PROBE_STEPS (a fixed optimizer step count per run: matched compute)
+// SIKED_PROBE_SEED (world and training seed, default 0)  SIKED_PROBE_BASE (a base model folder
+// to start from)  SIKED_PROBE_SHOW (print the first N generations).
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { Model, parseModelConfig } from '@siked/native-cuda';
@@ -19,6 +23,7 @@ import { EngineStudentFactory, nativeModelLoader } from '../../src/student';
 import {
   SYNTHETIC_PRESETS,
   buildSyntheticWorld,
+  writeSyntheticBaseModel,
   writeSyntheticModelFiles,
   type SyntheticProblemMeta,
 } from '../../src/synthetic';
@@ -41,16 +46,25 @@ probe(
     // SIKED_PROBE_TRAIN changes only the training split; the test split stays the same problems.
     const demo = SYNTHETIC_PRESETS.demo;
     const train = Number(process.env.SIKED_PROBE_TRAIN ?? demo.splitSizes.train);
-    const world = buildSyntheticWorld({ ...demo, splitSizes: { ...demo.splitSizes, train } }, 0);
+    const seed = Number(process.env.SIKED_PROBE_SEED ?? 0);
+    const world = buildSyntheticWorld({ ...demo, splitSizes: { ...demo.splitSizes, train } }, seed);
     Object.assign(world.modelConfig, JSON.parse(process.env.SIKED_PROBE_SHAPE ?? '{}'));
     const format = StudentFormat.fromObject(world.studentTemplate);
     const dir = mkdtempSync(path.join(tmpdir(), 'siked-strategy-probe-'));
     const sandbox = await PythonSandbox.start({ workers: 2 }, { onWarning: () => {} });
     try {
-      await writeSyntheticModelFiles(world, dir);
-      const base = Model.fromConfig(parseModelConfig(world.modelConfig), { seed: 0, threads: 2 });
-      await base.save(dir);
-      base.dispose();
+      if (process.env.SIKED_PROBE_BASE) {
+        rmSync(dir, { recursive: true, force: true });
+        cpSync(process.env.SIKED_PROBE_BASE, dir, { recursive: true });
+      } else if (process.env.SIKED_PROBE_PRETRAIN === '1') {
+        rmSync(dir, { recursive: true, force: true });
+        await writeSyntheticBaseModel(world, dir, { pretrain: true, threads: 2 });
+      } else {
+        await writeSyntheticModelFiles(world, dir);
+        const base = Model.fromConfig(parseModelConfig(world.modelConfig), { seed, threads: 2 });
+        await base.save(dir);
+        base.dispose();
+      }
       const factory = new EngineStudentFactory({
         baseDir: dir,
         loadModel: nativeModelLoader({ threads: 2 }),
@@ -75,7 +89,10 @@ probe(
           learningRate: Number(process.env.SIKED_PROBE_LR ?? training.learningRate),
           microBatchSize: Number(process.env.SIKED_PROBE_BATCH ?? training.microBatchSize),
           minLearningRateRatio: 0,
-          seed: 0,
+          seed,
+          ...(process.env.SIKED_PROBE_STEPS
+            ? { steps: Number(process.env.SIKED_PROBE_STEPS) }
+            : {}),
         });
         const trainSeconds = (Date.now() - started) / 1000;
         const forced = run.forced ? run.strategies[0] : undefined;
@@ -92,6 +109,12 @@ probe(
           },
         );
         student.dispose();
+        for (const generation of generations.slice(0, Number(process.env.SIKED_PROBE_SHOW ?? 0))) {
+          const problem = problems[generation.promptIndex];
+          process.stdout.write(
+            `-- ${problem.question}\n   gold ${problem.answer}; wrote:\n${generation.text}\n`,
+          );
+        }
         const graded = await Promise.all(
           generations.map(async (generation) => {
             const problem: Problem = problems[generation.promptIndex];
