@@ -4,73 +4,134 @@ import * as path from 'node:path';
 import type { Command } from 'commander';
 import {
   PythonSandbox,
-  STRATEGIES,
   buildSyntheticWorld,
   forkRunAfterIteration0,
   runSiked,
-  type RunSettingsInput,
-  type Strategy,
+  type ProgramRunner,
+  type SyntheticWorld,
 } from '@siked/core';
 import {
-  STRATEGY_LABELS,
+  accuracyVsStepsSpec,
+  compareMethods,
+  familyTable,
   formatExperimentMarkdown,
+  loadRunPredictions,
   loadRunSummary,
+  renderPlot,
   summarizeExperiment,
   type ExperimentRun,
-  type MethodSpec,
 } from '@siked/eval';
 import { z } from 'zod';
-import { defineCommand } from '../command';
+import { defineCommand, type CommandContext } from '../command';
 import { UsageError } from '../errors';
 import { schemas } from '../options';
+import {
+  ARM_DEFINITIONS,
+  ARMS,
+  COMBINED,
+  DEFAULT_ARMS,
+  chosen,
+  comparisonSpecs,
+  methodRows,
+  orderArms,
+  type Arm,
+  type StepTargets,
+} from './experiment-arms';
 import { modelOptions } from './model-options';
 import { progressListener } from './run-siked';
 import { sandboxOptions, sandboxOptionsFrom } from './shared-options';
 import { syntheticRunInputs } from './synthetic-run';
 
 const presets = ['tiny', 'demo', 'full'] as const;
-/** The paper's comparison: single-strategy baselines, then combined distillation + SIKeD. */
-const ARMS = ['cot', 'l2m', 'pot', 'siked-sparse', 'siked-all'] as const;
-type Arm = (typeof ARMS)[number];
-/** The strategy a single-strategy arm forces; undefined for the SIKeD arms. */
-const singleStrategy = (arm: Arm): Strategy | undefined =>
-  (STRATEGIES as readonly string[]).includes(arm) ? (arm as Strategy) : undefined;
-
-/** Table rows: every arm's iterations, then the validation-chosen SIKeD results. */
-function methodRows(arms: readonly Arm[], iterations: number): MethodSpec[] {
-  const rows: MethodSpec[] = [];
-  for (const arm of arms) {
-    const single = singleStrategy(arm);
-    if (single) rows.push({ label: `${STRATEGY_LABELS[single]} only`, arm, iteration: 0 });
-  }
-  const sikedArms = arms.filter((arm) => arm.startsWith('siked'));
-  if (sikedArms.length > 0) {
-    rows.push({ label: 'Combined (iteration 0)', arm: sikedArms[0], iteration: 0, loop: true });
-  }
-  for (const arm of sikedArms) {
-    const name = arm === 'siked-sparse' ? 'SIKeD-sparse' : 'SIKeD-all';
-    for (let t = 1; t <= iterations; t += 1)
-      rows.push({ label: `${name}, iteration ${t}`, arm, iteration: t, loop: true });
-    rows.push({ label: `${name}, chosen on validation`, arm, iteration: 'best' });
-  }
-  return rows;
-}
-
-function armSettings(arm: Arm, base: RunSettingsInput, iterations: number): RunSettingsInput {
-  const single = singleStrategy(arm);
-  if (single) return { ...base, strategies: [single], forcedStrategy: single, iterations: 0 };
-  return {
-    ...base,
-    iterations,
-    mixing: arm === 'siked-all' ? 'all' : 'sparse',
-    // Every iteration is reported; the validation choice is a row of its own.
-    earlyStopping: false,
-  };
-}
 
 function machineDescription(): string {
   const cpus = os.cpus();
   return `${cpus.length} CPU threads (${cpus[0]?.model.trim() ?? 'unknown CPU'}), ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`;
+}
+
+interface SeedJob {
+  seed: number;
+  arms: readonly Arm[];
+  iterations: number;
+  preset: (typeof presets)[number];
+  outDir: string;
+  engine: { device: 'cpu' | 'cuda'; threads?: number };
+  pretrain: boolean;
+  runner: ProgramRunner;
+  context: CommandContext;
+}
+
+/** The steps of each iteration of a finished run (from its manifest's train stages). */
+async function iterationSteps(runDir: string): Promise<number[]> {
+  const summary = await loadRunSummary(runDir);
+  return summary.iterations.map((it) => {
+    if (it.trainSteps === null)
+      throw new Error(`${runDir}: iteration ${it.iteration} has no step count`);
+    return it.trainSteps;
+  });
+}
+
+/** Runs (or resumes) every arm of one seed, in dependency order. */
+async function runSeed(job: SeedJob): Promise<{ runs: ExperimentRun[]; world: SyntheticWorld }> {
+  const world = buildSyntheticWorld(job.preset, job.seed);
+  const seedDir = path.join(job.outDir, `seed-${job.seed}`);
+  const inputs = await syntheticRunInputs(world, path.join(seedDir, 'base-model'), {
+    ...job.engine,
+    pretrain: job.pretrain,
+    cacheDir: job.outDir,
+    log: (message) => job.context.progress.log(`seed ${job.seed}: ${message}`),
+  });
+  const base = { seed: job.seed, ...world.preset.run };
+  const targets: StepTargets = { sparseIterationSteps: null };
+  const runs: ExperimentRun[] = [];
+  for (const arm of job.arms) {
+    const definition = ARM_DEFINITIONS[arm];
+    const runDir = path.join(seedDir, arm);
+    let settings = definition.settings(base, job.iterations, targets);
+    if (definition.forksIteration0) {
+      settings = await forkRunAfterIteration0(path.join(seedDir, 'siked-sparse'), runDir, settings);
+    }
+    job.context.progress.log(`seed ${job.seed}, arm ${arm}: ${runDir}`);
+    const started = Date.now();
+    await runSiked({
+      runDir,
+      settings,
+      ...inputs,
+      runner: job.runner,
+      onEvent: progressListener(job.context.progress),
+    });
+    const wallSeconds = await addWallTime(
+      path.join(seedDir, `${arm}.wall-seconds.json`),
+      (Date.now() - started) / 1000,
+    );
+    if (arm === 'siked-sparse') targets.sparseIterationSteps = await iterationSteps(runDir);
+    runs.push({
+      arm,
+      seed: job.seed,
+      summary: await loadRunSummary(runDir),
+      wallSeconds,
+      predictions: await loadRunPredictions(runDir),
+    });
+  }
+  return { runs, world };
+}
+
+/** Runs `jobs` with at most `parallel` at once, keeping their order in the result. */
+async function runConcurrently<T, R>(
+  items: readonly T[],
+  parallel: number,
+  work: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await work(items[index]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(parallel, items.length) }, lane));
+  return results;
 }
 
 /** `siked experiment`: the paper's comparison in the synthetic world, over seeds. */
@@ -79,7 +140,7 @@ export function registerExperiment(program: Command): void {
   defineCommand(program, {
     name: 'experiment',
     description:
-      "the paper's comparison in the synthetic world over seeds: CoT/L2M/PoT-only, combined, SIKeD-sparse and SIKeD-all; writes a RESULTS.md (rerun to resume)",
+      "the paper's comparison in the synthetic world over seeds: SIKeD-sparse/all, a compute-matched combined-continue control, step-matched CoT/L2M/PoT-only; paired bootstrap intervals; writes a RESULTS.md (rerun to resume)",
     options: {
       preset: {
         flag: '--preset <name>',
@@ -90,23 +151,36 @@ export function registerExperiment(program: Command): void {
       },
       seeds: {
         flag: '--seeds <list>',
-        description: 'comma-separated seeds (>= 3 for a mean and std worth reading)',
+        description: 'comma-separated seeds (>= 5 for intervals worth reading)',
         schema: z
           .string()
           .regex(/^\d+(,\d+)*$/, 'expected comma-separated whole numbers, e.g. 0,1,2'),
-        defaultValue: '0,1,2',
+        defaultValue: '0,1,2,3,4',
       },
       arms: {
         flag: '--arms <list>',
         description: `comma-separated arms among ${ARMS.join(', ')}`,
         schema: z.string().min(1),
-        defaultValue: ARMS.join(','),
+        defaultValue: DEFAULT_ARMS.join(','),
       },
       iterations: {
         flag: '--iterations <n>',
         description: 'SIKeD iterations after combined distillation',
         schema: schemas.positiveInt,
-        defaultValue: 3,
+        defaultValue: 2,
+      },
+      jobs: {
+        flag: '--jobs <n>',
+        description: 'seeds run at once (each with --threads engine threads)',
+        schema: schemas.positiveInt,
+        defaultValue: 1,
+      },
+      pretrain: {
+        flag: '--no-pretrain',
+        description:
+          "start every arm from a random-initialised student instead of one pretrained on the world's unlabelled text",
+        schema: z.boolean(),
+        defaultValue: true,
       },
       out: {
         flag: '--out <dir>',
@@ -124,20 +198,23 @@ export function registerExperiment(program: Command): void {
       ...sandboxOptions,
     },
     examples: [
-      'siked experiment',
+      'siked experiment --jobs 2 --threads 1 --results docs/RESULTS.md',
       'siked experiment --preset tiny --seeds 0,1,2 --iterations 1 --out /tmp/exp --json',
-      'siked experiment --arms siked-sparse,siked-all --results docs/RESULTS.md',
+      'siked experiment --arms siked-sparse,combined-continue,self-only',
     ],
     async run(options, _args, context) {
-      const arms = options.arms.split(',').map((name) => name.trim());
-      const unknown = arms.filter((name) => !(ARMS as readonly string[]).includes(name));
+      const started = Date.now();
+      const { arms, unknown, missing } = orderArms(options.arms.split(',').map((a) => a.trim()));
       if (unknown.length > 0) {
         throw new UsageError(
           `--arms: unknown arm(s) ${unknown.join(', ')}; expected ${ARMS.join(', ')}`,
         );
       }
-      // Forks share iteration 0, so the sparse arm (when asked for) runs first.
-      const ordered = ARMS.filter((arm) => arms.includes(arm));
+      if (missing.length > 0) {
+        throw new UsageError(
+          `--arms: ${missing.join(', ')} must be included (the other arms fork its iteration 0 or match its step counts)`,
+        );
+      }
       const seeds = [...new Set(options.seeds.split(',').map(Number))];
       const outDir = options.out ?? path.join('runs', `experiment-${options.preset}`);
       const resultsFile = options.results ?? path.join(outDir, 'RESULTS.md');
@@ -145,66 +222,102 @@ export function registerExperiment(program: Command): void {
       const runner = await PythonSandbox.start(sandboxOptionsFrom(options), {
         onWarning: (message) => context.progress.log(`sandbox: ${message}`),
       });
-      const runs: ExperimentRun[] = [];
+      let perSeed: Array<{ runs: ExperimentRun[]; world: SyntheticWorld }>;
       try {
-        for (const seed of seeds) {
-          const world = buildSyntheticWorld(options.preset, seed);
-          const seedDir = path.join(outDir, `seed-${seed}`);
-          const baseDir = path.join(seedDir, 'base-model');
-          const inputs = await syntheticRunInputs(world, baseDir, {
-            device: options.device,
-            threads: options.threads,
-          });
-          const base: RunSettingsInput = { seed, ...world.preset.run };
-          let sourceOfIteration0: string | null = null;
-          for (const arm of ordered) {
-            const runDir = path.join(seedDir, arm);
-            let settings = armSettings(arm, base, options.iterations);
-            if (arm.startsWith('siked') && sourceOfIteration0 !== null) {
-              settings = await forkRunAfterIteration0(sourceOfIteration0, runDir, settings);
-            }
-            context.progress.log(`seed ${seed}, arm ${arm}: ${runDir}`);
-            const started = Date.now();
-            await runSiked({
-              runDir,
-              settings,
-              ...inputs,
-              runner,
-              onEvent: progressListener(context.progress),
-            });
-            const wallSeconds = await recordWallTime(
-              path.join(seedDir, `${arm}.wall-seconds.json`),
-              (Date.now() - started) / 1000,
-            );
-            if (arm.startsWith('siked')) sourceOfIteration0 ??= runDir;
-            runs.push({ arm, seed, summary: await loadRunSummary(runDir), wallSeconds });
-          }
-        }
+        perSeed = await runConcurrently(seeds, options.jobs, (seed) =>
+          runSeed({
+            seed,
+            arms,
+            iterations: options.iterations,
+            preset: options.preset,
+            outDir,
+            engine: { device: options.device, threads: options.threads },
+            pretrain: options.pretrain,
+            runner,
+            context,
+          }),
+        );
       } finally {
         await runner.close();
       }
+      const totalWallSeconds = await addWallTime(
+        path.join(outDir, 'experiment.wall-seconds.json'),
+        (Date.now() - started) / 1000,
+      );
 
-      const summary = summarizeExperiment(runs, methodRows(ordered, options.iterations));
+      const families = new Map<number, Map<string, string>>();
+      for (const { world } of perSeed) {
+        const byId = new Map<string, string>();
+        for (const problems of Object.values(world.splits))
+          for (const p of problems) {
+            const family = (p.meta as { family?: unknown } | undefined)?.family;
+            if (typeof family === 'string') byId.set(p.id, family);
+          }
+        families.set(world.seed, byId);
+      }
+      const runs = perSeed.flatMap((s) => s.runs);
+      const summary = summarizeExperiment(runs, methodRows(arms, options.iterations));
+      const comparisons = compareMethods(summary, comparisonSpecs(arms, options.iterations));
+      const singleStrategyRows = Object.fromEntries(
+        arms.flatMap((arm) => {
+          const { strategy, label } = ARM_DEFINITIONS[arm];
+          return strategy ? [[strategy, label]] : [];
+        }),
+      );
+      const table = familyTable(summary, {
+        familyOf: (seed, id) => families.get(seed)?.get(id),
+        singleStrategyRows,
+        methodRows: [
+          COMBINED,
+          ...arms.filter((a) => ARM_DEFINITIONS[a].strategy === undefined).map(chosen),
+        ],
+      });
+
+      const resultsDir = path.dirname(path.resolve(resultsFile));
+      await fs.mkdir(resultsDir, { recursive: true });
+      const stem = path.basename(resultsFile, path.extname(resultsFile)).toLowerCase();
+      const figures: Array<{ title: string; file: string }> = [];
+      for (const quantity of ['test', 'ood'] as const) {
+        const plot = accuracyVsStepsSpec(summary, quantity);
+        if (!plot) continue;
+        const rendered = await renderPlot(plot);
+        const file = `${stem}-${plot.name}`;
+        await fs.writeFile(path.join(resultsDir, `${file}.svg`), rendered.svg);
+        await fs.writeFile(path.join(resultsDir, `${file}.png`), rendered.png);
+        figures.push({ title: plot.title, file: `${file}.svg` });
+      }
+
       const command = [
-        'siked experiment',
+        'npx siked experiment',
         `--preset ${options.preset}`,
         `--seeds ${seeds.join(',')}`,
-        `--arms ${ordered.join(',')}`,
+        `--arms ${arms.join(',')}`,
         `--iterations ${options.iterations}`,
+        options.pretrain ? '' : '--no-pretrain',
+        options.jobs > 1 ? `--jobs ${options.jobs}` : '',
         options.threads ? `--threads ${options.threads}` : '',
+        options.results ? `--results ${options.results}` : '',
       ]
         .filter(Boolean)
         .join(' ');
       const markdown = formatExperimentMarkdown(summary, {
-        command: `npx ${command}`,
-        setting: `synthetic world, preset "${options.preset}"`,
+        command,
+        setting: `synthetic world, preset "${options.preset}", ${options.pretrain ? "students pretrained on the world's unlabelled text" : 'students from random initialisation'}`,
         machine: machineDescription(),
         date: new Date().toISOString().slice(0, 10),
+        comparisons,
+        families: table,
+        figures,
+        totalWallSeconds,
       });
-      await fs.mkdir(path.dirname(path.resolve(resultsFile)), { recursive: true });
       await fs.writeFile(resultsFile, markdown);
       if (context.json) {
-        context.printJson({ outDir, results: resultsFile, summary });
+        context.printJson({
+          outDir,
+          results: resultsFile,
+          summary: stripRuns(summary),
+          comparisons,
+        });
         return;
       }
       context.print(`${markdown}\nresults: ${resultsFile}`);
@@ -212,17 +325,29 @@ export function registerExperiment(program: Command): void {
   });
 }
 
+/** The summary without the per-run back references (graded answers), for --json. */
+function stripRuns(summary: ReturnType<typeof summarizeExperiment>) {
+  return {
+    ...summary,
+    methods: summary.methods.map(({ picks, ...rest }) => ({
+      ...rest,
+      picks: picks.map((p) => ({ seed: p.seed, iteration: p.iteration })),
+    })),
+  };
+}
+
 /**
- * Wall time of a run summed over the invocations that did work on it (a resumed run adds up;
- * an invocation that found it finished adds ~0), kept beside the run folder (a fork copies
- * the folder, not this file). A forked arm's time excludes the iteration 0 it shares.
+ * Wall time summed over the invocations that did work (a resumed run adds up; an invocation
+ * that found it finished adds ~0), kept beside the run folder (a fork copies the folder, not
+ * this file). A forked arm's time excludes the iteration 0 it shares.
  */
-async function recordWallTime(file: string, seconds: number): Promise<number> {
+async function addWallTime(file: string, seconds: number): Promise<number> {
   const previous = await fs
     .readFile(file, 'utf8')
     .then((text) => (JSON.parse(text) as { seconds: number }).seconds)
     .catch(() => 0);
   const total = previous + seconds;
+  await fs.mkdir(path.dirname(file), { recursive: true });
   await fs.writeFile(file, `${JSON.stringify({ seconds: total })}\n`);
   return total;
 }

@@ -24,9 +24,31 @@ export type SyntheticRunInputs = Pick<
 export async function syntheticRunInputs(
   world: SyntheticWorld,
   baseDir: string,
-  engine: { device: 'cpu' | 'cuda'; threads?: number },
+  engine: {
+    device: 'cpu' | 'cuda';
+    threads?: number;
+    /** Pretrain M0 on the world's unlabelled text (cached in `cacheDir`) instead of random init. */
+    pretrain?: boolean;
+    cacheDir?: string;
+    log?: (message: string) => void;
+  },
 ): Promise<SyntheticRunInputs> {
-  await writeSyntheticBaseModel(world, baseDir, { threads: engine.threads });
+  await writeSyntheticBaseModel(world, baseDir, {
+    threads: engine.threads,
+    pretrain: engine.pretrain,
+    cacheDir: engine.cacheDir,
+    onProgress: (event) => {
+      if (event.type === 'cache-hit') engine.log?.(`pretrained base from cache ${event.cachedDir}`);
+      else if (event.type === 'trained')
+        engine.log?.(
+          `pretrained base: ${event.summary.steps} steps, loss ${event.summary.firstLoss.toFixed(3)} -> ${event.summary.finalLoss.toFixed(3)}, ${event.summary.seconds.toFixed(0)} s`,
+        );
+      else if (event.type === 'step' && event.progress.step % 500 === 0)
+        engine.log?.(
+          `pretraining step ${event.progress.step}/${event.progress.totalSteps}, loss ${event.progress.loss.toFixed(3)}`,
+        );
+    },
+  });
   const evalSets: Record<string, Problem[]> = Object.fromEntries(
     Object.entries(world.splits).filter(([name]) => name !== 'train' && name !== 'validation'),
   );
