@@ -1,5 +1,6 @@
-// siked experiment on the tiny preset: every arm runs, SIKeD-all forks SIKeD-sparse's iteration 0,
-// RESULTS.md is written, and a rerun resumes instead of retraining.
+// siked experiment on the tiny preset: every arm runs, SIKeD-all and combined-continue fork
+// SIKeD-sparse's iteration 0, the controls are matched in optimizer steps, RESULTS.md is written
+// with intervals and the family table, and a rerun resumes instead of retraining.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { forkRunAfterIteration0 } from '@siked/core';
@@ -19,10 +20,14 @@ describe('siked experiment (built CLI, tiny preset)', () => {
     '3,4',
     '--iterations',
     '1',
+    '--arms',
+    'siked-sparse,siked-all,combined-continue,cot,l2m,pot',
     '--out',
     out,
     '--threads',
     '1',
+    '--jobs',
+    '2',
     '--json',
     ...SANDBOX,
   ];
@@ -45,10 +50,24 @@ describe('siked experiment (built CLI, tiny preset)', () => {
       'SIKeD-sparse, chosen on validation',
       'SIKeD-all, iteration 1',
       'SIKeD-all, chosen on validation',
+      'Combined-continue, iteration 1',
+      'Combined-continue, chosen on validation',
     ]);
     const page = fs.readFileSync(path.join(out, 'RESULTS.md'), 'utf8');
     expect(page).toContain('npx siked experiment --preset tiny --seeds 3,4');
-    expect(page).toMatch(/\| PoT only \| \d+\.\d ± \d+\.\d \|/);
+    expect(page).toMatch(/\| PoT only \| \d+ \| \d+\.\d ± \d+\.\d \|/);
+    expect(page).toContain('## SIKeD minus each control (paired bootstrap, 95%)');
+    expect(page).toContain(
+      '| SIKeD-sparse, chosen on validation − Combined-continue, chosen on validation |',
+    );
+    expect(page).toContain('## Which strategy suits which family');
+    expect(page).toContain('| unknown-start |');
+    expect(page).toContain(
+      '![Accuracy (test) against optimizer steps](results-accuracy-vs-steps-test.svg)',
+    );
+    expect(fs.readFileSync(path.join(out, 'results-accuracy-vs-steps-test.svg'), 'utf8')).toMatch(
+      /^<svg/,
+    );
 
     for (const seed of [3, 4]) {
       // single-strategy baselines: one strategy in the teacher data and in the answers
@@ -67,6 +86,32 @@ describe('siked experiment (built CLI, tiny preset)', () => {
       );
       expect(
         fs.existsSync(path.join(out, `seed-${seed}/siked-all/iter-1/model/model.safetensors`)),
+      ).toBe(true);
+      // Matched compute: the single strategies train combined distillation's step count, and
+      // combined-continue trains D_LLM alone for SIKeD-sparse's iteration-1 steps.
+      const sparse = readJson(`seed-${seed}/siked-sparse/run.json`);
+      const steps = (run: { stages: Record<string, { details: { steps: number } }> }, t: number) =>
+        run.stages[`iter-${t}/train`]!.details.steps;
+      expect(steps(cot, 0)).toBe(steps(sparse, 0));
+      const control = readJson(`seed-${seed}/combined-continue/run.json`);
+      expect(control.config).toMatchObject({
+        mixing: 'teacher-only',
+        stepsPerIteration: [null, steps(sparse, 1)],
+      });
+      expect(steps(control, 1)).toBe(steps(sparse, 1));
+      const teacherData = fs.readFileSync(
+        path.join(out, `seed-${seed}/siked-sparse/iter-0/train.jsonl`),
+        'utf8',
+      );
+      expect(
+        fs.readFileSync(
+          path.join(out, `seed-${seed}/combined-continue/iter-1/train.jsonl`),
+          'utf8',
+        ),
+      ).toBe(teacherData);
+      // The base model was pretrained once per seed (cached in the experiment folder).
+      expect(
+        fs.existsSync(path.join(out, `seed-${seed}/base-model/pretraining-summary.json`)),
       ).toBe(true);
     }
   }, 300_000);

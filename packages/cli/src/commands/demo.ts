@@ -38,6 +38,13 @@ export function registerDemo(program: Command): void {
         schema: schemas.nonNegativeInt,
         defaultValue: 0,
       },
+      pretrain: {
+        flag: '--no-pretrain',
+        description:
+          "start from a random-initialised student instead of one pretrained on the world's unlabelled text (cached in ~/.cache/siked)",
+        schema: z.boolean(),
+        defaultValue: true,
+      },
       device,
       threads,
       ...sandboxOptions,
@@ -54,6 +61,8 @@ export function registerDemo(program: Command): void {
       const inputs = await syntheticRunInputs(world, baseDir, {
         device: options.device,
         threads: options.threads,
+        pretrain: options.pretrain,
+        log: (message) => context.progress.log(message),
       });
       const completed = await runAndReport(
         { runDir, settings: { seed: options.seed, ...world.preset.run }, ...inputs },

@@ -113,13 +113,13 @@ function problemDocuments(
       .map((problem) => problem.question)
       .filter((question) => knownText(world, question));
     if (questions.length >= count)
-      return questions
-        .slice(0, count)
-        .map((question, index) =>
-          new RandomStream(world.seed, `pretrain/${stream}/transcribe/${index}`).chance(0.5)
-            ? withNumbersTranscribed(question)
-            : question,
-        );
+      return questions.slice(0, count).map((question, index) => {
+        // As the student's prompt shows a question, so what pretraining teaches is used there.
+        const text = world.studentTemplate.prompt.split('{question}')[0] + question;
+        return new RandomStream(world.seed, `pretrain/${stream}/transcribe/${index}`).chance(0.5)
+          ? withNumbersTranscribed(text)
+          : text;
+      });
   }
 }
 

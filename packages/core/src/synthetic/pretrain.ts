@@ -23,7 +23,7 @@ export {
 } from './pretrain-corpus';
 
 /** Bump when the corpus or the training recipe changes meaning, so old caches are not reused. */
-const PRETRAINING_FORMAT = 3;
+const PRETRAINING_FORMAT = 4;
 /** Points kept in the summary's loss curve (each the mean loss of a window of steps). */
 const LOSS_CURVE_POINTS = 20;
 
