@@ -101,4 +101,28 @@ describe('summarizeExperiment', () => {
     expect(mixing).toContain('| Combined | - | 50.0 / 25.0 / 25.0 | n/a | n/a | n/a |');
     expect(mixing).not.toContain('SIKeD, chosen');
   });
+
+  it('states the alpha and KL trends from the loop rows, plainly when a series stays the same', () => {
+    const loopRows: MethodSpec[] = [1, 2].map((t) => ({
+      label: `SIKeD, iteration ${t}`,
+      arm: 'siked-sparse',
+      iteration: t,
+      loop: true,
+    }));
+    const page = (summary: RunSummary) =>
+      formatExperimentMarkdown(
+        summarizeExperiment([{ arm: 'siked-sparse', seed: 0, summary, wallSeconds: 1 }], loopRows),
+        { command: 'c', setting: 's', machine: 'm', date: 'd' },
+      );
+    const falling = page(runWith([3, 5, 6], 2));
+    expect(falling).toContain(
+      '- alpha, siked-sparse: 0.750 (iteration 1) -> 0.250 (iteration 2): falls at every iteration.',
+    );
+    expect(falling).toContain(
+      '- KL(P_train || P_SM), siked-sparse: 0.300 (iteration 1) -> 0.100 (iteration 2): falls at every iteration.',
+    );
+    const flat = runWith([3, 5, 6], 2);
+    flat.iterations[2].alpha = 0.75;
+    expect(page(flat)).toContain('-> 0.750 (iteration 2): stays the same.');
+  });
 });

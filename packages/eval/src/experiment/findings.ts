@@ -43,13 +43,15 @@ function describeTrend(
   for (const [arm, points] of series) {
     if (points.length < 2) continue;
     const values = points.map((p) => p.value);
-    const falls = values.every((v, i) => i === 0 || v <= values[i - 1]!);
-    const rises = values.every((v, i) => i === 0 || v >= values[i - 1]!);
-    const shape = falls
-      ? 'falls at every iteration'
-      : rises
-        ? 'rises'
-        : 'does not move monotonically';
+    const everyStep = (test: (now: number, before: number) => boolean) =>
+      values.every((v, i) => i === 0 || test(v, values[i - 1]!));
+    const shape = everyStep((now, before) => now === before)
+      ? 'stays the same'
+      : everyStep((now, before) => now < before)
+        ? 'falls at every iteration'
+        : everyStep((now, before) => now > before)
+          ? 'rises at every iteration'
+          : 'does not move monotonically';
     lines.push(
       `- ${name}, ${arm}: ${points.map((p) => `${p.value.toFixed(digits)} (iteration ${p.iteration})`).join(' -> ')}: ${shape}.`,
     );
