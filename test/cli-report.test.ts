@@ -25,6 +25,7 @@ describe('siked report (built CLI)', () => {
     expect(written.iterations).toBe(2);
     expect(written.figures.map((f) => f.name)).toEqual([
       'accuracy-by-iteration',
+      'accuracy-by-steps',
       'strategy-histogram',
       'strategy-dynamics',
       'per-strategy-accuracy',

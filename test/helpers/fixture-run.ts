@@ -43,7 +43,10 @@ export function writeFixtureRun(dir: string): void {
     JSON.stringify({
       iteration: 0,
       alpha: null,
-      studentShares: { cot: 0.8, l2m: 0, pot: 0.2 },
+      trainSteps: 3,
+      samplingShares: null,
+      klTrainToSampling: null,
+      greedyValidationShares: { cot: 0.8, l2m: 0, pot: 0.2 },
       datasets: { test: accuracy(4, 10, 8, 3), 'ood-distractor': accuracy(3, 10, 8, 2) },
     }),
   );
@@ -52,9 +55,12 @@ export function writeFixtureRun(dir: string): void {
     JSON.stringify({
       iteration: 1,
       alpha: 0.6,
-      klTrainToStudent: 0.21,
+      trainSteps: 3,
+      klTrainToSampling: 0.21,
       trainShares: { cot: 0.4, l2m: 0.2, pot: 0.4 },
-      studentShares: { cot: 0.5, l2m: 0, pot: 0.5 },
+      samplingShares: { cot: 0.45, l2m: 0.1, pot: 0.45 },
+      samplingCorrectShares: { cot: 0.5, l2m: 0, pot: 0.5 },
+      greedyValidationShares: { cot: 0.5, l2m: 0, pot: 0.5 },
       datasets: { test: accuracy(6, 10, 5, 2), 'ood-distractor': accuracy(5, 10, 5, 2) },
     }),
   );

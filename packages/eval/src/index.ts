@@ -17,6 +17,7 @@ export type {
 export {
   reportPlotSpecs,
   accuracyByIterationSpec,
+  accuracyByStepsSpec,
   strategyHistogramSpec,
   strategyDynamicsSpec,
   perStrategyAccuracySpec,
@@ -49,9 +50,9 @@ export {
 } from './run/load-run';
 export { RunFileError } from './run/fields';
 export { loadRunPredictions } from './run/load-predictions';
+export { cumulativeStepsAt } from './run/steps';
 export {
   summarizeExperiment,
-  cumulativeStepsAt,
   meanStd,
   type PredictionRecord,
   type RunPredictions,

@@ -2,6 +2,7 @@ import {
   PLOT_HEIGHT,
   PLOT_WIDTH,
   accuracyByIterationSpec,
+  accuracyByStepsSpec,
   lossCurveSpec,
   perStrategyAccuracySpec,
   reportPlotSpecs,
@@ -26,6 +27,7 @@ describe('plot specifications', () => {
     const plots = reportPlotSpecs(sampleSummary());
     expect(plots.map((p) => p.name)).toEqual([
       'accuracy-by-iteration',
+      'accuracy-by-steps',
       'strategy-histogram',
       'strategy-dynamics',
       'per-strategy-accuracy',
@@ -38,6 +40,16 @@ describe('plot specifications', () => {
         autosize: { type: 'fit', contains: 'padding' },
       });
     }
+  });
+
+  it('plot accuracy against the optimizer steps behind each checkpoint', () => {
+    // steps 20, 15, 12: the checkpoints have 20, 35 and 47 steps behind them
+    expect(rows(accuracyByStepsSpec(sampleSummary()))).toEqual([
+      { steps: 20, iteration: 0, dataset: 'test', accuracy: 0.3 },
+      { steps: 35, iteration: 1, dataset: 'test', accuracy: 0.5 },
+      { steps: 47, iteration: 2, dataset: 'test', accuracy: 0.6 },
+      { steps: 47, iteration: 2, dataset: 'ood|pipe', accuracy: 0.5 },
+    ]);
   });
 
   it('plot accuracy per data set and iteration', () => {

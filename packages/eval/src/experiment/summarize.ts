@@ -4,6 +4,7 @@
 // the RunSummary (and, for intervals and family tables, the graded answers) of every (arm, seed)
 // run; nothing here trains or evaluates.
 import { STRATEGIES, type Strategy } from '@siked/core';
+import { cumulativeStepsAt } from '../run/steps';
 import type { IterationSummary, RunSummary, StrategyShares } from '../run/types';
 
 /** One graded greedy answer (a line of `iter-<t>/eval-<dataset>.jsonl`). */
@@ -101,17 +102,6 @@ export function meanStd(values: readonly number[]): MeanStd | null {
 function iterationOf(run: ExperimentRun, which: number | 'best'): IterationSummary | undefined {
   const wanted = which === 'best' ? run.summary.bestIteration : which;
   return run.summary.iterations.find((it) => it.iteration === wanted);
-}
-
-/** Steps in the history of iteration `t`'s checkpoint (null when a step count is missing). */
-export function cumulativeStepsAt(summary: RunSummary, t: number): number | null {
-  // A restarted iteration trains the base model again, so only its own steps are behind it.
-  const restart = summary.config.studentInit === 'restart';
-  const history = summary.iterations.filter((it) =>
-    restart ? it.iteration === t : it.iteration <= t,
-  );
-  if (history.length === 0 || history.some((it) => it.trainSteps === null)) return null;
-  return history.reduce((sum, it) => sum + it.trainSteps!, 0);
 }
 
 function meanOfPresent(list: ReadonlyArray<StrategyShares | null>): StrategyShares | null {

@@ -1,6 +1,7 @@
 // Vega-Lite specifications of the report's figures, built from a RunSummary. Pure data in, JSON
 // out: no rendering here, so these are unit-testable anywhere (jest included).
 import { STRATEGIES } from '@siked/core';
+import { cumulativeStepsAt } from '../run/steps';
 import type { RunSummary } from '../run/types';
 import { STRATEGY_LABELS } from '../strategy-labels';
 
@@ -85,6 +86,45 @@ export function accuracyByIterationSpec(summary: RunSummary): PlotSpec | null {
           axis: { format: '%' },
         },
         color: { field: 'dataset', type: 'nominal', title: 'data set' },
+      },
+    },
+  );
+}
+
+/**
+ * Accuracy against the optimizer steps behind each checkpoint (all earlier iterations' when the
+ * student continues): SIKeD's gains read against how much training produced them.
+ */
+export function accuracyByStepsSpec(summary: RunSummary): PlotSpec | null {
+  const values = summary.iterations.flatMap((it) => {
+    const steps = cumulativeStepsAt(summary, it.iteration);
+    if (steps === null) return [];
+    return it.evaluations.map((e) => ({
+      steps,
+      iteration: it.iteration,
+      dataset: e.dataset,
+      accuracy: e.accuracy.accuracy,
+    }));
+  });
+  if (values.length === 0) return null;
+  return plotFrame(
+    'accuracy-by-steps',
+    'Accuracy against optimizer steps',
+    "Accuracy on each evaluation set against the optimizer steps behind each iteration's checkpoint; compare arms at equal steps, not equal iterations.",
+    {
+      data: { values },
+      mark: { type: 'line', point: true },
+      encoding: {
+        x: { field: 'steps', type: 'quantitative', title: 'optimizer steps behind the checkpoint' },
+        y: {
+          field: 'accuracy',
+          type: 'quantitative',
+          title: 'accuracy',
+          scale: { domain: [0, 1] },
+          axis: { format: '%' },
+        },
+        color: { field: 'dataset', type: 'nominal', title: 'data set' },
+        order: { field: 'iteration' },
       },
     },
   );
@@ -294,6 +334,7 @@ export function lossCurveSpec(summary: RunSummary): PlotSpec | null {
 export function reportPlotSpecs(summary: RunSummary): PlotSpec[] {
   return [
     accuracyByIterationSpec(summary),
+    accuracyByStepsSpec(summary),
     strategyHistogramSpec(summary),
     strategyDynamicsSpec(summary),
     perStrategyAccuracySpec(summary),
