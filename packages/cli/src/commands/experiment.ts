@@ -17,6 +17,7 @@ import {
   formatExperimentMarkdown,
   loadRunPredictions,
   loadRunSummary,
+  meanStd,
   renderPlot,
   summarizeExperiment,
   type ExperimentRun,
@@ -257,6 +258,8 @@ export function registerExperiment(program: Command): void {
       }
       const runs = perSeed.flatMap((s) => s.runs);
       const summary = summarizeExperiment(runs, methodRows(arms, options.iterations));
+      const pretraining = await pretrainingSeconds(outDir, seeds);
+      if (pretraining) summary.wallSeconds['pretraining (base model, once per seed)'] = pretraining;
       const comparisons = compareMethods(summary, comparisonSpecs(arms, options.iterations));
       const singleStrategyRows = Object.fromEntries(
         arms.flatMap((arm) => {
@@ -323,6 +326,22 @@ export function registerExperiment(program: Command): void {
       context.print(`${markdown}\nresults: ${resultsFile}`);
     },
   });
+}
+
+/** Seconds the base models' pretraining took (their pretraining-summary.json), over seeds. */
+async function pretrainingSeconds(outDir: string, seeds: readonly number[]) {
+  const seconds = await Promise.all(
+    seeds.map((seed) =>
+      fs
+        .readFile(
+          path.join(outDir, `seed-${seed}`, 'base-model', 'pretraining-summary.json'),
+          'utf8',
+        )
+        .then((text) => (JSON.parse(text) as { seconds: number }).seconds)
+        .catch(() => null),
+    ),
+  );
+  return meanStd(seconds.filter((s): s is number => s !== null));
 }
 
 /** The summary without the per-run back references (graded answers), for --json. */
