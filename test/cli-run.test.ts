@@ -41,6 +41,10 @@ describe('siked demo | distill | report | bench (built CLI, tiny preset)', () =>
     ]) {
       expect(fs.existsSync(path.join(demoDir, file))).toBe(true);
     }
+    // Every checkpoint carries the student's text format, so eval/generate prompt it as trained.
+    expect(fs.readFileSync(path.join(demoDir, 'iter-1/model/student-format.json'), 'utf8')).toBe(
+      fs.readFileSync(path.join(demoDir, 'base-model/student-format.json'), 'utf8'),
+    );
     const datasets = Object.keys(
       JSON.parse(fs.readFileSync(path.join(demoDir, 'iter-1/eval.json'), 'utf8')).datasets,
     );

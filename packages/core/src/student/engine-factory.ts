@@ -40,8 +40,12 @@ export class EngineStudentFactory implements StudentFactory {
     const tokenizer = await HfTokenizer.fromFile(dir, this.settings.tokenizer);
     const model = await (this.settings.loadModel ?? nativeModelLoader())(dir);
     const tokenizerFiles = [path.join(dir, 'tokenizer.json')];
-    const config = path.join(dir, 'tokenizer_config.json');
-    if (await exists(config)) tokenizerFiles.push(config);
+    // The student's text format travels with every checkpoint, so `siked eval` on an
+    // iteration's model prompts it as the loop trained it.
+    for (const name of ['tokenizer_config.json', 'student-format.json']) {
+      const file = path.join(dir, name);
+      if (await exists(file)) tokenizerFiles.push(file);
+    }
     return new EngineStudent(model, tokenizer, { ...this.settings.student, tokenizerFiles });
   }
 }
