@@ -59,35 +59,60 @@ export function plotFrame(
   };
 }
 
-/** Accuracy on every evaluation data set after each iteration (line per data set). */
-export function accuracyByIterationSpec(summary: RunSummary): PlotSpec | null {
-  const values = summary.iterations.flatMap((it) =>
-    it.evaluations.map((e) => ({
+/** The 0..100% accuracy axis every accuracy figure shares. */
+const accuracyAxis = {
+  field: 'accuracy',
+  type: 'quantitative',
+  title: 'accuracy',
+  scale: { domain: [0, 1] },
+  axis: { format: '%' },
+};
+
+/** One point per (iteration, data set), with the fields `extra` adds (null leaves it out). */
+function accuracyPoints(
+  summary: RunSummary,
+  extra: (it: RunSummary['iterations'][number]) => Record<string, number> | null,
+) {
+  return summary.iterations.flatMap((it) => {
+    const fields = extra(it);
+    if (fields === null) return [];
+    return it.evaluations.map((e) => ({
+      ...fields,
       iteration: it.iteration,
       dataset: e.dataset,
       accuracy: e.accuracy.accuracy,
-    })),
-  );
+    }));
+  });
+}
+
+/** Accuracy per data set (a line each, 0..1 axis) against `x`: the two accuracy figures' body. */
+function accuracyLines(values: readonly object[], x: Record<string, unknown>) {
+  return {
+    data: { values },
+    mark: { type: 'line', point: true },
+    encoding: {
+      x,
+      y: accuracyAxis,
+      color: { field: 'dataset', type: 'nominal', title: 'data set' },
+      order: { field: 'iteration' },
+    },
+  };
+}
+
+/** Accuracy on every evaluation data set after each iteration (line per data set). */
+export function accuracyByIterationSpec(summary: RunSummary): PlotSpec | null {
+  const values = accuracyPoints(summary, () => ({}));
   if (values.length === 0) return null;
   return plotFrame(
     'accuracy-by-iteration',
     'Accuracy by iteration',
     'Accuracy on each evaluation set after each iteration (0 = combined distillation); every item counts, an unparsed answer is wrong.',
-    {
-      data: { values },
-      mark: { type: 'line', point: true },
-      encoding: {
-        x: { field: 'iteration', type: 'ordinal', title: 'iteration', axis: { labelAngle: 0 } },
-        y: {
-          field: 'accuracy',
-          type: 'quantitative',
-          title: 'accuracy',
-          scale: { domain: [0, 1] },
-          axis: { format: '%' },
-        },
-        color: { field: 'dataset', type: 'nominal', title: 'data set' },
-      },
-    },
+    accuracyLines(values, {
+      field: 'iteration',
+      type: 'ordinal',
+      title: 'iteration',
+      axis: { labelAngle: 0 },
+    }),
   );
 }
 
@@ -96,37 +121,20 @@ export function accuracyByIterationSpec(summary: RunSummary): PlotSpec | null {
  * student continues): SIKeD's gains read against how much training produced them.
  */
 export function accuracyByStepsSpec(summary: RunSummary): PlotSpec | null {
-  const values = summary.iterations.flatMap((it) => {
+  const values = accuracyPoints(summary, (it) => {
     const steps = cumulativeStepsAt(summary, it.iteration);
-    if (steps === null) return [];
-    return it.evaluations.map((e) => ({
-      steps,
-      iteration: it.iteration,
-      dataset: e.dataset,
-      accuracy: e.accuracy.accuracy,
-    }));
+    return steps === null ? null : { steps };
   });
   if (values.length === 0) return null;
   return plotFrame(
     'accuracy-by-steps',
     'Accuracy against optimizer steps',
     "Accuracy on each evaluation set against the optimizer steps behind each iteration's checkpoint; compare arms at equal steps, not equal iterations.",
-    {
-      data: { values },
-      mark: { type: 'line', point: true },
-      encoding: {
-        x: { field: 'steps', type: 'quantitative', title: 'optimizer steps behind the checkpoint' },
-        y: {
-          field: 'accuracy',
-          type: 'quantitative',
-          title: 'accuracy',
-          scale: { domain: [0, 1] },
-          axis: { format: '%' },
-        },
-        color: { field: 'dataset', type: 'nominal', title: 'data set' },
-        order: { field: 'iteration' },
-      },
-    },
+    accuracyLines(values, {
+      field: 'steps',
+      type: 'quantitative',
+      title: 'optimizer steps behind the checkpoint',
+    }),
   );
 }
 
@@ -282,13 +290,7 @@ export function perStrategyAccuracySpec(summary: RunSummary): PlotSpec | null {
           type: 'nominal',
           sort: STRATEGIES.map((s) => STRATEGY_LABELS[s]),
         },
-        y: {
-          field: 'accuracy',
-          type: 'quantitative',
-          title: 'accuracy',
-          scale: { domain: [0, 1] },
-          axis: { format: '%' },
-        },
+        y: accuracyAxis,
         color: strategyColor,
         tooltip: [{ field: 'count', type: 'quantitative', title: 'answers' }],
       },
