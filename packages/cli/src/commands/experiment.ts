@@ -21,6 +21,7 @@ import {
   renderPlot,
   summarizeExperiment,
   type ExperimentRun,
+  type RunSummary,
 } from '@siked/eval';
 import { z } from 'zod';
 import { defineCommand, type CommandContext } from '../command';
@@ -62,9 +63,8 @@ interface SeedJob {
   context: CommandContext;
 }
 
-/** The steps of each iteration of a finished run (from its manifest's train stages). */
-async function iterationSteps(runDir: string): Promise<number[]> {
-  const summary = await loadRunSummary(runDir);
+/** The steps of each iteration of a finished run (from its eval.json files). */
+function iterationSteps(summary: RunSummary, runDir: string): number[] {
   return summary.iterations.map((it) => {
     if (it.trainSteps === null)
       throw new Error(`${runDir}: iteration ${it.iteration} has no step count`);
@@ -105,11 +105,12 @@ async function runSeed(job: SeedJob): Promise<{ runs: ExperimentRun[]; world: Sy
       path.join(seedDir, `${arm}.wall-seconds.json`),
       (Date.now() - started) / 1000,
     );
-    if (arm === 'siked-sparse') targets.sparseIterationSteps = await iterationSteps(runDir);
+    const summary = await loadRunSummary(runDir);
+    if (arm === 'siked-sparse') targets.sparseIterationSteps = iterationSteps(summary, runDir);
     runs.push({
       arm,
       seed: job.seed,
-      summary: await loadRunSummary(runDir),
+      summary,
       wallSeconds,
       predictions: await loadRunPredictions(runDir),
     });

@@ -93,6 +93,21 @@ export function familyTable(
     ),
   ];
 
+  /** The single strategy whose student did best on the selection split (in `family`, if given). */
+  const bestOnSelection = (seed: number, family?: string) => {
+    let best: (typeof singles)[number] | null = null;
+    let bestValue = -1;
+    for (const candidate of singles) {
+      const answers = graded(candidate.result, seed, selection, options.familyOf);
+      const value = answers === null ? null : accuracyOn(answers, family);
+      if (value !== null && value > bestValue) {
+        best = candidate;
+        bestValue = value;
+      }
+    }
+    return best;
+  };
+
   const rows: FamilyRow[] = [];
   const oraclePerSeed = new Map<number, { correct: number; total: number }>();
   for (const family of families) {
@@ -117,16 +132,7 @@ export function familyTable(
     const oracleChoices: Record<Strategy, number> = { cot: 0, l2m: 0, pot: 0 };
     const oracleValues: number[] = [];
     for (const seed of seeds) {
-      let chosen: (typeof singles)[number] | null = null;
-      let chosenAccuracy = -1;
-      for (const candidate of singles) {
-        const answers = graded(candidate.result, seed, selection, options.familyOf);
-        const value = answers === null ? null : accuracyOn(answers, family);
-        if (value !== null && value > chosenAccuracy) {
-          chosen = candidate;
-          chosenAccuracy = value;
-        }
-      }
+      const chosen = bestOnSelection(seed, family);
       if (chosen === null) continue;
       oracleChoices[chosen.strategy] += 1;
       const answers = graded(chosen.result, seed, test, options.familyOf)!.filter(
@@ -177,16 +183,7 @@ export function familyTable(
 
   // The best single strategy over all families, chosen per seed on the selection split.
   const bestSingle = seeds.flatMap((seed) => {
-    let best: (typeof singles)[number] | null = null;
-    let bestValue = -1;
-    for (const candidate of singles) {
-      const answers = graded(candidate.result, seed, selection, options.familyOf);
-      const value = answers === null ? null : accuracyOn(answers);
-      if (value !== null && value > bestValue) {
-        best = candidate;
-        bestValue = value;
-      }
-    }
+    const best = bestOnSelection(seed);
     return best === null ? [] : [accuracyOn(graded(best.result, seed, test, options.familyOf)!)!];
   });
   const anySingle = seeds.map((seed) => {
