@@ -11,8 +11,9 @@
 // SIKED_PROBE_SHAPE (JSON over config.json, e.g. {"hidden_size":64,"num_hidden_layers":3,...})
 // SIKED_PROBE_PRETRAIN=1 (start from the base pretrained on the world's unlabelled text, cached in
 // SIKED_CACHE_DIR)  SIKED_PROBE_STEPS (a fixed optimizer step count per run: matched compute)
-// SIKED_PROBE_SEED (world and training seed, default 0)  SIKED_PROBE_BASE (a base model folder
-// to start from)  SIKED_PROBE_SHOW (print the first N generations).
+// SIKED_PROBE_SEED (world and training seed, default 0)  SIKED_PROBE_THREADS (engine threads,
+// default 2)  SIKED_PROBE_BASE (a base model folder to start from)  SIKED_PROBE_SHOW (print the
+// first N generations).
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -47,6 +48,7 @@ probe(
     const demo = SYNTHETIC_PRESETS.demo;
     const train = Number(process.env.SIKED_PROBE_TRAIN ?? demo.splitSizes.train);
     const seed = Number(process.env.SIKED_PROBE_SEED ?? 0);
+    const threads = Number(process.env.SIKED_PROBE_THREADS ?? 2);
     const world = buildSyntheticWorld({ ...demo, splitSizes: { ...demo.splitSizes, train } }, seed);
     Object.assign(world.modelConfig, JSON.parse(process.env.SIKED_PROBE_SHAPE ?? '{}'));
     const format = StudentFormat.fromObject(world.studentTemplate);
@@ -58,16 +60,16 @@ probe(
         cpSync(process.env.SIKED_PROBE_BASE, dir, { recursive: true });
       } else if (process.env.SIKED_PROBE_PRETRAIN === '1') {
         rmSync(dir, { recursive: true, force: true });
-        await writeSyntheticBaseModel(world, dir, { pretrain: true, threads: 2 });
+        await writeSyntheticBaseModel(world, dir, { pretrain: true, threads });
       } else {
         await writeSyntheticModelFiles(world, dir);
-        const base = Model.fromConfig(parseModelConfig(world.modelConfig), { seed, threads: 2 });
+        const base = Model.fromConfig(parseModelConfig(world.modelConfig), { seed, threads });
         await base.save(dir);
         base.dispose();
       }
       const factory = new EngineStudentFactory({
         baseDir: dir,
-        loadModel: nativeModelLoader({ threads: 2 }),
+        loadModel: nativeModelLoader({ threads }),
       });
       const training = world.preset.run.training;
       const wanted = process.env.SIKED_PROBE_RUNS?.split(',') ?? RUNS.map((run) => run.name);
