@@ -16,10 +16,11 @@ export interface CliResult {
 /** Runs `siked ...args` to completion (stdout/stderr are pipes, so progress prints plain lines). */
 export function siked(
   args: string[],
-  options: { input?: string; timeoutMs?: number } = {},
+  options: { input?: string; timeoutMs?: number; cwd?: string } = {},
 ): CliResult {
   const result = spawnSync(process.execPath, [SIKED, ...args], {
     encoding: 'utf8',
+    cwd: options.cwd,
     input: options.input,
     timeout: options.timeoutMs ?? 120_000,
     env: { ...process.env, SIKED_DEBUG: '1' },

@@ -1,4 +1,4 @@
-import { existsSync, promises as fs } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { Command } from 'commander';
 import {
@@ -22,6 +22,14 @@ import {
   validateOptionValues,
   type ResolvedOptions,
 } from '../options';
+import {
+  DISTILL_INVOCATION_FILE,
+  checkInputPaths,
+  checkNewRunDir,
+  readInvocation,
+  refuseLockedRun,
+  writeInvocation,
+} from './distill-invocation';
 import { modelOptions, resolveStudentFormat, templateOption } from './model-options';
 import { formatRunTable, runAndReport } from './run-siked';
 import {
@@ -31,9 +39,6 @@ import {
   sandboxOptionsFrom,
 } from './shared-options';
 import { openTeacher, strategyList, teacherOptions } from './teach';
-
-/** The file in a run directory that records how `siked distill` was called, for --resume. */
-export const DISTILL_INVOCATION_FILE = 'distill.json';
 
 // The loop's settings, flags and help derived from its own schema (defined once, in core).
 const runSettingOptions = optionsFromSchema(runSettingsSchema, [
@@ -124,9 +129,47 @@ async function readEvalSets(specs: readonly string[]): Promise<Record<string, Pr
   const sets: Record<string, Problem[]> = {};
   for (const spec of specs) {
     const [name, ...rest] = spec.split('=');
-    sets[name] = (await readProblemsJsonl(rest.join('='))).problems;
+    const file = rest.join('=');
+    sets[name] = (await readProblemsJsonl(file)).problems;
+    if (sets[name].length === 0) throw new UsageError(`--eval-set ${spec}: no problems in ${file}`);
   }
   return sets;
+}
+
+/**
+ * The options of the run `--resume RUN_DIR` continues, as recorded in its distill.json (paths
+ * relative to the run folder). Any other option given with --resume is refused: it would be
+ * ignored, and the user would believe it applied.
+ */
+async function resumedValues(
+  options: DistillValues,
+  log: (line: string) => void,
+): Promise<DistillValues> {
+  const runDir = options.resume!;
+  const ignored = Object.entries(distillOptions)
+    .filter(([key]) => key !== 'resume')
+    .filter(([key, definition]) => {
+      const value = (options as Record<string, unknown>)[key];
+      const fallback = (definition as { defaultValue?: unknown }).defaultValue;
+      return value !== undefined && JSON.stringify(value) !== JSON.stringify(fallback);
+    })
+    .map(([, definition]) => definition.flag.split(' ')[0]);
+  if (ignored.length > 0) {
+    throw new UsageError(
+      `--resume ${runDir} continues the run with the options it was started with; ${ignored.join(', ')} would be ignored (start a new --out to change them)`,
+    );
+  }
+  const recorded = await readInvocation(runDir);
+  if (!recorded) {
+    throw new UsageError(
+      `--resume ${runDir}: no ${DISTILL_INVOCATION_FILE} there (not a run started by siked distill)`,
+    );
+  }
+  const file = path.join(runDir, DISTILL_INVOCATION_FILE);
+  // Re-checked like any input: the file may have been edited, or written by an older siked.
+  const values = validateOptionValues(distillOptions, recorded, (key) => `${file}, field "${key}"`);
+  log(`resuming ${runDir} with the options recorded in ${file}`);
+  return values;
 }
 
 /** `siked distill`: the SIKeD loop on your data, teacher and base model; resumable. */
@@ -142,34 +185,29 @@ export function registerDistill(program: Command): void {
       'siked distill --resume runs/gsm8k',
     ],
     async run(options, _args, context) {
-      let values: DistillValues = options;
-      if (options.resume) {
-        const file = path.join(options.resume, DISTILL_INVOCATION_FILE);
-        if (!existsSync(file)) {
-          throw new UsageError(
-            `--resume ${options.resume}: no ${DISTILL_INVOCATION_FILE} there (not a run started by siked distill)`,
-          );
-        }
-        // Re-checked like any input: the file may have been edited, or written by an older siked.
-        const recorded = JSON.parse(await fs.readFile(file, 'utf8')) as Record<string, unknown>;
-        values = validateOptionValues(distillOptions, recorded, (key) => `${file}, field "${key}"`);
-        context.progress.log(`resuming ${options.resume} with the options recorded in ${file}`);
-      }
+      const values = options.resume
+        ? await resumedValues(options, context.progress.log.bind(context.progress))
+        : options;
       const { teacher: teacherSpec, train, model: modelDir, out: runDir } = values;
       if (!teacherSpec) throw new UsageError('missing --teacher');
       if (!train) throw new UsageError('missing --train FILE');
       if (!modelDir) throw new UsageError('missing --model DIR');
       if (!runDir) throw new UsageError('missing --out RUN_DIR');
-      await fs.mkdir(runDir, { recursive: true });
-      if (!options.resume)
-        await fs.writeFile(
-          path.join(runDir, DISTILL_INVOCATION_FILE),
-          JSON.stringify(values, null, 2),
-        );
-
+      // Everything is checked and read before the run folder is touched: a refused call leaves
+      // an existing run exactly as it was.
+      checkInputPaths(values);
+      const existing = options.resume ? true : await checkNewRunDir(runDir, values);
+      await refuseLockedRun(runDir);
       const trainProblems = (await loadDataset(values.format, train, loadOptionsFrom(values)))
         .problems;
+      if (trainProblems.length === 0)
+        throw new UsageError(`--train ${train}: no problems in the file`);
       const evalSets = await readEvalSets(values.evalSet ?? []);
+      if (!existing) {
+        await fs.mkdir(runDir, { recursive: true });
+        await writeInvocation(runDir, values);
+      }
+
       const { teacher, close } = await openTeacher(teacherSpec, {
         teacherModel: values.teacherModel,
         endpoint: values.endpoint,

@@ -8,6 +8,7 @@ export {
 } from './settings';
 export type { IterationEvaluation, SampleRecord, SplitRecord } from './records';
 export { runSiked } from './controller';
+export { runDirLockHolder } from './lock';
 export { strategyDynamics, type StrategyDynamics } from './strategy-dynamics';
 export { forkRunAfterIteration0 } from './fork';
 export type { SikedRunOptions, SikedRunResult, StudentTextFormat } from './run-options';
