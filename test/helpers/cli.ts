@@ -1,5 +1,5 @@
 // Helpers for end-to-end tests of the built CLI (packages/cli/bin/siked.js -> dist/main.js).
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -26,6 +26,29 @@ export function siked(
     env: { ...process.env, SIKED_DEBUG: '1' },
   });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+/**
+ * Runs `siked ...args` without blocking this process: for tests whose CLI talks to a server
+ * running in the test itself (spawnSync would starve it).
+ */
+export function sikedAsync(
+  args: string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [SIKED, ...args], {
+      cwd: options.cwd,
+      env: { ...process.env, SIKED_DEBUG: '1', ...options.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
 }
 
 /** A fresh temporary directory, removed by the returned cleanup. */

@@ -38,7 +38,7 @@ import {
   sandboxOptions,
   sandboxOptionsFrom,
 } from './shared-options';
-import { openTeacher, strategyList, teacherOptions } from './teach';
+import { openTeacher, strategyList, teacherOptions, teacherSettingsFrom } from './teach';
 
 // The loop's settings, flags and help derived from its own schema (defined once, in core).
 const runSettingOptions = optionsFromSchema(runSettingsSchema, [
@@ -208,13 +208,8 @@ export function registerDistill(program: Command): void {
         await writeInvocation(runDir, values);
       }
 
-      const { teacher, close } = await openTeacher(teacherSpec, {
-        teacherModel: values.teacherModel,
-        endpoint: values.endpoint,
-        apiKeyEnv: values.apiKeyEnv,
-        cacheFile: path.join(runDir, 'teacher-cache.jsonl'),
-        requests: values.requests,
-      });
+      const opened = await openTeacher(teacherSpec, teacherSettingsFrom(values, runDir));
+      const { teacher, close } = opened;
       const byName: Record<string, unknown> = values;
       // The loop validates these again with its own schema (resolveRunSettings).
       const settings = {
@@ -262,6 +257,11 @@ export function registerDistill(program: Command): void {
           sandboxOptionsFrom(values),
           context.progress,
         );
+        const failed = opened.failures().length;
+        if (failed > 0)
+          context.progress.log(
+            `teacher: ${failed} request(s) failed for good and were left out: ${opened.failuresFile}`,
+          );
         if (context.json) {
           context.printJson({
             runDir,

@@ -16,6 +16,7 @@ import {
   type Solution,
   type Strategy,
   type Teacher,
+  type TeacherFailure,
 } from '@siked/core';
 import { z } from 'zod';
 import { defineCommand } from '../command';
@@ -41,42 +42,79 @@ export const strategyList = z
       .refine((list) => list.every(isStrategy), 'expected a comma-separated list of cot, l2m, pot'),
   );
 
+/** The teacher settings of {@link teacherOptions}, plus where its files go. */
+export interface TeacherSettings {
+  teacherModel?: string;
+  endpoint: 'chat' | 'completions';
+  apiKeyEnv?: string;
+  requests: number;
+  teacherTemperature: number;
+  teacherMaxTokens: number;
+  teacherTimeoutS: number;
+  teacherRetries: number;
+  teacherFailures: 'fail' | 'record';
+  /** The folder the response cache and the failures file go to. */
+  outDir: string;
+}
+
+/** An open teacher; `failures` lists the problems a server teacher gave up on (`record` mode). */
+export interface OpenedTeacher {
+  teacher: Teacher;
+  failures(): readonly TeacherFailure[];
+  /** Where `record` mode writes the failures. */
+  failuresFile: string;
+  close(): Promise<void>;
+}
+
 /** Opens the teacher a `--teacher` value names (URL, recorded:FILE or synthetic). */
-export async function openTeacher(
-  spec: string,
-  settings: {
-    teacherModel?: string;
-    endpoint: 'chat' | 'completions';
-    apiKeyEnv?: string;
-    cacheFile: string;
-    requests: number;
-  },
-): Promise<{ teacher: Teacher; close(): Promise<void> }> {
-  if (spec === 'synthetic') return { teacher: new SyntheticTeacher(), close: async () => {} };
+export async function openTeacher(spec: string, settings: TeacherSettings): Promise<OpenedTeacher> {
+  const failuresFile = path.join(settings.outDir, 'teacher-failures.jsonl');
+  const local = (teacher: Teacher): OpenedTeacher => ({
+    teacher,
+    failures: () => [],
+    failuresFile,
+    close: async () => {},
+  });
+  if (spec === 'synthetic') return local(new SyntheticTeacher());
   if (spec.startsWith('recorded:')) {
     const file = spec.slice('recorded:'.length);
     if (!file) throw new UsageError('--teacher recorded:FILE needs a file name');
-    return { teacher: await RecordedTeacher.fromJsonl(file), close: async () => {} };
+    return local(await RecordedTeacher.fromJsonl(file));
   }
   if (/^https?:\/\//.test(spec)) {
     if (!settings.teacherModel) throw new UsageError('--teacher URL needs --teacher-model NAME');
     const endpoint = settings.endpoint;
+    if (settings.apiKeyEnv && !process.env[settings.apiKeyEnv]) {
+      throw new UsageError(
+        `--api-key-env ${settings.apiKeyEnv}: the environment variable is not set (it should hold the API key)`,
+      );
+    }
     const teacher = await OpenAICompatibleTeacher.create({
       baseUrl: spec,
       model: settings.teacherModel,
       endpoint,
       apiKeyEnv: settings.apiKeyEnv,
-      cacheFile: settings.cacheFile,
+      cacheFile: path.join(settings.outDir, 'teacher-cache.jsonl'),
       concurrency: settings.requests,
+      temperature: settings.teacherTemperature,
+      maxTokens: settings.teacherMaxTokens,
+      retry: { timeoutMs: settings.teacherTimeoutS * 1000, maxRetries: settings.teacherRetries },
+      failuresFile: settings.teacherFailures === 'record' ? failuresFile : undefined,
+      // The few-shot completions prompt stops where the model would begin the next question.
       buildPrompt: (strategy, question) => {
-        const prompt =
-          endpoint === 'chat'
-            ? buildTeacherPrompt(strategy, question, { endpoint })
-            : buildTeacherPrompt(strategy, question, { endpoint });
-        return prompt.endpoint === 'chat' ? prompt.messages : prompt.prompt;
+        const built = buildTeacherPrompt(strategy, question, { endpoint });
+        return {
+          prompt: built.endpoint === 'chat' ? built.messages : built.prompt,
+          stop: built.stop,
+        };
       },
     });
-    return { teacher, close: async () => {} };
+    return {
+      teacher,
+      failures: () => teacher.failures,
+      failuresFile,
+      close: () => teacher.close(),
+    };
   }
   throw new UsageError(
     `--teacher: expected a URL (http://...), recorded:FILE or synthetic, got ${JSON.stringify(spec)}`,
@@ -114,7 +152,59 @@ export const teacherOptions = {
     schema: schemas.positiveInt,
     defaultValue: 8,
   },
+  teacherTemperature: {
+    flag: '--teacher-temperature <t>',
+    description: 'sampling temperature of a server teacher',
+    schema: schemas.nonNegative,
+    defaultValue: 0.7,
+  },
+  teacherMaxTokens: {
+    flag: '--teacher-max-tokens <n>',
+    description: 'most tokens per teacher completion',
+    schema: schemas.positiveInt,
+    defaultValue: 512,
+  },
+  teacherTimeoutS: {
+    flag: '--teacher-timeout-s <s>',
+    description: 'seconds before one teacher request is abandoned (and retried)',
+    schema: schemas.positive,
+    defaultValue: 120,
+  },
+  teacherRetries: {
+    flag: '--teacher-retries <n>',
+    description:
+      'retries of a failed teacher request (429, 5xx, timeouts, bad bodies) before the problem fails',
+    schema: schemas.nonNegativeInt,
+    defaultValue: 5,
+  },
+  teacherFailures: {
+    flag: '--teacher-failures <mode>',
+    description:
+      'when a problem fails for good: fail (stop asking, exit 1; answers so far are cached) or record (finish the rest, list failures in OUT/teacher-failures.jsonl)',
+    schema: z.enum(['fail', 'record']),
+    choices: ['fail', 'record'],
+    defaultValue: 'fail' as const,
+  },
 };
+
+/** The teacher settings out of a command's resolved options. */
+export function teacherSettingsFrom(
+  values: Omit<TeacherSettings, 'outDir'>,
+  outDir: string,
+): TeacherSettings {
+  return {
+    teacherModel: values.teacherModel,
+    endpoint: values.endpoint,
+    apiKeyEnv: values.apiKeyEnv,
+    requests: values.requests,
+    teacherTemperature: values.teacherTemperature,
+    teacherMaxTokens: values.teacherMaxTokens,
+    teacherTimeoutS: values.teacherTimeoutS,
+    teacherRetries: values.teacherRetries,
+    teacherFailures: values.teacherFailures,
+    outDir,
+  };
+}
 
 /** `siked teach`: the teacher writes solutions per strategy; each is verified; D_LLM is kept. */
 export function registerTeach(program: Command): void {
@@ -154,13 +244,8 @@ export function registerTeach(program: Command): void {
       const loaded = await loadDataset(options.format, options.data, loadOptionsFrom(options));
       const problems = loaded.problems;
       await fs.mkdir(options.out, { recursive: true });
-      const { teacher, close } = await openTeacher(options.teacher, {
-        teacherModel: options.teacherModel,
-        endpoint: options.endpoint,
-        apiKeyEnv: options.apiKeyEnv,
-        cacheFile: path.join(options.out, 'teacher-cache.jsonl'),
-        requests: options.requests,
-      });
+      const opened = await openTeacher(options.teacher, teacherSettingsFrom(options, options.out));
+      const { teacher, close } = opened;
       const sandbox = strategies.includes('pot')
         ? await PythonSandbox.start(sandboxOptionsFrom(options), {
             onWarning: (message) => context.progress.log(`sandbox: ${message}`),
@@ -206,7 +291,14 @@ export function registerTeach(program: Command): void {
           strategies.map((s) => [s, { ...perStrategy[s], kept: keptCounts[s] }]),
         ),
         kept: kept.length,
+        failed: opened.failures().length,
+        ...(opened.failures().length > 0 ? { failuresFile: opened.failuresFile } : {}),
       };
+      const failedLine =
+        opened.failures().length > 0
+          ? `${opened.failures().length} request(s) failed for good and were left out: ${opened.failuresFile}`
+          : null;
+      if (failedLine) context.progress.log(failedLine);
       if (context.json) {
         context.printJson(summary);
         return;
@@ -218,6 +310,7 @@ export function registerTeach(program: Command): void {
             (s) =>
               `${s}: ${perStrategy[s].correct}/${perStrategy[s].samples} samples correct, ${keptCounts[s]} kept`,
           ),
+          ...(failedLine ? [failedLine] : []),
         ].join('\n'),
       );
     },

@@ -113,6 +113,12 @@ export function buildTeacherPrompt(
   question: string,
   options: TeacherPromptOptions & { endpoint: 'completions' },
 ): CompletionTeacherPrompt;
+/** Builds the teacher's few-shot prompt for one question, for either endpoint. */
+export function buildTeacherPrompt(
+  strategy: Strategy,
+  question: string,
+  options: TeacherPromptOptions & { endpoint: 'chat' | 'completions' },
+): ChatTeacherPrompt | CompletionTeacherPrompt;
 export function buildTeacherPrompt(
   strategy: Strategy,
   question: string,

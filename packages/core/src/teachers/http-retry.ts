@@ -61,24 +61,34 @@ export function backoffDelayMs(
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
- * POSTs `body` as JSON to `url` and returns the parsed JSON response, retrying on 429 (honouring
- * Retry-After), 408, 5xx, timeouts, network errors, and bodies that are not complete JSON (a
- * truncated stream). Other 4xx statuses fail at once. Header values (the API key) never appear in
- * errors. Total time is bounded by (maxRetries + 1) * timeoutMs plus the backoff delays.
+ * POSTs `body` as JSON to `url` and returns the response as `read` makes it out of the parsed JSON,
+ * retrying on 429 (honouring Retry-After), 408, 5xx, timeouts, network errors, bodies that are
+ * not complete JSON (a truncated stream), and 200 bodies `read` rejects (a server or proxy
+ * answering `{}` or an error object with status 200). Other 4xx statuses fail at once. Header
+ * values (the API key) never appear in errors. Total time is bounded by (maxRetries + 1) *
+ * timeoutMs plus the backoff delays.
  */
-export async function postJsonWithRetries(
+export async function postJsonWithRetries<T = unknown>(
   url: string,
   body: unknown,
   headers: Record<string, string>,
   policy: RetryPolicy,
   random: () => number = Math.random,
-): Promise<unknown> {
+  read: (value: unknown) => T = (value) => value as T,
+): Promise<T> {
   let last: AttemptFailure | undefined;
   for (let attempt = 0; attempt <= policy.maxRetries; attempt += 1) {
     if (attempt > 0 && last)
       await sleep(backoffDelayMs(policy, attempt - 1, last.retryAfterMs, random));
     const outcome = await attemptOnce(url, body, headers, policy.timeoutMs);
-    if (outcome.ok) return outcome.value;
+    if (outcome.ok) {
+      try {
+        return read(outcome.value);
+      } catch (error) {
+        last = { reason: (error as Error).message, status: 200, retryable: true };
+        continue;
+      }
+    }
     last = outcome.failure;
     if (!last.retryable) {
       throw new HttpRequestError(`POST ${url} failed: ${last.reason}`, last.status, attempt + 1);

@@ -15,6 +15,8 @@ export {
   DEFAULT_RETRY_POLICY,
   type ChatMessage,
   type OpenAICompatibleTeacherOptions,
+  type PromptWithStop,
+  type TeacherFailure,
   type TeacherPrompt,
 } from './openai-teacher';
 export { RecordedTeacher } from './recorded-teacher';

@@ -1,3 +1,4 @@
+import { promises as fs } from 'node:fs';
 import type { Problem, Strategy, Teacher, TeacherSample } from '../types';
 import { ConcurrencyLimiter } from './concurrency';
 import { HttpRequestError, postJsonWithRetries, type RetryPolicy } from './http-retry';
@@ -11,6 +12,25 @@ export interface ChatMessage {
 
 /** A teacher prompt: plain text for /v1/completions, messages for /v1/chat/completions. */
 export type TeacherPrompt = string | ChatMessage[];
+
+/**
+ * A prompt with the stop sequences it needs: a few-shot completions prompt must stop where the
+ * model would start the next `Question:` of its own (see buildTeacherPrompt).
+ */
+export interface PromptWithStop {
+  prompt: TeacherPrompt;
+  stop: readonly string[];
+}
+
+/** A problem the teacher could not answer: after its retries, or with an error not worth retrying. */
+export interface TeacherFailure {
+  problemId: string;
+  strategy: Strategy;
+  error: string;
+  /** HTTP status of the last response, when there was one. */
+  status?: number;
+  attempts?: number;
+}
 
 /** Settings of {@link OpenAICompatibleTeacher}. */
 export interface OpenAICompatibleTeacherOptions {
@@ -28,7 +48,7 @@ export interface OpenAICompatibleTeacherOptions {
    * Builds the prompt for a question and strategy (few-shot exemplars...). It must return a string
    * for the completions endpoint and messages for chat.
    */
-  buildPrompt: (strategy: Strategy, question: string) => TeacherPrompt;
+  buildPrompt: (strategy: Strategy, question: string) => TeacherPrompt | PromptWithStop;
   /** JSONL file where every response is appended as it arrives; reruns read it instead of paying again. */
   cacheFile: string;
   /** Requests in flight at once (default 8). */
@@ -39,8 +59,15 @@ export interface OpenAICompatibleTeacherOptions {
   topP?: number;
   /** Maximum tokens per completion (default 512). */
   maxTokens?: number;
-  /** Stop sequences (default none). */
+  /** Stop sequences sent with every request, besides those of the prompt (default none). */
   stop?: string[];
+  /**
+   * Where problems that fail for good are written (JSON Lines of {@link TeacherFailure}). When
+   * set, `solve` finishes every other problem and resolves without the failed ones (they are
+   * also in {@link OpenAICompatibleTeacher.failures}); when not, the first failure stops new
+   * requests and `solve` rejects with {@link TeacherRequestFailures}.
+   */
+  failuresFile?: string;
   /** Samples asked per request (`n`); larger asks are split. Default 16. */
   maxSamplesPerRequest?: number;
   /** Retries/timeouts (defaults: 5 retries, 1 s initial backoff, 30 s cap, 120 s per request, Retry-After capped at 60 s). */
@@ -61,17 +88,28 @@ export const DEFAULT_RETRY_POLICY: RetryPolicy = {
 /** Some servers (Ollama) ignore `n` and return one choice: we re-ask, at most this many rounds per prompt. */
 const MAX_ROUNDS_PER_PROMPT = 64;
 
-/** A problem the teacher could not answer after retries, collected so one failure does not hide others. */
+/**
+ * Problems the teacher could not answer after retries. The first failure stops new requests (the
+ * ones in flight finish and are cached), so a dead server fails the step in one retry budget.
+ */
 export class TeacherRequestFailures extends Error {
-  constructor(readonly failures: Array<{ problemId: string; error: Error }>) {
+  constructor(
+    readonly failures: Array<{ problemId: string; error: Error }>,
+    /** Problems never asked because an earlier one had failed. */
+    readonly notAsked = 0,
+  ) {
     super(
-      `${failures.length} teacher request(s) failed (responses that did arrive are cached); first: ` +
-        `${failures[0]?.problemId}: ${failures[0]?.error.message}`,
+      `${failures.length} teacher request(s) failed${notAsked > 0 ? ` (${notAsked} more not asked)` : ''}; ` +
+        `responses that did arrive are cached; first: ${failures[0]?.problemId}: ${failures[0]?.error.message}`,
     );
     this.name = 'TeacherRequestFailures';
   }
 }
 
+/** Thrown for a problem skipped because an earlier one failed for good. */
+class NotAsked extends Error {}
+
+/** The completion texts of a 200 response; throws (so the request is retried) on any other shape. */
 function readCompletionTexts(
   response: unknown,
   endpoint: 'chat' | 'completions',
@@ -79,8 +117,12 @@ function readCompletionTexts(
 ): string[] {
   const choices = (response as { choices?: unknown })?.choices;
   if (!Array.isArray(choices)) {
-    throw new HttpRequestError(`${url}: response has no "choices" array`, undefined, 1);
+    const error = (response as { error?: { message?: unknown } })?.error?.message;
+    throw new Error(
+      `${url}: response has no "choices" array${typeof error === 'string' ? ` (error: ${error.slice(0, 200)})` : ''}`,
+    );
   }
+  if (choices.length === 0) throw new Error(`${url}: response has an empty "choices" array`);
   return choices.map((choice, index) => {
     const text =
       endpoint === 'chat'
@@ -88,11 +130,7 @@ function readCompletionTexts(
         : (choice as { text?: unknown })?.text;
     if (typeof text !== 'string') {
       const field = endpoint === 'chat' ? 'message.content' : 'text';
-      throw new HttpRequestError(
-        `${url}: choices[${index}].${field} is not a string`,
-        undefined,
-        1,
-      );
+      throw new Error(`${url}: choices[${index}].${field} is not a string`);
     }
     return text;
   });
@@ -112,6 +150,7 @@ export class OpenAICompatibleTeacher implements Teacher {
   private readonly policy: RetryPolicy;
   private readonly headers: Record<string, string>;
   private readonly url: string;
+  private readonly failed: TeacherFailure[] = [];
 
   private constructor(
     private readonly options: OpenAICompatibleTeacherOptions,
@@ -153,13 +192,19 @@ export class OpenAICompatibleTeacher implements Teacher {
     }
   }
 
+  /** Problems that failed for good so far (only collected when `failuresFile` is set). */
+  get failures(): readonly TeacherFailure[] {
+    return this.failed;
+  }
+
   /** Sampling parameters sent with (and keying the cache of) every request. */
-  private parameters(): Record<string, unknown> {
+  private parameters(promptStop: readonly string[]): Record<string, unknown> {
+    const stop = [...new Set([...(this.options.stop ?? []), ...promptStop])];
     return {
       temperature: this.options.temperature ?? 0.7,
       top_p: this.options.topP,
       max_tokens: this.options.maxTokens ?? 512,
-      stop: this.options.stop,
+      stop: stop.length > 0 ? stop : undefined,
     };
   }
 
@@ -176,33 +221,66 @@ export class OpenAICompatibleTeacher implements Teacher {
     if (!Number.isInteger(samplesPerProblem) || samplesPerProblem < 1) {
       throw new RangeError(`samplesPerProblem must be an integer >= 1, got ${samplesPerProblem}`);
     }
+    const keepGoing = this.options.failuresFile !== undefined;
+    const halt = { stopped: false, onFailure: !keepGoing };
     const results = await Promise.allSettled(
-      problems.map((problem) => this.completionsFor(problem, strategy, samplesPerProblem)),
+      problems.map((problem) => this.completionsFor(problem, strategy, samplesPerProblem, halt)),
     );
     const samples: TeacherSample[] = [];
     const failures: Array<{ problemId: string; error: Error }> = [];
+    let notAsked = 0;
     results.forEach((result, index) => {
       const problem = problems[index]!;
-      if (result.status === 'rejected')
-        failures.push({ problemId: problem.id, error: result.reason as Error });
-      else for (const text of result.value) samples.push({ problemId: problem.id, strategy, text });
+      if (result.status === 'fulfilled') {
+        for (const text of result.value) samples.push({ problemId: problem.id, strategy, text });
+      } else if (result.reason instanceof NotAsked) notAsked += 1;
+      else failures.push({ problemId: problem.id, error: result.reason as Error });
     });
-    if (failures.length > 0) throw new TeacherRequestFailures(failures);
+    if (failures.length > 0 && keepGoing) await this.recordFailures(failures, strategy);
+    else if (failures.length > 0) throw new TeacherRequestFailures(failures, notAsked);
     return samples;
+  }
+
+  private async recordFailures(
+    failures: ReadonlyArray<{ problemId: string; error: Error }>,
+    strategy: Strategy,
+  ): Promise<void> {
+    const records = failures.map(({ problemId, error }): TeacherFailure => {
+      const http = error instanceof HttpRequestError ? error : undefined;
+      return {
+        problemId,
+        strategy,
+        error: error.message,
+        status: http?.status,
+        attempts: http?.attempts,
+      };
+    });
+    this.failed.push(...records);
+    const handle = await fs.open(this.options.failuresFile!, 'a');
+    try {
+      await handle.writeFile(records.map((record) => `${JSON.stringify(record)}\n`).join(''));
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
   }
 
   private async completionsFor(
     problem: Problem,
     strategy: Strategy,
     wanted: number,
+    /** `onFailure`: a failure sets `stopped`, and no request starts once it is set. */
+    halt: { stopped: boolean; onFailure: boolean },
   ): Promise<string[]> {
-    const prompt = this.options.buildPrompt(strategy, problem.question);
+    const built = this.options.buildPrompt(strategy, problem.question);
+    const { prompt, stop } =
+      typeof built === 'string' || Array.isArray(built) ? { prompt: built, stop: [] } : built;
     if ((this.options.endpoint === 'chat') !== Array.isArray(prompt)) {
       throw new Error(
         `buildPrompt returned ${Array.isArray(prompt) ? 'chat messages' : 'a string'} for the ${this.options.endpoint} endpoint`,
       );
     }
-    const parameters = this.parameters();
+    const parameters = this.parameters(stop);
     const key = cacheKey({
       model: this.options.model,
       endpoint: this.options.endpoint,
@@ -223,12 +301,21 @@ export class OpenAICompatibleTeacher implements Teacher {
         ...parameters,
         n,
       };
-      const response = await this.limiter.run(() =>
-        postJsonWithRetries(this.url, body, this.headers, this.policy, this.options.random),
-      );
-      const texts = readCompletionTexts(response, this.options.endpoint, this.url);
-      if (texts.length === 0)
-        throw new Error(`${this.url}: server returned no choices for ${problem.id}`);
+      const texts = await this.limiter.run(() => {
+        if (halt.stopped) throw new NotAsked();
+        // Set before the limiter starts the next request, so none starts after a failure.
+        return postJsonWithRetries(
+          this.url,
+          body,
+          this.headers,
+          this.policy,
+          this.options.random,
+          (response) => readCompletionTexts(response, this.options.endpoint, this.url),
+        ).catch((error: unknown) => {
+          if (halt.onFailure) halt.stopped = true;
+          throw error;
+        });
+      });
       await this.cache.add(key, this.options.model, texts.slice(0, n));
     }
     return this.cache.get(key).slice(0, wanted);

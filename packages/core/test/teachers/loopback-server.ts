@@ -9,7 +9,9 @@ export type Behaviour =
   | { kind: 'status'; status: number; retryAfter?: string }
   | { kind: 'hang' }
   | { kind: 'malformed' }
-  | { kind: 'truncated' };
+  | { kind: 'truncated' }
+  /** Status 200 with this JSON body (e.g. `{}` or an error object: not a completion). */
+  | { kind: 'body'; body: unknown };
 
 /** One request the server received. */
 export interface ReceivedRequest {
@@ -78,6 +80,10 @@ export async function startLoopbackServer(): Promise<LoopbackServer> {
         case 'malformed':
           response.writeHead(200, { 'content-type': 'application/json' });
           response.end('{"choices": [oops');
+          return done();
+        case 'body':
+          response.writeHead(200, { 'content-type': 'application/json' });
+          response.end(JSON.stringify(behaviour.body));
           return done();
         case 'truncated':
           // Promise more bytes than are sent, then drop the connection mid-body.

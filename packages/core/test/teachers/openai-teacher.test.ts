@@ -208,6 +208,87 @@ describe('OpenAICompatibleTeacher against a loopback server', () => {
     await teacher.close();
   });
 
+  it('retries a 200 whose body is not a completion (no or empty choices, an error object)', async () => {
+    server.script = [
+      { kind: 'body', body: {} },
+      { kind: 'body', body: { error: { message: 'model is loading' } } },
+      { kind: 'body', body: { choices: [] } },
+    ];
+    const teacher = await OpenAICompatibleTeacher.create(options());
+    const samples = await teacher.solve(problems.slice(0, 1), 'cot', 1);
+    expect(samples).toHaveLength(1);
+    expect(server.requests).toHaveLength(4);
+    server.requests.length = 0;
+    server.fallback = { kind: 'body', body: { error: { message: 'model is loading' } } };
+    await expect(teacher.solve(problems.slice(1, 2), 'cot', 1)).rejects.toThrow(
+      /after 4 attempts; last: .*no "choices" array \(error: model is loading\)/,
+    );
+    await teacher.close();
+  });
+
+  it("sends the prompt's stop sequences with the configured ones, and keys the cache by them", async () => {
+    const teacher = await OpenAICompatibleTeacher.create(
+      options({
+        endpoint: 'completions',
+        stop: ['</s>'],
+        buildPrompt: (s, q) => ({
+          prompt: `[${s}] Question: ${q}\nSolution:\n`,
+          stop: ['\n\nQuestion:'],
+        }),
+      }),
+    );
+    await teacher.solve(problems.slice(0, 1), 'cot', 1);
+    await teacher.close();
+    expect(server.requests[0]!.body.stop).toEqual(['</s>', '\n\nQuestion:']);
+    // The same prompt without its stop sequence is another request, not a cache hit.
+    const unstopped = await OpenAICompatibleTeacher.create(
+      options({
+        endpoint: 'completions',
+        stop: ['</s>'],
+        buildPrompt: (s, q) => `[${s}] Question: ${q}\nSolution:\n`,
+      }),
+    );
+    await unstopped.solve(problems.slice(0, 1), 'cot', 1);
+    await unstopped.close();
+    expect(server.requests).toHaveLength(2);
+    expect(server.requests[1]!.body.stop).toEqual(['</s>']);
+  });
+
+  it('stops asking after the first problem that fails for good (nothing already asked is lost)', async () => {
+    server.script = [{ kind: 'ok' }, { kind: 'status', status: 400 }];
+    const teacher = await OpenAICompatibleTeacher.create(options({ concurrency: 1 }));
+    const failure = (await teacher
+      .solve(problems, 'cot', 1)
+      .catch((e: unknown) => e)) as TeacherRequestFailures;
+    expect(failure).toBeInstanceOf(TeacherRequestFailures);
+    expect(failure.failures.map((f) => f.problemId)).toEqual(['p2']);
+    expect(failure.notAsked).toBe(4);
+    expect(failure.message).toMatch(/1 teacher request\(s\) failed \(4 more not asked\)/);
+    expect(server.requests).toHaveLength(2);
+    // p1's answer is cached: the rerun asks for the rest only.
+    server.requests.length = 0;
+    expect(await teacher.solve(problems, 'cot', 1)).toHaveLength(6);
+    expect(server.requests).toHaveLength(5);
+    await teacher.close();
+  });
+
+  it('with a failures file, finishes the other problems and records the failed ones there', async () => {
+    server.script = [{ kind: 'status', status: 400 }];
+    const failuresFile = path.join(dir, 'failures.jsonl');
+    const teacher = await OpenAICompatibleTeacher.create(options({ concurrency: 1, failuresFile }));
+    const samples = await teacher.solve(problems.slice(0, 3), 'l2m', 1);
+    await teacher.close();
+    expect(samples.map((s) => s.problemId)).toEqual(['p2', 'p3']);
+    const lines = (await fs.readFile(failuresFile, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(lines).toEqual([
+      expect.objectContaining({ problemId: 'p1', strategy: 'l2m', status: 400, attempts: 1 }),
+    ]);
+    expect(teacher.failures).toHaveLength(1);
+  });
+
   it('keeps at most `concurrency` requests in flight', async () => {
     server.fallback = { kind: 'ok', delayMs: 40 };
     const teacher = await OpenAICompatibleTeacher.create(options({ concurrency: 2 }));
