@@ -3,6 +3,7 @@ import { loadDataset, writeProblemsJsonl, type LoadResult, type Problem } from '
 import { defineCommand } from '../command';
 import { UsageError } from '../errors';
 import { schemas } from '../options';
+import { checkOutputPath } from '../output';
 import { datasetOptions, loadOptionsFrom } from './shared-options';
 
 /** What `siked data inspect` reports about a data set file. */
@@ -113,6 +114,7 @@ export function registerData(program: Command): void {
     },
     examples: ['siked data convert --format gsm8k train.jsonl --out problems.jsonl'],
     async run(options, [input], context) {
+      checkOutputPath(options.out, [input]);
       const result = await loadDataset(options.format, input, loadOptionsFrom(options));
       if (options.out === undefined) {
         if (context.json)

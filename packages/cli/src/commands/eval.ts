@@ -12,7 +12,7 @@ import { percent } from '@siked/eval';
 import { defineCommand } from '../command';
 import { UsageError } from '../errors';
 import { schemas } from '../options';
-import { openOutput } from '../output';
+import { checkOutputPath, openOutput } from '../output';
 import { forcedStrategy, strategyOption } from './generate';
 import { loadStudent, modelOptions, resolveStudentFormat, templateOption } from './model-options';
 import {
@@ -72,6 +72,7 @@ export function registerEval(program: Command): void {
     ],
     async run(options, _args, context) {
       if (!options.data) throw new UsageError('missing --data FILE');
+      checkOutputPath(options.out, [options.data]);
       const loaded = await loadDataset(options.format, options.data, loadOptionsFrom(options));
       const problems = options.limit ? loaded.problems.slice(0, options.limit) : loaded.problems;
       if (problems.length === 0) throw new UsageError(`${options.data}: no problems to evaluate`);
@@ -99,7 +100,7 @@ export function registerEval(program: Command): void {
         task.done();
         const summary = summarizeEvaluation(records, problems);
         const gold = new Map(problems.map((p) => [p.id, p.answer]));
-        const output = await openOutput(options.out);
+        const output = await openOutput(options.out, [options.data]);
         for (const record of records)
           output.writeLine({
             ...record,

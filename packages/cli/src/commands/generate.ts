@@ -5,7 +5,7 @@ import { defineCommand } from '../command';
 import { UsageError } from '../errors';
 import { readJsonlRecords } from '../jsonl-input';
 import { schemas } from '../options';
-import { openOutput } from '../output';
+import { checkOutputPath, openOutput } from '../output';
 import { loadStudent, modelOptions, resolveStudentFormat, templateOption } from './model-options';
 
 /** Sampling settings (the engine's options), shared by generate and eval. */
@@ -83,6 +83,7 @@ export function registerGenerate(program: Command): void {
     async run(options, _args, context) {
       if (!options.input) throw new UsageError('missing --input FILE');
       const file = options.input;
+      checkOutputPath(options.out, [file]);
       const format = resolveStudentFormat(options.template, options.model);
       const forced = forcedStrategy(options.strategy);
       const inputs = (await readJsonlRecords(file)).map((record) => {
@@ -95,7 +96,7 @@ export function registerGenerate(program: Command): void {
         );
       });
       const student = await loadStudent(options);
-      const output = await openOutput(options.out);
+      const output = await openOutput(options.out, [file]);
       const task = context.progress.task('generate', inputs.length);
       try {
         const started = Date.now();
@@ -128,8 +129,9 @@ export function registerGenerate(program: Command): void {
             tokenCount: completion.tokenCount,
           });
         }
-      } finally {
         await output.close();
+      } finally {
+        await output.discard();
         student.dispose();
       }
     },

@@ -3,7 +3,7 @@ import { defineCommand } from '../command';
 import { UsageError } from '../errors';
 import { readJsonlRecords, requireStringField } from '../jsonl-input';
 import { schemas } from '../options';
-import { openOutput } from '../output';
+import { checkOutputPath, openOutput } from '../output';
 import { loadStudent, modelOptions } from './model-options';
 
 /** `siked logprobs`: per-token log-probabilities of texts under a model. */
@@ -37,6 +37,7 @@ export function registerLogprobs(program: Command): void {
     async run(options, _args, context) {
       if (!options.input) throw new UsageError('missing --input FILE');
       const file = options.input;
+      checkOutputPath(options.out, [file]);
       const texts = (await readJsonlRecords(file)).map((record) => {
         const text = requireStringField(record, file, 'text');
         if (text === '')
@@ -44,7 +45,7 @@ export function registerLogprobs(program: Command): void {
         return text;
       });
       const student = await loadStudent(options);
-      const output = await openOutput(options.out);
+      const output = await openOutput(options.out, [file]);
       const task = context.progress.task('score', texts.length);
       try {
         for (let start = 0; start < texts.length; start += options.batchSize) {
@@ -56,8 +57,9 @@ export function registerLogprobs(program: Command): void {
           task.tick(batch.length);
         }
         task.done();
-      } finally {
         await output.close();
+      } finally {
+        await output.discard();
         student.dispose();
       }
     },

@@ -277,10 +277,9 @@ export function registerTeach(program: Command): void {
       for (const solution of graded) samplesOut.writeLine(solution);
       await samplesOut.close();
       const keptFile = path.join(options.out, 'teacher.jsonl');
-      const keptOut = await openOutput(`${keptFile}.tmp`);
+      const keptOut = await openOutput(keptFile);
       for (const solution of kept) keptOut.writeLine(solution);
       await keptOut.close();
-      await fs.rename(`${keptFile}.tmp`, keptFile);
       const keptCounts = countStrategies(kept);
       const summary = {
         teacher: teacher.name,

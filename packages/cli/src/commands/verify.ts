@@ -13,7 +13,7 @@ import { UsageError } from '../errors';
 import { readJsonlRecords, requireStringField, type JsonlRecord } from '../jsonl-input';
 import { schemas } from '../options';
 import { concurrencyOption, sandboxOptions, sandboxOptionsFrom } from './shared-options';
-import { openOutput } from '../output';
+import { checkOutputPath, openOutput } from '../output';
 
 /** One input record of `siked verify`, read and checked. */
 interface VerifyInput {
@@ -81,6 +81,7 @@ export function registerVerify(program: Command): void {
     async run(options, _args, context) {
       if (!options.input) throw new UsageError('missing --input FILE');
       const file = options.input;
+      checkOutputPath(options.out, [file]);
       const inputs = (await readJsonlRecords(file)).map((record) => readVerifyInput(record, file));
       // Each record is its own problem (its gold travels with it): ids only need to be unique here.
       const problems = new Map<string, Problem>();
@@ -109,7 +110,7 @@ export function registerVerify(program: Command): void {
           onProgress: () => task.tick(),
         });
         task.done();
-        const output = await openOutput(options.out);
+        const output = await openOutput(options.out, [file]);
         solutions.forEach((solution, index) => {
           const input = inputs[index];
           output.writeLine({

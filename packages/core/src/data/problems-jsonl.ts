@@ -76,5 +76,9 @@ export async function writeProblemsJsonl(
     throw error;
   }
   await handle.close();
-  await rename(temporary, file);
+  // A rename that fails (the target is a folder, say) must not leave the temporary behind.
+  await rename(temporary, file).catch(async (error: unknown) => {
+    await unlink(temporary).catch(() => undefined);
+    throw error;
+  });
 }
