@@ -1,10 +1,11 @@
 // Outputs are atomic (issue 16, item 6): `--out` of generate/logprobs/verify/eval appears only
-// complete, a failing run leaves an older file of that name as it was, `--out` equal to the input
+// complete, a failing or killed run leaves an older file of that name as it was, `--out` equal to the input
 // is refused before any work, and `data convert` leaves no temporary behind.
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { writeTinyModel, type TinyModelFixture } from './helpers/fixture-model';
-import { siked, temporaryDirectory } from './helpers/cli';
+import { SIKED, siked, temporaryDirectory } from './helpers/cli';
 
 describe('siked --out is written atomically and never over an input', () => {
   const { dir, cleanup } = temporaryDirectory('output-safety');
@@ -15,49 +16,94 @@ describe('siked --out is written atomically and never over an input', () => {
   afterAll(cleanup);
   const temporaries = () => fs.readdirSync(dir).filter((name) => name.endsWith('.tmp'));
 
-  it('logprobs failing half-way leaves the previous --out untouched and no temporary', () => {
+  it('logprobs killed half-way leaves the previous --out untouched', async () => {
     const texts = path.join(dir, 'texts.jsonl');
-    // The second text is longer than the tiny model's context: the engine refuses it after the
-    // first batch has been written.
+    const line = `${JSON.stringify({ text: fixture.problems[0]!.question })}\n`;
+    fs.writeFileSync(texts, line.repeat(3000));
+    const out = path.join(dir, 'scores.jsonl');
+    fs.writeFileSync(out, 'previous results\n');
+    const temporary = path.join(dir, '.scores.jsonl.tmp');
+    const args = ['logprobs', '--model', fixture.modelDir, '--input', texts, '--out', out];
+    await new Promise<void>((resolve, reject) => {
+      const child = spawn(
+        process.execPath,
+        [SIKED, ...args, '--batch-size', '1', '--threads', '1'],
+        {
+          stdio: 'ignore',
+        },
+      );
+      // Kill it once scores are being written.
+      const poll = setInterval(() => {
+        if (fs.existsSync(temporary) && fs.statSync(temporary).size > 0) child.kill('SIGKILL');
+      }, 5);
+      child.on('exit', (code, signal) => {
+        clearInterval(poll);
+        if (signal === 'SIGKILL') resolve();
+        else reject(new Error(`finished before it was killed (exit ${code})`));
+      });
+    });
+    expect(fs.readFileSync(out, 'utf8')).toBe('previous results\n');
+    // The next run overwrites the killed run's temporary and replaces the file whole.
+    fs.writeFileSync(texts, line.repeat(3));
+    expect(siked([...args, '--threads', '1']).status).toBe(0);
+    expect(fs.readFileSync(out, 'utf8').trim().split('\n')).toHaveLength(3);
+    expect(temporaries()).toEqual([]);
+  });
+
+  it('inputs longer than the context are refused by file and line; a default --max-new-tokens is capped', () => {
     const tooLong = Array.from({ length: 3000 }, () => 'apples').join(' ');
+    const texts = path.join(dir, 'long-texts.jsonl');
     fs.writeFileSync(
       texts,
       `${JSON.stringify({ text: 'Tom has 3 apples.' })}\n${JSON.stringify({ text: tooLong })}\n`,
     );
-    const out = path.join(dir, 'scores.jsonl');
-    fs.writeFileSync(out, 'previous results\n');
-    const result = siked([
-      'logprobs',
+    const scored = siked(['logprobs', '--model', fixture.modelDir, '--input', texts]);
+    expect(scored.status).toBe(2);
+    expect(scored.stderr).toMatch(
+      new RegExp(
+        `${texts}:2: field "text": \\d+ tokens, longer than the model's \\d+-position context`,
+      ),
+    );
+    const prompts = path.join(dir, 'long-prompts.jsonl');
+    fs.writeFileSync(
+      prompts,
+      `${JSON.stringify({ question: 'Tom has 3 apples.' })}\n${JSON.stringify({ question: tooLong })}\n`,
+    );
+    const generated = siked(['generate', '--model', fixture.modelDir, '--input', prompts]);
+    expect(generated.status).toBe(2);
+    expect(generated.stderr).toContain(`${prompts}:2: the prompt takes`);
+    expect(generated.stderr).not.toMatch(/prompts\[/);
+    // The README's examples, with the default --max-new-tokens (512) on a 384-position model.
+    fs.writeFileSync(prompts, `${JSON.stringify({ question: fixture.problems[0]!.question })}\n`);
+    const capped = siked([
+      'generate',
       '--model',
       fixture.modelDir,
       '--input',
-      texts,
-      '--out',
-      out,
-      '--batch-size',
-      '1',
+      prompts,
       '--threads',
       '1',
     ]);
-    expect(result.status).not.toBe(0);
-    expect(fs.readFileSync(out, 'utf8')).toBe('previous results\n');
-    expect(temporaries()).toEqual([]);
-    // The same command on good input replaces the file whole.
-    fs.writeFileSync(texts, `${JSON.stringify({ text: 'Tom has 3 apples.' })}\n`);
-    const ok = siked([
-      'logprobs',
+    expect(capped.status).toBe(0);
+    expect(capped.stderr).toMatch(
+      /--max-new-tokens 512 capped to \d+: the model's context is \d+ positions/,
+    );
+    const evaluated = siked([
+      'eval',
       '--model',
       fixture.modelDir,
-      '--input',
-      texts,
-      '--out',
-      out,
+      '--data',
+      fixture.problemsFile,
+      '--limit',
+      '2',
       '--threads',
       '1',
+      '--sandbox-workers',
+      '1',
+      '--no-sandbox-sympy',
     ]);
-    expect(ok.status).toBe(0);
-    expect(fs.readFileSync(out, 'utf8').trim().split('\n')).toHaveLength(1);
-    expect(temporaries()).toEqual([]);
+    expect(evaluated.status).toBe(0);
+    expect(evaluated.stderr).toMatch(/--max-new-tokens 512 capped to \d+/);
   });
 
   it('refuses --out equal to the input (also through another spelling of the path) and --out a folder', () => {

@@ -57,7 +57,8 @@ export async function openOutput(
     };
   }
   checkOutputPath(file, inputs);
-  const temporary = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
+  // Not per process: a killed run's temporary is overwritten by the next run, not left to pile up.
+  const temporary = path.join(path.dirname(file), `.${path.basename(file)}.tmp`);
   const stream: WriteStream = createWriteStream(temporary);
   await once(stream, 'open');
   let finished = false;

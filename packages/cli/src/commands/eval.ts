@@ -13,6 +13,7 @@ import { defineCommand } from '../command';
 import { UsageError } from '../errors';
 import { schemas } from '../options';
 import { checkOutputPath, openOutput } from '../output';
+import { fitNewTokens } from './context-fit';
 import { forcedStrategy, strategyOption } from './generate';
 import { loadStudent, modelOptions, resolveStudentFormat, templateOption } from './model-options';
 import {
@@ -78,6 +79,20 @@ export function registerEval(program: Command): void {
       if (problems.length === 0) throw new UsageError(`${options.data}: no problems to evaluate`);
       const format = resolveStudentFormat(options.template, options.model);
       const student = await loadStudent(options);
+      const forced = forcedStrategy(options.strategy);
+      let maxNewTokens: number;
+      try {
+        const prompts = problems.map((problem) => ({
+          text: format.renderPrompt(problem.question, forced),
+          where: `${options.data}, problem ${JSON.stringify(problem.id)}`,
+        }));
+        maxNewTokens = fitNewTokens(student, prompts, options.maxNewTokens, (line) =>
+          context.progress.log(line),
+        );
+      } catch (error) {
+        student.dispose();
+        throw error;
+      }
       const sandbox = await PythonSandbox.start(sandboxOptionsFrom(options), {
         onWarning: (message) => context.progress.log(`sandbox: ${message}`),
       });
@@ -90,8 +105,8 @@ export function registerEval(program: Command): void {
           const chunk = problems.slice(start, start + chunkSize);
           const result = await evaluateOnProblems(student, format, chunk, {
             runner: sandbox,
-            forced: forcedStrategy(options.strategy),
-            maxNewTokens: options.maxNewTokens,
+            forced,
+            maxNewTokens,
             chunkSize,
           });
           records.push(...result.records);

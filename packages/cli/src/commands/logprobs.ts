@@ -4,6 +4,7 @@ import { UsageError } from '../errors';
 import { readJsonlRecords, requireStringField } from '../jsonl-input';
 import { schemas } from '../options';
 import { checkOutputPath, openOutput } from '../output';
+import { checkScoredTexts } from './context-fit';
 import { loadStudent, modelOptions } from './model-options';
 
 /** `siked logprobs`: per-token log-probabilities of texts under a model. */
@@ -38,13 +39,20 @@ export function registerLogprobs(program: Command): void {
       if (!options.input) throw new UsageError('missing --input FILE');
       const file = options.input;
       checkOutputPath(options.out, [file]);
-      const texts = (await readJsonlRecords(file)).map((record) => {
+      const located = (await readJsonlRecords(file)).map((record) => {
         const text = requireStringField(record, file, 'text');
         if (text === '')
           throw new UsageError(`${file}:${record.line}: field "text": empty (nothing to score)`);
-        return text;
+        return { text, where: `${file}:${record.line}` };
       });
+      const texts = located.map(({ text }) => text);
       const student = await loadStudent(options);
+      try {
+        checkScoredTexts(student, located);
+      } catch (error) {
+        student.dispose();
+        throw error;
+      }
       const output = await openOutput(options.out, [file]);
       const task = context.progress.task('score', texts.length);
       try {

@@ -173,6 +173,16 @@ export class EngineStudent implements Student {
     };
   }
 
+  /** The model's context: a prompt plus its new tokens, or a scored text, must fit in it. */
+  get contextLength(): number {
+    return this.model.config.max_position_embeddings;
+  }
+
+  /** How many tokens `text` takes, encoded as generate and score encode it. */
+  tokenCount(text: string): number {
+    return this.tokenizer.encode(text).length;
+  }
+
   async generate(prompts: readonly string[], options: GenerationOptions): Promise<GeneratedText[]> {
     const chunkSize = this.options.generationChunkSize ?? 32;
     const maxPositions = this.model.config.max_position_embeddings;
