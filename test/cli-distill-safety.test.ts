@@ -154,6 +154,14 @@ describe('siked distill: the run folder is safe from refused and misdirected cal
       expect(result.stderr).toMatch(message);
     }
     expect(fs.existsSync(path.join(dir, 'runs', 'never'))).toBe(false);
+    // Under --json the error is one JSON object on stderr.
+    const json = siked([...options('runs/never'), '--train', 'missing.jsonl', '--json'], {
+      cwd: dir,
+    });
+    expect(json.status).toBe(2);
+    expect(JSON.parse(json.stderr.trim())).toEqual({
+      error: { kind: 'usage', message: '--train missing.jsonl: no such file' },
+    });
     const intoFile = siked(options('a-file'), { cwd: dir });
     expect(intoFile.status).toBe(2);
     expect(intoFile.stderr).toContain('--out a-file: a file, not a folder');

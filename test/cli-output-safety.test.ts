@@ -74,7 +74,11 @@ describe('siked --out is written atomically and never over an input', () => {
     expect(generated.stderr).toContain(`${prompts}:2: the prompt takes`);
     expect(generated.stderr).not.toMatch(/prompts\[/);
     // The README's examples, with the default --max-new-tokens (512) on a 384-position model.
-    fs.writeFileSync(prompts, `${JSON.stringify({ question: fixture.problems[0]!.question })}\n`);
+    // (with a byte-order mark and CRLF, as a Windows editor saves it)
+    fs.writeFileSync(
+      prompts,
+      `\uFEFF${JSON.stringify({ question: fixture.problems[0]!.question })}\r\n`,
+    );
     const capped = siked([
       'generate',
       '--model',

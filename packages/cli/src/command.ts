@@ -64,8 +64,9 @@ export function defineCommand<D extends OptionDefinitions>(
     // commander passes the declared arguments, then the options object, then the command.
     const self = received[received.length - 1] as Command;
     const args = received.slice(0, -2).flat().map(String);
-    const options = await resolveOptions(spec.options, self);
-    const context = makeContext(self.opts<CommonOptions>());
+    const common = { ...self.opts<CommonOptions>() };
+    const options = await resolveOptions(spec.options, self, common);
+    const context = makeContext(common);
     try {
       await spec.run(options, args, context);
     } finally {

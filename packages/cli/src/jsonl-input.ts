@@ -15,8 +15,11 @@ export async function readJsonlRecords(file: string): Promise<JsonlRecord[]> {
   } catch (error) {
     throw new UsageError(`cannot read ${file}: ${(error as Error).message}`);
   }
+  // A byte-order mark (Windows editors) and CRLF line ends are not part of the records.
+  if (text.startsWith('\uFEFF')) text = text.slice(1);
   const records: JsonlRecord[] = [];
-  text.split('\n').forEach((raw, index) => {
+  text.split('\n').forEach((line, index) => {
+    const raw = line.replace(/\r$/, '');
     if (raw.trim() === '') return;
     let value: unknown;
     try {

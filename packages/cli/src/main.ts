@@ -19,7 +19,14 @@ export async function main(argv: readonly string[]): Promise<number> {
       return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
     }
     const message = error instanceof Error ? error.message : String(error);
-    if (isInputError(error)) {
+    const usage = isInputError(error);
+    // Under --json a script reads stderr too: one JSON object, never prose.
+    if (argv.includes('--json')) {
+      const kind = usage ? 'usage' : 'failure';
+      process.stderr.write(`${JSON.stringify({ error: { kind, message } })}\n`);
+      return usage ? EXIT.usage : EXIT.failure;
+    }
+    if (usage) {
       process.stderr.write(`siked: bad input: ${message}\n`);
       return EXIT.usage;
     }

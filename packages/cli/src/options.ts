@@ -112,6 +112,8 @@ async function readConfigFile(file: string): Promise<ConfigFile> {
   } catch (error) {
     throw new UsageError(`cannot read config file ${file}: ${(error as Error).message}`);
   }
+  // Editors on Windows save UTF-8 with a byte-order mark; JSON.parse would reject it.
+  if (text.startsWith('\uFEFF')) text = text.slice(1);
   let values: unknown;
   try {
     values = JSON.parse(text);
@@ -134,18 +136,36 @@ function longFlag(definition: OptionDefinition): string {
   return definition.flag.split(/[ ,]/)[0];
 }
 
+/** The options every command has that a config file may also set. */
+const COMMON_CONFIG_KEYS = ['json', 'quiet'] as const;
+
 /**
  * Validates a command's options. Precedence: the command line, then the `--config` file, then
  * the defaults. Throws a UsageError naming the flag, or the config file, line and key, at fault.
+ * `common`, when given, receives `json`/`quiet` from the config file unless the command line set
+ * them.
  */
 export async function resolveOptions<D extends OptionDefinitions>(
   definitions: D,
   command: Command,
+  common?: CommonOptions,
 ): Promise<ResolvedOptions<D>> {
   const given = command.opts<Record<string, unknown> & CommonOptions>();
   const config =
     given.config && !('config' in definitions) ? await readConfigFile(given.config) : null;
-  const fromFile = config?.values ?? {};
+  const fromFile = { ...config?.values };
+  for (const key of COMMON_CONFIG_KEYS) {
+    if (!(key in fromFile) || key in definitions) continue;
+    const value = fromFile[key];
+    delete fromFile[key];
+    if (typeof value !== 'boolean') {
+      const line = lineOfKey(config!.text, key);
+      throw new UsageError(
+        `config file ${config!.file}${line ? `, line ${line}` : ''}, field "${key}": expected true or false`,
+      );
+    }
+    if (common && command.getOptionValueSource(key) !== 'cli') common[key] = value;
+  }
   const merged: Record<string, unknown> = {};
   const origins: Record<string, string> = {};
   for (const [key, definition] of Object.entries(definitions)) {
@@ -186,16 +206,31 @@ export function validateOptionValues<D extends OptionDefinitions>(
   return result.data as ResolvedOptions<D>;
 }
 
+/** A decimal number as typed on a command line (no hex, no empty string, no `Infinity`). */
+const DECIMAL = /^[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/i;
+
+/**
+ * A number from the command line (a decimal string) or a config file (a JSON number). Nothing
+ * else is coerced: `''`, `null`, `true` and `0x10` are errors, not 0, 0, 1 and 16.
+ */
+function numeric(schema: z.ZodNumber) {
+  return z.preprocess(
+    (value) => (typeof value === 'string' && DECIMAL.test(value.trim()) ? Number(value) : value),
+    schema,
+  );
+}
+
 /** Schemas shared by several commands. */
 export const schemas = {
-  positiveInt: z.coerce.number().int('expected a whole number').positive('expected a number > 0'),
-  nonNegativeInt: z.coerce.number().int('expected a whole number').min(0, 'expected a number >= 0'),
-  probability: z.coerce
-    .number()
-    .min(0, 'expected a number in [0, 1]')
-    .max(1, 'expected a number in [0, 1]'),
-  nonNegative: z.coerce.number().min(0, 'expected a number >= 0'),
-  positive: z.coerce.number().positive('expected a number > 0'),
+  positiveInt: numeric(z.number().int('expected a whole number').positive('expected a number > 0')),
+  nonNegativeInt: numeric(
+    z.number().int('expected a whole number').min(0, 'expected a number >= 0'),
+  ),
+  probability: numeric(
+    z.number().min(0, 'expected a number in [0, 1]').max(1, 'expected a number in [0, 1]'),
+  ),
+  nonNegative: numeric(z.number().min(0, 'expected a number >= 0')),
+  positive: numeric(z.number().positive('expected a number > 0')),
   path: z.string().min(1, 'expected a path'),
 };
 
@@ -207,7 +242,7 @@ export function kebabCase(name: string): string {
 // Command-line values arrive as strings; a library schema may expect numbers or booleans.
 function fromCommandLineString(value: unknown): unknown {
   if (typeof value !== 'string') return value;
-  if (/^[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/i.test(value.trim())) return Number(value);
+  if (DECIMAL.test(value.trim())) return Number(value);
   if (value === 'true' || value === 'false') return value === 'true';
   return value;
 }

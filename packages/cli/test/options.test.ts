@@ -77,6 +77,34 @@ describe('resolveOptions', () => {
     );
   });
 
+  it('coerces nothing silently: empty, null, boolean and hex values are errors', async () => {
+    const cases: Array<[string[], string]> = [
+      [['--samples', ''], 'option --samples: expected number'],
+      [['--samples', '0x10'], 'option --samples: expected number'],
+      [['--config', config('{"samples": null}')], 'field "samples": expected number'],
+      [['--config', config('{"samples": true}')], 'field "samples": expected number'],
+      [['--config', config('{"samples": "12"}')], ''],
+    ];
+    for (const [args, message] of cases) {
+      const outcome = await resolveOptions(definitions, parsed(args)).catch((e: Error) => e);
+      if (message === '') expect(outcome).toEqual({ samples: 12, mode: 'a' });
+      else expect((outcome as Error).message).toContain(message);
+    }
+  });
+
+  it('reads a config file with a UTF-8 byte-order mark, and its json/quiet keys', async () => {
+    const file = config('\uFEFF{"samples": 3, "json": true, "quiet": false}');
+    const common: { json?: boolean; quiet?: boolean } = {};
+    expect(await resolveOptions(definitions, parsed(['--config', file]), common)).toEqual({
+      samples: 3,
+      mode: 'a',
+    });
+    expect(common).toEqual({ json: true, quiet: false });
+    await expect(
+      resolveOptions(definitions, parsed(['--config', config('{\n"quiet": "yes"}')]), {}),
+    ).rejects.toThrow(/line 2, field "quiet": expected true or false/);
+  });
+
   it('rejects a config file that is not a JSON object', async () => {
     await expect(resolveOptions(definitions, parsed(['--config', config('[1]')]))).rejects.toThrow(
       'expected a JSON object of options',

@@ -55,9 +55,9 @@ export async function runSiked(options: SikedRunOptions): Promise<SikedRunResult
       };
       await writeManifest(runDir, manifest);
     } else if (JSON.stringify(manifest.config) !== JSON.stringify(settings)) {
+      const differences = settingDifferences(manifest.config, settings);
       throw new Error(
-        `${path.join(runDir, 'run.json')}: this run was made with different settings; resume with the same settings ` +
-          `(recorded: ${JSON.stringify(manifest.config)})`,
+        `${path.join(runDir, 'run.json')}: this run was made with different settings (${differences.join('; ')}); resume with the same settings`,
       );
     }
     emit({ type: 'run-start', runDir, resumed });
@@ -67,6 +67,23 @@ export async function runSiked(options: SikedRunOptions): Promise<SikedRunResult
   } finally {
     await releaseLock();
   }
+}
+
+/** `key: recorded -> now` for each differing setting, nested ones as `training.epochs`. */
+function settingDifferences(recorded: unknown, current: unknown, prefix = ''): string[] {
+  const isObject = (value: unknown): value is Record<string, unknown> =>
+    value !== null && typeof value === 'object' && !Array.isArray(value);
+  if (!isObject(recorded) || !isObject(current)) {
+    return JSON.stringify(recorded) === JSON.stringify(current)
+      ? []
+      : [
+          `${prefix || 'settings'}: ${JSON.stringify(recorded) ?? 'unset'} recorded, ${JSON.stringify(current) ?? 'unset'} now`,
+        ];
+  }
+  const keys = [...new Set([...Object.keys(recorded), ...Object.keys(current)])];
+  return keys.flatMap((key) =>
+    settingDifferences(recorded[key], current[key], prefix ? `${prefix}.${key}` : key),
+  );
 }
 
 function packageVersion(): string {
