@@ -100,6 +100,8 @@ describe('siked --out is written atomically and never over an input', () => {
       fixture.problemsFile,
       '--limit',
       '2',
+      '--out',
+      path.join(dir, 'predictions.jsonl'),
       '--threads',
       '1',
       '--sandbox-workers',
