@@ -63,8 +63,11 @@ export async function probePythonLayout(pythonPath: string): Promise<PythonLayou
   return JSON.parse(stdout) as PythonLayout;
 }
 
-/** The modes `isolation: 'auto'` tries, strongest first. */
-export const ISOLATION_ORDER: readonly IsolationMode[] = ['bwrap', 'unshare', 'none'];
+/**
+ * The modes `isolation: 'auto'` tries, strongest first. Never `none`: running programs without
+ * any OS isolation must be asked for by name.
+ */
+export const ISOLATION_ORDER: readonly IsolationMode[] = ['bwrap', 'unshare'];
 
 /** What a user gives up when the sandbox has to fall back to a weaker mode (for warnings/docs). */
 export const ISOLATION_LOSSES: Readonly<Record<IsolationMode, string>> = {

@@ -147,7 +147,10 @@ export class PythonSandbox implements ProgramRunner {
         failures.push(`${mode}: ${(error as Error).message}`);
         continue;
       }
-      if (failures.length > 0) {
+      if (mode === 'none') {
+        // Asked for by name; said on every run, since nothing else would show it.
+        warn(`PythonSandbox: isolation 'none' as asked. Lost: ${ISOLATION_LOSSES.none}.`);
+      } else if (failures.length > 0) {
         warn(
           `PythonSandbox: isolation '${mode}' in use because ${failures.join('; ')}. ` +
             `Lost: ${ISOLATION_LOSSES[mode]}.`,
@@ -170,7 +173,11 @@ export class PythonSandbox implements ProgramRunner {
       }
       return sandbox;
     }
-    throw new Error(`PythonSandbox: no usable isolation mode.\n${failures.join('\n')}`);
+    const optIn =
+      resolved.isolation === 'auto'
+        ? "\nInstall bubblewrap (apt install bubblewrap), allow unprivileged user namespaces, or run without OS isolation by asking for it: isolation 'none' (--sandbox-isolation none)."
+        : '';
+    throw new Error(`PythonSandbox: no usable isolation mode.\n${failures.join('\n')}${optIn}`);
   }
 
   /** Number of worker processes in the pool. */

@@ -203,22 +203,32 @@ describe("isolation: 'auto' falls back with a warning that says what is lost", (
     }
   });
 
-  test('without bubblewrap and unshare: no OS isolation, only the hook and the limits', async () => {
-    const warnings: string[] = [];
-    const sandbox = await PythonSandbox.start(
-      {
-        workers: 1,
-        sympy: false,
-        bwrapPath: '/nonexistent/bwrap',
-        unsharePath: '/nonexistent/unshare',
-      },
-      { onWarning: (message) => warnings.push(message) },
-    );
-    try {
-      expect(sandbox.isolation).toBe('none');
-      expect(warnings[0]).toMatch(/Lost: all OS isolation/);
-    } finally {
-      await sandbox.close();
+  test('without bubblewrap and unshare: an error that says how to opt out, never a silent none', async () => {
+    const failure = await PythonSandbox.start({
+      workers: 1,
+      sympy: false,
+      bwrapPath: '/nonexistent/bwrap',
+      unsharePath: '/nonexistent/unshare',
+    }).catch((error: Error) => error);
+    expect(failure).toBeInstanceOf(Error);
+    expect((failure as Error).message).toMatch(/no usable isolation mode/);
+    expect((failure as Error).message).toMatch(/bwrap: .*\n.*unshare: .*/s);
+    expect((failure as Error).message).toContain('--sandbox-isolation none');
+  });
+
+  test("isolation 'none' asked for by name runs, with a warning on every start", async () => {
+    for (let run = 0; run < 2; run += 1) {
+      const warnings: string[] = [];
+      const sandbox = await PythonSandbox.start(
+        { workers: 1, sympy: false, isolation: 'none' },
+        { onWarning: (message) => warnings.push(message) },
+      );
+      try {
+        expect(sandbox.isolation).toBe('none');
+        expect(warnings[0]).toMatch(/isolation 'none' as asked\. Lost: all OS isolation/);
+      } finally {
+        await sandbox.close();
+      }
     }
   });
 
