@@ -56,6 +56,13 @@ describe('siked report (built CLI)', () => {
     expect(result.stderr).toContain('field "alpha"');
   });
 
+  it('bounds --scale (at 100 it was killed for memory)', () => {
+    const result = siked(['report', runDir, '--scale', '100', '--out', path.join(dir, 'big')]);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain('option --scale: expected a number in (0, 8]');
+    expect(fs.existsSync(path.join(dir, 'big'))).toBe(false);
+  });
+
   it('exits 2 on a directory that is not a run', () => {
     const result = siked(['report', path.join(dir, 'missing')]);
     expect(result.status).toBe(2);

@@ -31,6 +31,7 @@ export {
 export {
   renderSvg,
   svgToPng,
+  MAX_PNG_PIXELS,
   renderPlot,
   bundledFontFiles,
   type PngOptions,

@@ -35,6 +35,15 @@ describe('svgToPng', () => {
     expect(bundledFontFiles().every((file) => file.endsWith('.ttf'))).toBe(true);
   });
 
+  it('bounds the PNG size instead of allocating gigabytes', () => {
+    const figure = '<svg xmlns="http://www.w3.org/2000/svg" width="640" height="360"></svg>';
+    expect(() => svgToPng(figure, { scale: 100 })).toThrow(
+      /scale 100 would make a 64000x36000 PNG \(over 40 Mpx\); at most 13\.1 for this 640x360 figure/,
+    );
+    const png = svgToPng(figure, { scale: 13 });
+    expect([png.readUInt32BE(16), png.readUInt32BE(20)]).toEqual([8320, 4680]);
+  });
+
   it('rejects a bad scale', () => {
     expect(() => svgToPng(textSvg, { scale: 0 })).toThrow(
       'Expected a positive number for scale but received 0',

@@ -19,8 +19,8 @@ export function registerReport(program: Command): void {
       },
       scale: {
         flag: '--scale <factor>',
-        description: 'PNG pixels per SVG pixel',
-        schema: schemas.positive,
+        description: 'PNG pixels per SVG pixel (at most 8: a 640x360 figure is then 5120x2880)',
+        schema: schemas.positive.refine((scale) => scale <= 8, 'expected a number in (0, 8]'),
         defaultValue: 2,
       },
     },

@@ -30,11 +30,27 @@ export interface PngOptions {
   scale?: number;
 }
 
+/**
+ * The most pixels one PNG may have: 40 Mpx is ~160 MB of RGBA while it is encoded (a 640x360
+ * figure at scale 13). Beyond that the renderer's memory, not the figure, is what grows.
+ */
+export const MAX_PNG_PIXELS = 40_000_000;
+
 /** Rasterises an SVG document to PNG with the bundled font only (system fonts are not read). */
 export function svgToPng(svg: string, options: PngOptions = {}): Buffer {
   const scale = options.scale ?? 2;
   if (!(scale > 0) || !Number.isFinite(scale)) {
     throw new Error(`Expected a positive number for scale but received ${String(scale)}`);
+  }
+  const root = /<svg\b[^>]*>/.exec(svg)?.[0] ?? '';
+  const size = (name: string) => Number(new RegExp(`\\b${name}="([\\d.]+)"`).exec(root)?.[1] ?? 0);
+  const pixels = size('width') * size('height') * scale * scale;
+  if (pixels > MAX_PNG_PIXELS) {
+    const largest = Math.sqrt(MAX_PNG_PIXELS / (size('width') * size('height')));
+    throw new RangeError(
+      `scale ${scale} would make a ${Math.round(size('width') * scale)}x${Math.round(size('height') * scale)} PNG ` +
+        `(over ${MAX_PNG_PIXELS / 1e6} Mpx); at most ${Math.floor(largest * 10) / 10} for this ${size('width')}x${size('height')} figure`,
+    );
   }
   const resvg = new Resvg(svg, {
     font: { loadSystemFonts: false, fontFiles: bundledFontFiles(), defaultFontFamily: PLOT_FONT },
