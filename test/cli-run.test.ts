@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { buildSyntheticWorld } from '@siked/core';
 import { inspectReportPage } from './helpers/browser';
+import { testWith } from './helpers/prerequisites';
 import { SIKED, jsonLines, pngSize, siked, temporaryDirectory } from './helpers/cli';
 
 const SANDBOX = ['--sandbox-workers', '1', '--no-sandbox-sympy'];
@@ -53,22 +54,25 @@ describe('siked demo | distill | report | bench (built CLI, tiny preset)', () =>
     expect(result.stderr).toMatch(/train iter-0: \d+\/\d+ \(100%\)/);
   });
 
-  it('report rebuilds the run report: PNGs of the documented size, page with plots and tables', async () => {
-    const result = siked(['report', demoDir, '--json']);
-    expect(result.status).toBe(0);
-    const written = JSON.parse(result.stdout);
-    expect(written.figures.length).toBeGreaterThanOrEqual(4);
-    for (const figure of written.figures)
-      expect(pngSize(figure.png)).toEqual({ width: 1280, height: 720 });
-    const page = await inspectReportPage(written.html);
-    expect(page.consoleErrors).toEqual([]);
-    expect(page.figures.length).toBe(written.figures.length);
-    for (const figure of page.figures) expect(figure.naturalWidth).toBe(640);
-    expect(page.tables.map((t) => t.caption)).toContain('Accuracy per data set and iteration');
-    expect(page.tables.find((t) => t.caption === 'Accuracy per data set and iteration')!.rows).toBe(
-      2,
-    );
-  });
+  testWith('chromium')(
+    'report rebuilds the run report: PNGs of the documented size, page with plots and tables',
+    async () => {
+      const result = siked(['report', demoDir, '--json']);
+      expect(result.status).toBe(0);
+      const written = JSON.parse(result.stdout);
+      expect(written.figures.length).toBeGreaterThanOrEqual(4);
+      for (const figure of written.figures)
+        expect(pngSize(figure.png)).toEqual({ width: 1280, height: 720 });
+      const page = await inspectReportPage(written.html);
+      expect(page.consoleErrors).toEqual([]);
+      expect(page.figures.length).toBe(written.figures.length);
+      for (const figure of page.figures) expect(figure.naturalWidth).toBe(640);
+      expect(page.tables.map((t) => t.caption)).toContain('Accuracy per data set and iteration');
+      expect(
+        page.tables.find((t) => t.caption === 'Accuracy per data set and iteration')!.rows,
+      ).toBe(2);
+    },
+  );
 
   it('distill: a run killed mid-way resumes with --resume to the same finished state', async () => {
     const world = buildSyntheticWorld('tiny', 2);

@@ -47,7 +47,7 @@ export const sandboxOptionsSchema = z
       .enum(['auto', 'bwrap', 'unshare', 'none'])
       .default('auto')
       .describe(
-        'OS isolation: bubblewrap, a network namespace only, or none; auto tries them in that order',
+        'OS isolation: bubblewrap, a network namespace only, or none (only when asked for by name); auto tries bubblewrap, then the namespace',
       ),
     bwrapPath: z
       .string()

@@ -15,6 +15,7 @@ import { workerCommand } from '../../src/sandbox/isolation';
 import { workerSpec } from '../../src/sandbox/python-sandbox';
 import { PythonWorker } from '../../src/sandbox/worker';
 import { createCanary, startListener, type Canary } from './helpers';
+import { describeWith } from '../../../../test/helpers/prerequisites';
 
 const execFileAsync = promisify(execFile);
 const SECRET = `layer-secret-${process.pid}`;
@@ -74,32 +75,35 @@ print(json.dumps(report))
 `;
 }
 
-describe('layer 1 (OS): bubblewrap alone, running plain unrestricted Python', () => {
-  test('an empty root, no network, no environment, an unprivileged user', async () => {
-    const report = await runIsolated('bwrap', probeScript(canary.path, listener.port));
-    expect(report.read_canary).toMatch(/^FileNotFoundError/);
-    // bwrap brings up a loopback of the sandbox's own: 127.0.0.1 there is not the host's.
-    expect(report.connect).toMatch(/^ConnectionRefusedError: \[Errno 111\]/);
-    expect(report.write_usr).toMatch(/^OSError: \[Errno 30\] Read-only file system/);
-    expect(report.write_root).toMatch(/^OSError: \[Errno 30\] Read-only file system/);
-    expect(report.proc).toMatch(/^FileNotFoundError/);
-    expect(JSON.stringify(report.env)).not.toContain(SECRET);
-    expect(report.root).toEqual(expect.arrayContaining(['usr', 'dev']));
-    expect(report.root).not.toContain('tmp');
-    expect(report.root).not.toContain('home');
-    expect(report.root).not.toContain('etc');
-    if (process.getuid?.() === 0) expect(report.uid).toBe(65534);
-    expect(listener.connections()).toBe(0);
-    canary.assertUntouched();
-  });
+describeWith('bubblewrap')(
+  'layer 1 (OS): bubblewrap alone, running plain unrestricted Python',
+  () => {
+    test('an empty root, no network, no environment, an unprivileged user', async () => {
+      const report = await runIsolated('bwrap', probeScript(canary.path, listener.port));
+      expect(report.read_canary).toMatch(/^FileNotFoundError/);
+      // bwrap brings up a loopback of the sandbox's own: 127.0.0.1 there is not the host's.
+      expect(report.connect).toMatch(/^ConnectionRefusedError: \[Errno 111\]/);
+      expect(report.write_usr).toMatch(/^OSError: \[Errno 30\] Read-only file system/);
+      expect(report.write_root).toMatch(/^OSError: \[Errno 30\] Read-only file system/);
+      expect(report.proc).toMatch(/^FileNotFoundError/);
+      expect(JSON.stringify(report.env)).not.toContain(SECRET);
+      expect(report.root).toEqual(expect.arrayContaining(['usr', 'dev']));
+      expect(report.root).not.toContain('tmp');
+      expect(report.root).not.toContain('home');
+      expect(report.root).not.toContain('etc');
+      if (process.getuid?.() === 0) expect(report.uid).toBe(65534);
+      expect(listener.connections()).toBe(0);
+      canary.assertUntouched();
+    });
 
-  test("the 'unshare' fallback still cuts the network (but leaves the file system visible)", async () => {
-    const report = await runIsolated('unshare', probeScript('/nonexistent', listener.port));
-    expect(report.connect).toMatch(/Network is unreachable/);
-    expect(report.root).toEqual(expect.arrayContaining(['etc', 'tmp'])); // what this mode loses
-    expect(listener.connections()).toBe(0);
-  });
-});
+    test("the 'unshare' fallback still cuts the network (but leaves the file system visible)", async () => {
+      const report = await runIsolated('unshare', probeScript('/nonexistent', listener.port));
+      expect(report.connect).toMatch(/Network is unreachable/);
+      expect(report.root).toEqual(expect.arrayContaining(['etc', 'tmp'])); // what this mode loses
+      expect(listener.connections()).toBe(0);
+    });
+  },
+);
 
 describe('layer 2 (resource limits) alone: no audit hook, no OS isolation', () => {
   let worker: PythonWorker;
