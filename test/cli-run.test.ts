@@ -52,6 +52,7 @@ describe('siked demo | distill | report | bench (built CLI, tiny preset)', () =>
     expect(datasets).toEqual(expect.arrayContaining(['validation', 'test', 'ood-distractor']));
     // progress went to stderr as plain lines (not a TTY), results to stdout
     expect(result.stderr).toMatch(/train iter-0: \d+\/\d+ \(100%\)/);
+    expect(result.stderr).toMatch(/eval iter-1 validation: \d+\/\d+ \(100%\)/);
   });
 
   testWith('chromium')(

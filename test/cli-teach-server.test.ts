@@ -111,6 +111,8 @@ describe('siked teach with a server teacher', () => {
       `1 request(s) failed for good and were left out: ${failuresFile}`,
     );
     expect(server.requests).toHaveLength(4);
+    // Off a terminal, the back-off is reported (a run that waits must not look stuck).
+    expect(result.stderr).toMatch(/teacher: retry 1\/1 in \d+\.\d s after HTTP 503/);
   });
 
   it('a missing API-key variable is bad usage (exit 2), not a crash', async () => {

@@ -13,6 +13,7 @@ export {
   type ProgramRunner,
   type Teacher,
   type TeacherSample,
+  type TeacherSolveOptions,
 } from './types';
 export * from './strategies';
 export * from './data';

@@ -70,6 +70,12 @@ export interface TeacherSample {
   text: string;
 }
 
+/** Optional parts of {@link Teacher.solve}. */
+export interface TeacherSolveOptions {
+  /** Told as each problem's answers are in (or it failed for good): progress per request. */
+  onProblemDone?: (problemId: string) => void;
+}
+
 /** Writes solutions to problems with a given strategy (an LLM server, recorded data, the synthetic world). */
 export interface Teacher {
   readonly name: string;
@@ -78,5 +84,6 @@ export interface Teacher {
     problems: readonly Problem[],
     strategy: Strategy,
     samplesPerProblem: number,
+    options?: TeacherSolveOptions,
   ): Promise<TeacherSample[]>;
 }

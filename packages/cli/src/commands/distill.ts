@@ -208,7 +208,10 @@ export function registerDistill(program: Command): void {
         await writeInvocation(runDir, values);
       }
 
-      const opened = await openTeacher(teacherSpec, teacherSettingsFrom(values, runDir));
+      const opened = await openTeacher(
+        teacherSpec,
+        teacherSettingsFrom(values, runDir, (line) => context.progress.log(line)),
+      );
       const { teacher, close } = opened;
       const byName: Record<string, unknown> = values;
       // The loop validates these again with its own schema (resolveRunSettings).

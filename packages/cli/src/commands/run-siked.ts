@@ -54,6 +54,11 @@ export function progressListener(progress: ProgressReporter): LoopEventListener 
         advance(`teacher ${event.strategy}`, event.questionsTotal, event.questionsDone, { kept });
         break;
       }
+      case 'teacher-answered':
+        // The chunk's teacher-progress (with what was kept) finishes the bar.
+        if (event.questionsDone < event.questionsTotal)
+          advance(`teacher ${event.strategy}`, event.questionsTotal, event.questionsDone);
+        break;
       case 'train-step':
         advance(`train iter-${event.iteration}`, event.totalSteps, event.step, {
           loss: event.loss.toFixed(3),
@@ -63,6 +68,13 @@ export function progressListener(progress: ProgressReporter): LoopEventListener 
         break;
       case 'sample-progress':
         advance(`sample iter-${event.iteration}`, event.questionsTotal, event.questionsDone);
+        break;
+      case 'eval-progress':
+        advance(
+          `eval iter-${event.iteration} ${event.dataset}`,
+          event.questionsTotal,
+          event.questionsDone,
+        );
         break;
       case 'eval-result':
         progress.log(

@@ -55,6 +55,8 @@ export interface TeacherSettings {
   teacherFailures: 'fail' | 'record';
   /** The folder the response cache and the failures file go to. */
   outDir: string;
+  /** Where retries and back-offs are reported (a run that backs off must not look stuck). */
+  log?: (line: string) => void;
 }
 
 /** An open teacher; `failures` lists the problems a server teacher gave up on (`record` mode). */
@@ -100,6 +102,10 @@ export async function openTeacher(spec: string, settings: TeacherSettings): Prom
       maxTokens: settings.teacherMaxTokens,
       retry: { timeoutMs: settings.teacherTimeoutS * 1000, maxRetries: settings.teacherRetries },
       failuresFile: settings.teacherFailures === 'record' ? failuresFile : undefined,
+      onRetry: ({ retry, maxRetries, reason, delayMs }) =>
+        settings.log?.(
+          `teacher: retry ${retry}/${maxRetries} in ${(delayMs / 1000).toFixed(1)} s after ${reason.slice(0, 160)}`,
+        ),
       // The few-shot completions prompt stops where the model would begin the next question.
       buildPrompt: (strategy, question) => {
         const built = buildTeacherPrompt(strategy, question, { endpoint });
@@ -189,8 +195,9 @@ export const teacherOptions = {
 
 /** The teacher settings out of a command's resolved options. */
 export function teacherSettingsFrom(
-  values: Omit<TeacherSettings, 'outDir'>,
+  values: Omit<TeacherSettings, 'outDir' | 'log'>,
   outDir: string,
+  log?: (line: string) => void,
 ): TeacherSettings {
   return {
     teacherModel: values.teacherModel,
@@ -203,6 +210,7 @@ export function teacherSettingsFrom(
     teacherRetries: values.teacherRetries,
     teacherFailures: values.teacherFailures,
     outDir,
+    log,
   };
 }
 
@@ -244,7 +252,11 @@ export function registerTeach(program: Command): void {
       const loaded = await loadDataset(options.format, options.data, loadOptionsFrom(options));
       const problems = loaded.problems;
       await fs.mkdir(options.out, { recursive: true });
-      const opened = await openTeacher(options.teacher, teacherSettingsFrom(options, options.out));
+      const log = (line: string) => context.progress.log(line);
+      const opened = await openTeacher(
+        options.teacher,
+        teacherSettingsFrom(options, options.out, log),
+      );
       const { teacher, close } = opened;
       const sandbox = strategies.includes('pot')
         ? await PythonSandbox.start(sandboxOptionsFrom(options), {
@@ -256,7 +268,9 @@ export function registerTeach(program: Command): void {
       try {
         for (const strategy of strategies) {
           const asked = context.progress.task(`teacher ${strategy}`, problems.length);
-          const samples = await teacher.solve(problems, strategy, options.samples);
+          const samples = await teacher.solve(problems, strategy, options.samples, {
+            onProblemDone: () => asked.tick(),
+          });
           asked.done({ samples: samples.length });
           const task = context.progress.task(`verify ${strategy}`, samples.length);
           const { solutions, stats } = await verifyAll(samples, problems, {

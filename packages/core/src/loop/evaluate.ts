@@ -56,6 +56,8 @@ export interface EvaluationOptions {
   verificationConcurrency?: number;
   /** Questions per generation call. */
   chunkSize?: number;
+  /** Told after each generation call: questions answered so far, of all. */
+  onProgress?: (questionsDone: number, questionsTotal: number) => void;
 }
 
 /**
@@ -82,6 +84,7 @@ export async function evaluateOnProblems(
         forced: options.forced,
       })),
     );
+    options.onProgress?.(Math.min(start + chunkSize, problems.length), problems.length);
   }
   const byId = new Map(problems.map((problem) => [problem.id, problem]));
   const tagged = samples.filter((sample) => sample.strategy !== null);

@@ -16,8 +16,17 @@ export type LoopEvent =
       questionsTotal: number;
       kept: number;
     }
+  /** One question's teacher answers are in (teacher-progress follows once its chunk is verified). */
+  | { type: 'teacher-answered'; strategy: Strategy; questionsDone: number; questionsTotal: number }
   | ({ type: 'train-step'; iteration: number } & TrainProgress)
   | { type: 'sample-progress'; iteration: number; questionsDone: number; questionsTotal: number }
+  | {
+      type: 'eval-progress';
+      iteration: number;
+      dataset: string;
+      questionsDone: number;
+      questionsTotal: number;
+    }
   | { type: 'eval-result'; iteration: number; dataset: string; accuracy: number; total: number }
   | { type: 'early-stop'; afterIteration: number; bestIteration: number }
   | { type: 'run-done'; status: RunStatus; bestIteration: number | null };

@@ -23,10 +23,22 @@ export async function teacherStage(ctx: StageContext): Promise<StageOutput> {
         const key = `${strategy}:${start / chunk}`;
         if (ctx.manifest.teacherChunksDone.includes(key)) continue;
         const problems = ctx.trainPart.slice(start, start + chunk);
+        let answered = 0;
         const samples = await ctx.options.teacher.solve(
           problems,
           strategy,
           ctx.settings.teacherSamplesPerQuestion,
+          {
+            onProblemDone: () => {
+              answered += 1;
+              ctx.emit({
+                type: 'teacher-answered',
+                strategy,
+                questionsDone: start + answered,
+                questionsTotal: ctx.trainPart.length,
+              });
+            },
+          },
         );
         const { solutions } = await verifyAll(
           samples.map((s) => ({ ...s, origin: 'teacher' as const, iteration: 0 })),

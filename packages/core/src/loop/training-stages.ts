@@ -86,6 +86,14 @@ export async function evalStage(ctx: StageContext, t: number): Promise<StageOutp
         verificationTimeoutMs: ctx.settings.verificationTimeoutMs,
         verificationConcurrency: ctx.settings.verificationConcurrency,
         chunkSize: ctx.settings.samplingChunkSize,
+        onProgress: (questionsDone, questionsTotal) =>
+          ctx.emit({
+            type: 'eval-progress',
+            iteration: t,
+            dataset: name,
+            questionsDone,
+            questionsTotal,
+          }),
       });
       const relative = path.join(dir, `eval-${name}.jsonl`);
       await writeJsonLinesAtomic(ctx.file(relative), records);

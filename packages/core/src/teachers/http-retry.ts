@@ -60,6 +60,28 @@ export function backoffDelayMs(
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
+/** A retry about to happen, for progress reports (a run must not look stuck while it backs off). */
+export interface RetryNotice {
+  url: string;
+  /** 1-based retry number, out of `maxRetries`. */
+  retry: number;
+  maxRetries: number;
+  /** Why the previous attempt failed. */
+  reason: string;
+  /** How long it waits first. */
+  delayMs: number;
+}
+
+/** Optional parts of {@link postJsonWithRetries}. */
+export interface RequestExtras<T> {
+  /** Randomness for backoff jitter (tests pass a seeded one). */
+  random?: () => number;
+  /** Makes the result out of a 200's JSON; throwing marks the attempt failed (and retried). */
+  read?: (value: unknown) => T;
+  /** Told before every retry. */
+  onRetry?: (notice: RetryNotice) => void;
+}
+
 /**
  * POSTs `body` as JSON to `url` and returns the response as `read` makes it out of the parsed JSON,
  * retrying on 429 (honouring Retry-After), 408, 5xx, timeouts, network errors, bodies that are
@@ -73,13 +95,23 @@ export async function postJsonWithRetries<T = unknown>(
   body: unknown,
   headers: Record<string, string>,
   policy: RetryPolicy,
-  random: () => number = Math.random,
-  read: (value: unknown) => T = (value) => value as T,
+  extras: RequestExtras<T> = {},
 ): Promise<T> {
+  const random = extras.random ?? Math.random;
+  const read = extras.read ?? ((value: unknown) => value as T);
   let last: AttemptFailure | undefined;
   for (let attempt = 0; attempt <= policy.maxRetries; attempt += 1) {
-    if (attempt > 0 && last)
-      await sleep(backoffDelayMs(policy, attempt - 1, last.retryAfterMs, random));
+    if (attempt > 0 && last) {
+      const delayMs = backoffDelayMs(policy, attempt - 1, last.retryAfterMs, random);
+      extras.onRetry?.({
+        url,
+        retry: attempt,
+        maxRetries: policy.maxRetries,
+        reason: last.reason,
+        delayMs,
+      });
+      await sleep(delayMs);
+    }
     const outcome = await attemptOnce(url, body, headers, policy.timeoutMs);
     if (outcome.ok) {
       try {

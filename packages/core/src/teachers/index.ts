@@ -7,6 +7,8 @@ export {
   backoffDelayMs,
   parseRetryAfterMs,
   postJsonWithRetries,
+  type RequestExtras,
+  type RetryNotice,
   type RetryPolicy,
 } from './http-retry';
 export {

@@ -1,7 +1,12 @@
 import { promises as fs } from 'node:fs';
-import type { Problem, Strategy, Teacher, TeacherSample } from '../types';
+import type { Problem, Strategy, Teacher, TeacherSample, TeacherSolveOptions } from '../types';
 import { ConcurrencyLimiter } from './concurrency';
-import { HttpRequestError, postJsonWithRetries, type RetryPolicy } from './http-retry';
+import {
+  HttpRequestError,
+  postJsonWithRetries,
+  type RetryNotice,
+  type RetryPolicy,
+} from './http-retry';
 import { ResponseCache, cacheKey } from './response-cache';
 
 /** A chat message as OpenAI-compatible chat endpoints take it. */
@@ -74,6 +79,8 @@ export interface OpenAICompatibleTeacherOptions {
   retry?: Partial<RetryPolicy>;
   /** Randomness for backoff jitter (tests pass a seeded one). */
   random?: () => number;
+  /** Told before every retry (the CLI reports them, so a backing-off run does not look stuck). */
+  onRetry?: (notice: RetryNotice) => void;
 }
 
 /** Defaults of the retry policy (documented on {@link OpenAICompatibleTeacherOptions.retry}). */
@@ -217,6 +224,7 @@ export class OpenAICompatibleTeacher implements Teacher {
     problems: readonly Problem[],
     strategy: Strategy,
     samplesPerProblem: number,
+    options: TeacherSolveOptions = {},
   ): Promise<TeacherSample[]> {
     if (!Number.isInteger(samplesPerProblem) || samplesPerProblem < 1) {
       throw new RangeError(`samplesPerProblem must be an integer >= 1, got ${samplesPerProblem}`);
@@ -224,7 +232,18 @@ export class OpenAICompatibleTeacher implements Teacher {
     const keepGoing = this.options.failuresFile !== undefined;
     const halt = { stopped: false, onFailure: !keepGoing };
     const results = await Promise.allSettled(
-      problems.map((problem) => this.completionsFor(problem, strategy, samplesPerProblem, halt)),
+      problems.map((problem) =>
+        this.completionsFor(problem, strategy, samplesPerProblem, halt).then(
+          (texts) => {
+            options.onProblemDone?.(problem.id);
+            return texts;
+          },
+          (error: unknown) => {
+            if (!(error instanceof NotAsked)) options.onProblemDone?.(problem.id);
+            throw error;
+          },
+        ),
+      ),
     );
     const samples: TeacherSample[] = [];
     const failures: Array<{ problemId: string; error: Error }> = [];
@@ -304,14 +323,11 @@ export class OpenAICompatibleTeacher implements Teacher {
       const texts = await this.limiter.run(() => {
         if (halt.stopped) throw new NotAsked();
         // Set before the limiter starts the next request, so none starts after a failure.
-        return postJsonWithRetries(
-          this.url,
-          body,
-          this.headers,
-          this.policy,
-          this.options.random,
-          (response) => readCompletionTexts(response, this.options.endpoint, this.url),
-        ).catch((error: unknown) => {
+        return postJsonWithRetries(this.url, body, this.headers, this.policy, {
+          random: this.options.random,
+          read: (response) => readCompletionTexts(response, this.options.endpoint, this.url),
+          onRetry: this.options.onRetry,
+        }).catch((error: unknown) => {
           if (halt.onFailure) halt.stopped = true;
           throw error;
         });

@@ -135,6 +135,15 @@ describe('runSiked control flow (MemorisingStudent)', () => {
     const events: LoopEvent[] = [];
     const { result, factory } = await run(runDir, baseSettings, (e) => events.push(e));
     expect(result.manifest.status).toBe('done');
+    // Evaluation reports its progress per generation call, ending at the whole set.
+    const evalProgress = events.filter(
+      (e): e is Extract<LoopEvent, { type: 'eval-progress' }> => e.type === 'eval-progress',
+    );
+    expect(evalProgress.length).toBeGreaterThan(0);
+    const lastValidation = evalProgress
+      .filter((e) => e.iteration === 0 && e.dataset === 'validation')
+      .at(-1);
+    expect(lastValidation?.questionsDone).toBe(lastValidation?.questionsTotal);
 
     const split = splitValidation(problems, 0.2, 7);
     expect(split.validation).toHaveLength(4);

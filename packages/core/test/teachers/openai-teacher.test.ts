@@ -289,6 +289,22 @@ describe('OpenAICompatibleTeacher against a loopback server', () => {
     expect(teacher.failures).toHaveLength(1);
   });
 
+  it('reports each problem as its answers arrive, and each retry before it waits', async () => {
+    server.script = [{ kind: 'status', status: 503 }];
+    const done: string[] = [];
+    const retries: string[] = [];
+    const teacher = await OpenAICompatibleTeacher.create(
+      options({
+        concurrency: 1,
+        onRetry: (n) => retries.push(`${n.retry}/${n.maxRetries} ${n.reason}`),
+      }),
+    );
+    await teacher.solve(problems.slice(0, 3), 'cot', 1, { onProblemDone: (id) => done.push(id) });
+    await teacher.close();
+    expect(done).toEqual(['p1', 'p2', 'p3']);
+    expect(retries).toEqual([expect.stringMatching(/^1\/3 HTTP 503/)]);
+  });
+
   it('keeps at most `concurrency` requests in flight', async () => {
     server.fallback = { kind: 'ok', delayMs: 40 };
     const teacher = await OpenAICompatibleTeacher.create(options({ concurrency: 2 }));
