@@ -53,6 +53,31 @@ describe('buildHtmlReport', () => {
     expect(escapeHtml(`a&"'`)).toBe('a&amp;&quot;&#39;');
   });
 
+  it('says what made the run: base model, teacher, data files, commit, wall time', () => {
+    const section = /<section id="provenance">([\s\S]*?)<\/section>/.exec(html)![1];
+    for (const text of [
+      'runs/base-model',
+      'openai-compatible:llama-3-70b',
+      'data: eval-set test</dt><dd>/data/gsm8k/test.jsonl',
+      'commit 0123456789abcdef0123456789abcdef01234567',
+      '1 h 2 min over 2 invocations (resumed)',
+    ])
+      expect(section).toContain(text);
+  });
+
+  it('warns when answers were counted wrong unread (unparsed or untagged), and only then', () => {
+    expect(html).not.toContain('id="unread-answers"');
+    const summary = sampleSummary();
+    const test = summary.iterations[1]!.evaluations[0]!;
+    test.accuracy = { ...test.accuracy, unparsed: 2, untagged: 1 };
+    const warned = buildHtmlReport(summary, [figure]);
+    expect(warned).toContain('<li>iteration 1, test: 2 of 10 unparsed, 1 untagged</li>');
+  });
+
+  it('draws figures at the width of the page', () => {
+    expect(html).toContain('figure img{width:100%;height:auto}');
+  });
+
   it('has one table per report table', () => {
     expect(html.match(/<table>/g)).toHaveLength(reportTables(sampleSummary()).length);
   });
@@ -65,7 +90,7 @@ describe('buildMarkdownSummary', () => {
     ]);
     expect(markdown).toContain('| iteration | test | ood\\|pipe |');
     expect(markdown).toContain('| 2 (best) | 60.0% (6/10) | 50.0% (2/4) |');
-    expect(markdown).toMatch(/\| 2 \| test \|.* \| 0 \| 50\.0% \| 70\.0% \|/);
+    expect(markdown).toMatch(/\| 2 \| test \|.* \| 0 \| - \| 50\.0% \| 70\.0% \|/);
     expect(markdown).toContain('![Accuracy](accuracy-by-iteration.png)');
   });
 });

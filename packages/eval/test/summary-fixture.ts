@@ -35,6 +35,20 @@ export function sampleSummary(): RunSummary {
     status: 'done',
     bestIteration: 2,
     config: { preset: 'tiny', note: '<b>not html</b>' },
+    provenance: {
+      student: 'runs/base-model',
+      teacher: 'openai-compatible:llama-3-70b',
+      dataFiles: [
+        { role: 'train', file: '/data/gsm8k/train.jsonl' },
+        { role: 'eval-set test', file: '/data/gsm8k/test.jsonl' },
+      ],
+      siked: '0.1.0',
+      commit: '0123456789abcdef0123456789abcdef01234567',
+      node: 'v22.0.0',
+      createdAt: '2026-12-03T08:00:00.000Z',
+      wallSeconds: 3725,
+      sessions: 2,
+    },
     teacherCounts: { cot: 10, l2m: 5, pot: 5 },
     iterations: [
       {

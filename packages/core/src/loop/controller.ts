@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { promises as fs, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { writeJsonAtomic } from './atomic';
@@ -46,7 +47,7 @@ export async function runSiked(options: SikedRunOptions): Promise<SikedRunResult
         seed: settings.seed,
         teacher: options.teacher.name,
         student: options.studentName ?? 'student',
-        versions: { node: process.version, siked: packageVersion() },
+        versions: { node: process.version, siked: packageVersion(), commit: gitCommit() },
         stages: {},
         teacherChunksDone: [],
         teacherChunkStats: {},
@@ -59,6 +60,11 @@ export async function runSiked(options: SikedRunOptions): Promise<SikedRunResult
       throw new Error(
         `${path.join(runDir, 'run.json')}: this run was made with different settings (${differences.join('; ')}); resume with the same settings`,
       );
+    }
+    if (manifest.status === 'running') {
+      const now = new Date().toISOString();
+      manifest.sessions = [...(manifest.sessions ?? []), { startedAt: now, until: now }];
+      await writeManifest(runDir, manifest);
     }
     emit({ type: 'run-start', runDir, resumed });
     const run = new RunController(new StageContext(options, settings, manifest, emit));
@@ -84,6 +90,17 @@ function settingDifferences(recorded: unknown, current: unknown, prefix = ''): s
   return keys.flatMap((key) =>
     settingDifferences(recorded[key], current[key], prefix ? `${prefix}.${key}` : key),
   );
+}
+
+/** The git commit of the siked checkout this runs from; null for an installed package. */
+function gitCommit(): string | null {
+  const result = spawnSync('git', ['rev-parse', 'HEAD'], {
+    cwd: path.join(__dirname, '..', '..'),
+    encoding: 'utf8',
+    timeout: 5000,
+  });
+  const commit = result.status === 0 ? result.stdout.trim() : '';
+  return /^[0-9a-f]{40}$/.test(commit) ? commit : null;
 }
 
 function packageVersion(): string {

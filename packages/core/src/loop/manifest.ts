@@ -45,7 +45,13 @@ export interface RunManifest {
   /** Who taught and who learned (names only; never keys). */
   teacher: string;
   student: string;
-  versions: { node: string; siked: string };
+  /** `commit`: the siked checkout's git commit, when it runs from one (absent in older runs). */
+  versions: { node: string; siked: string; commit?: string | null };
+  /**
+   * Each invocation that worked on the run (a resume adds one), until its last manifest write:
+   * their sum is the run's wall time, killed invocations included (absent in older runs).
+   */
+  sessions?: Array<{ startedAt: string; until: string }>;
   /** Stage id (`split`, `teacher`, `iter-0/train`, ...) to its record, in completion order. */
   stages: Record<string, StageRecord>;
   /** Teacher chunks already appended to teacher.jsonl (`<strategy>:<chunk index>`). */
@@ -90,6 +96,8 @@ export async function readManifest(runDir: string): Promise<RunManifest | null> 
 /** Writes run.json atomically with a fresh `updatedAt`. */
 export async function writeManifest(runDir: string, manifest: RunManifest): Promise<void> {
   manifest.updatedAt = new Date().toISOString();
+  const session = manifest.sessions?.at(-1);
+  if (session) session.until = manifest.updatedAt;
   await writeJsonAtomic(manifestPath(runDir), manifest);
 }
 

@@ -47,8 +47,64 @@ th,td{border:1px solid #ccc;padding:.25em .6em;text-align:right}
 th{background:#f3f3f3}
 figure{margin:1.5em 0}
 figcaption{font-size:14px;color:#555;max-width:640px}
-img{max-width:100%;height:auto}
+figure img{width:100%;height:auto}
+dl{display:grid;grid-template-columns:max-content auto;gap:.2em 1em;font-size:14px}
+dt{font-weight:bold}dd{margin:0;font-family:ui-monospace,monospace;overflow-wrap:anywhere}
+.note{background:#fff6e0;border-left:4px solid #e0a000;padding:.5em 1em}
 pre{background:#f6f6f6;padding:1em;overflow:auto;font-size:13px}`;
+
+function formatDuration(seconds: number): string {
+  const hours = Math.floor(seconds / 3600);
+  const minutes = Math.floor((seconds % 3600) / 60);
+  const rest = Math.round(seconds % 60);
+  return hours > 0
+    ? `${hours} h ${minutes} min`
+    : minutes > 0
+      ? `${minutes} min ${rest} s`
+      : `${rest} s`;
+}
+
+/** Base model, teacher, data files, versions, commit and wall time: what made these numbers. */
+function provenanceHtml(summary: RunSummary): string {
+  const p = summary.provenance;
+  const rows: Array<[string, string]> = [
+    ['base model (student)', p.student ?? 'not recorded'],
+    ['teacher', p.teacher ?? 'not recorded'],
+    ...p.dataFiles.map((d): [string, string] => [`data: ${d.role}`, d.file]),
+    ['siked', `${p.siked ?? 'unknown version'}${p.commit ? `, commit ${p.commit}` : ''}`],
+    ['Node.js', p.node ?? 'not recorded'],
+    ['started', p.createdAt ?? 'not recorded'],
+    [
+      'wall time',
+      p.wallSeconds === null
+        ? 'not recorded (older run)'
+        : `${formatDuration(p.wallSeconds)}${p.sessions && p.sessions > 1 ? ` over ${p.sessions} invocations (resumed)` : ''}`,
+    ],
+  ];
+  return `<dl>\n${rows.map(([k, v]) => `<dt>${escapeHtml(k)}</dt><dd>${escapeHtml(v)}</dd>`).join('\n')}\n</dl>`;
+}
+
+/**
+ * A warning when some answers were counted wrong without being wrong answers: no extractable
+ * answer (unparsed) or no strategy tag (untagged). A reader of the accuracy must know.
+ */
+function unreadAnswersHtml(summary: RunSummary): string {
+  const lines = summary.iterations.flatMap((it) =>
+    it.evaluations
+      .filter((e) => e.accuracy.unparsed > 0 || (e.accuracy.untagged ?? 0) > 0)
+      .map(
+        (e) =>
+          `iteration ${it.iteration}, ${e.dataset}: ${e.accuracy.unparsed} of ${e.accuracy.total} unparsed, ${e.accuracy.untagged ?? 0} untagged`,
+      ),
+  );
+  if (lines.length === 0) return '';
+  return (
+    `<div class="note" id="unread-answers"><p>Some answers were counted wrong because they could not be read: ` +
+    `no extractable final answer (unparsed) or no strategy tag (untagged).</p>\n<ul>\n` +
+    lines.map((line) => `<li>${escapeHtml(line)}</li>`).join('\n') +
+    `\n</ul></div>`
+  );
+}
 
 /** Builds the report page of a run: tables first, then figures, then the run's settings. */
 export function buildHtmlReport(summary: RunSummary, figures: readonly ReportFigure[]): string {
@@ -63,8 +119,13 @@ export function buildHtmlReport(summary: RunSummary, figures: readonly ReportFig
 </head>
 <body>
 <h1>SIKeD run ${escapeHtml(summary.name)}${escapeHtml(status)}</h1>
+<section id="provenance">
+<h2>Run</h2>
+${provenanceHtml(summary)}
+</section>
 <section id="tables">
 <h2>Results</h2>
+${unreadAnswersHtml(summary)}
 ${reportTables(summary).map(tableHtml).join('\n')}
 </section>
 <section id="figures">

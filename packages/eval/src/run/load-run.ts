@@ -14,6 +14,7 @@ import {
 import type {
   DatasetEvaluation,
   IterationSummary,
+  RunProvenance,
   RunSummary,
   StrategyShares,
   TrainingPoint,
@@ -181,6 +182,56 @@ export function countTeacherStrategies(text: string, file: string): Record<Strat
   return counts;
 }
 
+/** run.json's names, versions and sessions, and distill.json's data files (when present). */
+async function readProvenance(
+  runDir: string,
+  manifest: Record<string, unknown>,
+): Promise<RunProvenance> {
+  const text = (value: unknown) => (typeof value === 'string' ? value : null);
+  const versions = isObject(manifest.versions) ? manifest.versions : {};
+  const sessions = Array.isArray(manifest.sessions) ? manifest.sessions.filter(isObject) : null;
+  const wallSeconds =
+    sessions === null
+      ? null
+      : sessions.reduce((sum, session) => {
+          const seconds =
+            (Date.parse(String(session.until)) - Date.parse(String(session.startedAt))) / 1000;
+          return sum + (Number.isFinite(seconds) ? seconds : 0);
+        }, 0);
+  const dataFiles: RunProvenance['dataFiles'] = [];
+  const invocationText = await readTextIfExists(path.join(runDir, 'distill.json'));
+  if (invocationText !== null) {
+    try {
+      const invocation = JSON.parse(invocationText) as Record<string, unknown>;
+      // distill.json's paths are relative to the run folder.
+      const resolve = (file: string) => path.resolve(runDir, file);
+      if (typeof invocation.train === 'string')
+        dataFiles.push({ role: 'train', file: resolve(invocation.train) });
+      for (const spec of Array.isArray(invocation.evalSet) ? invocation.evalSet : []) {
+        if (typeof spec !== 'string' || !spec.includes('=')) continue;
+        const at = spec.indexOf('=');
+        dataFiles.push({
+          role: `eval-set ${spec.slice(0, at)}`,
+          file: resolve(spec.slice(at + 1)),
+        });
+      }
+    } catch {
+      // An unreadable distill.json only costs the report its data-file list.
+    }
+  }
+  return {
+    student: text(manifest.student),
+    teacher: text(manifest.teacher),
+    dataFiles,
+    siked: text(versions.siked),
+    commit: text(versions.commit),
+    node: text(versions.node),
+    createdAt: text(manifest.createdAt),
+    wallSeconds,
+    sessions: sessions?.length ?? null,
+  };
+}
+
 /**
  * Builds the summary of a run from its directory:
  * - `run.json`: the manifest; its `config`, `status` and `bestIteration` are shown;
@@ -225,6 +276,7 @@ export async function loadRunSummary(runDir: string): Promise<RunSummary> {
   const metricsText = await readTextIfExists(metricsFile);
   return {
     name: path.basename(path.resolve(runDir)),
+    provenance: await readProvenance(runDir, manifest),
     status: typeof manifest.status === 'string' ? manifest.status : null,
     bestIteration: readOptionalNumber(
       manifest.bestIteration,

@@ -49,8 +49,27 @@ export interface TrainingPoint {
   learningRate: number | null;
 }
 
+/** Where a run came from, as its run.json (and distill.json, when `siked distill` made it) say. */
+export interface RunProvenance {
+  /** The base student and the teacher, by name; null when not recorded. */
+  student: string | null;
+  teacher: string | null;
+  /** The data files `siked distill` was given (`train`, `eval-set NAME`); empty otherwise. */
+  dataFiles: Array<{ role: string; file: string }>;
+  /** The siked version and git commit, and the Node.js version, that made the run. */
+  siked: string | null;
+  commit: string | null;
+  node: string | null;
+  createdAt: string | null;
+  /** Wall time summed over the invocations that worked on it; null for older runs. */
+  wallSeconds: number | null;
+  /** How many invocations (1 + resumes); null for older runs. */
+  sessions: number | null;
+}
+
 /** Everything a report shows about a run, read from its run directory. */
 export interface RunSummary {
+  provenance: RunProvenance;
   /** The run directory's base name. */
   name: string;
   /** Status of the run as its manifest says (e.g. `running`, `done`); null when absent. */
