@@ -5,7 +5,12 @@ import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { type ModelConfig, parseModelConfig, readModelConfig, toNativeConfig } from './config';
-import { createNativeModel, type NativeModel, type TensorInfo } from './native-model';
+import {
+  createNativeModel,
+  type NativeDevice,
+  type NativeModel,
+  type TensorInfo,
+} from './native-model';
 import { readSafetensors, SafetensorsError, type Tensor, writeSafetensors } from './safetensors';
 import {
   EngineArgumentError,
@@ -18,7 +23,11 @@ import {
 
 /** Where and how the model runs. */
 export interface LoadOptions {
-  /** Default 'cpu'. The CUDA backend is not part of this build's Model yet. */
+  /**
+   * Default 'cpu'. 'cuda' runs the CUDA backend (bf16 compute, fp32 master weights and optimizer
+   * state) on GPU 0; it needs a build with the backend (`siked info` says what is usable) and
+   * head_dim 64 or 128. A build made with SIKED_CUDA=EMULATE runs the same kernels on the CPU.
+   */
   device?: 'cpu' | 'cuda';
   /** CPU worker threads (one pool per model); default: all cores. */
   threads?: number;
@@ -123,18 +132,14 @@ async function callNative<T>(run: () => Promise<T>): Promise<T> {
   }
 }
 
-function checkLoadOptions(options: LoadOptions): number {
-  if (options.device !== undefined && options.device !== 'cpu') {
-    if (options.device === 'cuda') {
-      throw new Error(
-        "device 'cuda': the CUDA backend of Model is not available in this build; use device 'cpu'",
-      );
-    }
-    fail("'cpu' or 'cuda'", 'device', options.device);
-  }
-  return options.threads === undefined
-    ? os.availableParallelism()
-    : expectInteger(options.threads, 'threads');
+function checkLoadOptions(options: LoadOptions): { threads: number; device: NativeDevice } {
+  const device = options.device ?? 'cpu';
+  if (device !== 'cpu' && device !== 'cuda') fail("'cpu' or 'cuda'", 'device', options.device);
+  const threads =
+    options.threads === undefined
+      ? os.availableParallelism()
+      : expectInteger(options.threads, 'threads');
+  return { threads, device };
 }
 
 /** A Llama-family decoder (LlamaForCausalLM, Qwen2ForCausalLM) running in the C++ engine. */
@@ -143,22 +148,25 @@ export class Model {
   readonly config: ModelConfig;
   /** Number of base parameters (LoRA adapters not included). */
   readonly parameterCount: number;
+  /** Where the model runs. */
+  readonly device: NativeDevice;
   private nativeModel: NativeModel | undefined;
   private loraOptions: LoraOptions | undefined;
 
-  private constructor(config: ModelConfig, native: NativeModel) {
+  private constructor(config: ModelConfig, native: NativeModel, device: NativeDevice) {
     this.config = config;
+    this.device = device;
     this.nativeModel = native;
     this.parameterCount = native.parameterCount();
   }
 
   /** Loads `<dir>/config.json` and `<dir>/model.safetensors` (or its sharded index). */
   static async fromPretrained(dir: string, options: LoadOptions = {}): Promise<Model> {
-    const threads = checkLoadOptions(options);
+    const { threads, device } = checkLoadOptions(options);
     const config = await readModelConfig(dir);
     const { tensors, files } = await readCheckpointTensors(dir);
-    const native = createNativeModel(toNativeConfig(config), threads, 0, false);
-    const model = new Model(config, native);
+    const native = createNativeModel(toNativeConfig(config), threads, 0, false, device);
+    const model = new Model(config, native, device);
     try {
       const expected = new Map(native.parameterTable().map((t) => [t.name, t] as const));
       for (const [name, tensor] of tensors) {
@@ -193,10 +201,14 @@ export class Model {
 
   /** A randomly initialised model (HF init: normal(0, 0.02) weights, unit norms, zero biases). */
   static fromConfig(config: ModelConfig, options: LoadOptions & { seed: number }): Model {
-    const threads = checkLoadOptions(options);
+    const { threads, device } = checkLoadOptions(options);
     const seed = expectInteger(options.seed, 'seed', 0);
     const checked = parseModelConfig(config, 'config');
-    return new Model(checked, createNativeModel(toNativeConfig(checked), threads, seed, true));
+    return new Model(
+      checked,
+      createNativeModel(toNativeConfig(checked), threads, seed, true, device),
+      device,
+    );
   }
 
   private get native(): NativeModel {

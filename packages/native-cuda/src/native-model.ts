@@ -61,20 +61,25 @@ export interface NativeModel {
   dispose(): void;
 }
 
+/** Where the C++ model lives: the CPU engine or the CUDA backend. */
+export type NativeDevice = 'cpu' | 'cuda';
+
 type NativeModelConstructor = new (
   config: NativeConfig,
   threads: number,
   seed: number,
   randomInit: boolean,
+  device: NativeDevice,
 ) => NativeModel;
 
-/** Builds the C++ model (random init when `randomInit`, zeros otherwise). */
+/** Builds the C++ model (random init when `randomInit`, zeros otherwise) on `device`. */
 export function createNativeModel(
   config: NativeConfig,
   threads: number,
   seed: number,
   randomInit: boolean,
+  device: NativeDevice = 'cpu',
 ): NativeModel {
   const ctor = loadBinding().NativeModel as NativeModelConstructor;
-  return new ctor(config, threads, seed, randomInit);
+  return new ctor(config, threads, seed, randomInit, device);
 }

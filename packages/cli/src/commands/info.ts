@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { buildInfo } from '@siked/native-cuda';
+import { type BuildInfo, buildInfo } from '@siked/native-cuda';
 import { defineCommand } from '../command';
 
 /** `siked info`: what this build of the engine contains. */
@@ -15,10 +15,21 @@ export function registerInfo(program: Command): void {
         context.printJson(info);
         return;
       }
-      const cuda = info.cuda.compiled
-        ? `compiled, ${info.cuda.deviceCount} device(s)${info.cuda.error ? ` (${info.cuda.error})` : ''}`
-        : 'not compiled';
-      context.print(`engine: N-API ${info.napiVersion}, CPU SIMD ${info.simd}\ncuda: ${cuda}`);
+      context.print(
+        [
+          `engine: N-API ${info.napiVersion}, CPU SIMD ${info.simd}`,
+          `cuda: ${describeCuda(info.cuda)}`,
+          `devices usable: cpu${info.cuda.deviceCount > 0 ? ', cuda (--device cuda)' : ''}`,
+        ].join('\n'),
+      );
     },
   });
+}
+
+/** One line on the CUDA backend: compiled or not, its devices, or why none is usable. */
+function describeCuda(cuda: BuildInfo['cuda']): string {
+  if (!cuda.compiled) return `not compiled (${cuda.error ?? 'no nvcc at build time'})`;
+  if (cuda.deviceCount === 0) return `compiled, no usable device (${cuda.error ?? 'none found'})`;
+  const devices = cuda.devices.map((d) => `${d.name} (compute ${d.computeCapability})`);
+  return `compiled, ${cuda.deviceCount} device(s): ${devices.join(', ')}`;
 }

@@ -12,97 +12,51 @@
 
 #include "llama_config.h"
 #include "llama_layers.h"
+#include "model_backend.h"
 #include "thread_pool.h"
 
 namespace siked {
 
-// One named tensor inside a slab.
-struct TensorEntry {
-  std::string name;             // HF (or PEFT, for adapters) tensor name
-  std::vector<int64_t> shape;
-  size_t offset = 0;            // in floats, from the slab start
-  size_t numel = 0;
-};
-
-// The seven projections LoRA can adapt, in HF order.
-enum Projection { kQ = 0, kK, kV, kO, kGate, kUp, kDown, kProjectionCount };
-const char* projection_name(int projection);  // "q_proj", ...
-
-struct AdamWOptions {
-  float beta1 = 0.9f, beta2 = 0.999f, eps = 1e-8f;
-  float weight_decay = 0.f;
-  float max_grad_norm = 0.f;  // <= 0: no clipping
-};
-
-struct LoraSpec {
-  int rank = 16;
-  float alpha = 32.f;
-  bool targets[kProjectionCount] = {};
-  uint64_t seed = 0;
-};
-
-struct StepStats {
-  double loss = 0;       // mean over masked tokens accumulated since the last step
-  double grad_norm = 0;  // global L2 norm before clipping
-  int64_t tokens = 0;
-};
-
-struct SampleSpec {
-  int max_new_tokens = 16;
-  float temperature = 0.f;  // 0: greedy
-  int top_k = 0;            // 0: off
-  float top_p = 1.f;        // 1: off
-  uint64_t seed = 0;
-  std::vector<int32_t> stop_tokens;
-  int num_samples = 1;
-};
-
-struct GenerationResult {
-  int prompt_index = 0, sample_index = 0;
-  std::vector<int32_t> tokens;
-  std::vector<float> logprobs;
-  bool stopped = false;
-};
-
-class LlamaModel {
+class LlamaModel : public ModelBackend {
  public:
   // threads <= 0: all cores. seed: random init as HF (normal(0, 0.02), norms 1, biases 0).
   LlamaModel(const LlamaConfig& config, int threads, uint64_t seed, bool random_init);
   ~LlamaModel();
 
-  const LlamaConfig& config() const { return config_; }
-  const std::vector<TensorEntry>& parameters() const { return params_table_; }
-  const std::vector<TensorEntry>& lora_parameters() const { return lora_table_; }
-  int64_t parameter_count() const { return int64_t(params_.size()); }
+  const LlamaConfig& config() const override { return config_; }
+  const std::vector<TensorEntry>& parameters() const override { return params_table_; }
+  const std::vector<TensorEntry>& lora_parameters() const override { return lora_table_; }
+  int64_t parameter_count() const override { return int64_t(params_.size()); }
+  const char* device_name() const override { return "cpu"; }
   bool lora_enabled() const { return lora_rank_ > 0; }
   const LoraSpec& lora_spec() const { return lora_spec_; }
 
   // Copies of a tensor (base or adapter name). Throws std::invalid_argument for unknown names or
   // a wrong element count.
-  std::vector<float> get_parameter(const std::string& name) const;
-  void set_parameter(const std::string& name, const float* data, size_t count);
+  std::vector<float> get_parameter(const std::string& name) const override;
+  void set_parameter(const std::string& name, const float* data, size_t count) override;
   // Gradient of the mean loss over the tokens accumulated so far (zeros before any accumulate).
-  std::vector<float> get_gradient(const std::string& name) const;
+  std::vector<float> get_gradient(const std::string& name) const override;
   // A base weight with the LoRA update folded in (W + scale * B A); equals get_parameter otherwise.
-  std::vector<float> merged_parameter(const std::string& name) const;
+  std::vector<float> merged_parameter(const std::string& name) const override;
 
-  void enable_lora(const LoraSpec& spec);
-  void merge_lora();
-  void configure_optimizer(const AdamWOptions& options) { adam_ = options; }
+  void enable_lora(const LoraSpec& spec) override;
+  void merge_lora() override;
+  void configure_optimizer(const AdamWOptions& options) override { adam_ = options; }
 
   // Training. tokens/mask: (B, T); mask[b,t] = 1 trains on predicting tokens[b,t] from its prefix.
   // Returns the summed loss and the number of masked tokens of this micro-batch.
-  std::pair<double, int64_t> accumulate(const int32_t* tokens, const uint8_t* mask, int B, int T);
-  StepStats step(float learning_rate);
+  std::pair<double, int64_t> accumulate(const int32_t* tokens, const uint8_t* mask, int B, int T) override;
+  StepStats step(float learning_rate) override;
 
   // Forward only: logits (B, T, V).
-  std::vector<float> logits(const int32_t* tokens, int B, int T);
+  std::vector<float> logits(const int32_t* tokens, int B, int T) override;
   // Per-token log p(seq[i] | seq[<i]) for each sequence; entry 0 is NaN.
-  std::vector<std::vector<float>> score(const std::vector<std::vector<int32_t>>& sequences);
+  std::vector<std::vector<float>> score(const std::vector<std::vector<int32_t>>& sequences) override;
   std::vector<GenerationResult> generate(const std::vector<std::vector<int32_t>>& prompts,
-                                         const SampleSpec& spec);
+                                         const SampleSpec& spec) override;
 
- private:
+  // The slab layout, read by the CUDA backend so both devices share one table and one init.
   struct Linear {          // one projection of one layer
     size_t w = 0, b = SIZE_MAX;
     int in_dim = 0, out_dim = 0;
@@ -112,6 +66,16 @@ class LlamaModel {
     size_t ln1 = 0, ln2 = 0;
     Linear proj[kProjectionCount];
   };
+  const std::vector<Layer>& layer_layout() const { return layers_; }
+  size_t embed_offset() const { return embed_; }
+  size_t final_norm_offset() const { return final_norm_; }
+  size_t lm_head_offset() const { return lm_head_; }
+  int lora_rank() const { return lora_rank_; }
+  float lora_scale() const { return lora_scale_; }
+  std::vector<float>& parameter_slab() { return params_; }
+  std::vector<float>& lora_slab() { return lora_; }
+
+ private:
   struct Activations;  // training activations for one (B, T)
   struct KvCache;      // inference key/value cache
   struct InferenceBuffers;  // reused buffers of cached inference

@@ -1,4 +1,4 @@
-// N-API binding of LlamaModel. Long calls copy their arguments into a baton, run in a
+// N-API binding of the engine's models (the CPU LlamaModel or the CUDA backend). Long calls copy their arguments into a baton, run in a
 // Napi::AsyncWorker (which never touches N-API off the main thread) and settle a Promise; errors
 // travel as text. One mutex per model serialises its calls; workers hold a shared_ptr, so
 // dispose() (or GC) while a call runs frees the model only when that call ends.
@@ -11,17 +11,35 @@
 #include <string>
 
 #include "llama_model.h"
+#ifdef SIKED_WITH_CUDA
+#include "cuda_model.h"
+#endif
 
 namespace siked {
 
 namespace {
 
+// One model on either device behind the backend interface.
 struct ModelHandle {
   std::mutex mutex;
-  LlamaModel model;
-  template <typename... Args>
-  explicit ModelHandle(Args&&... args) : model(std::forward<Args>(args)...) {}
+  std::unique_ptr<ModelBackend> backend;
+  ModelBackend& model() { return *backend; }
 };
+
+std::unique_ptr<ModelBackend> MakeBackend(const std::string& device, const LlamaConfig& config, int threads,
+                                          uint64_t seed, bool random_init) {
+  if (device == "cpu") return std::make_unique<LlamaModel>(config, threads, seed, random_init);
+  if (device == "cuda") {
+#ifdef SIKED_WITH_CUDA
+    return make_cuda_model(config, seed, random_init);
+#else
+    throw std::runtime_error(
+        "device 'cuda': this build of the engine has no CUDA backend (nvcc was not found at build time; "
+        "rebuild with SIKED_CUDA=ON, or SIKED_CUDA=EMULATE to run the CUDA kernels on the CPU)");
+#endif
+  }
+  throw std::invalid_argument("device must be 'cpu' or 'cuda', got '" + device + "'");
+}
 
 // Runs `work` on a worker thread with the model locked; `settle` builds the JS result on the main
 // thread. Any std::exception becomes a rejected Promise with its message.
@@ -111,7 +129,7 @@ class NativeModel : public Napi::ObjectWrap<NativeModel> {
                         InstanceMethod("dispose", &NativeModel::Dispose)});
   }
 
-  // new NativeModel(config, threads, seed, randomInit)
+  // new NativeModel(config, threads, seed, randomInit, device = 'cpu')
   explicit NativeModel(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeModel>(info) {
     Napi::Env env = info.Env();
     if (info.Length() < 4 || !info[0].IsObject())
@@ -133,8 +151,11 @@ class NativeModel : public Napi::ObjectWrap<NativeModel> {
     const int threads = info[1].As<Napi::Number>().Int32Value();
     const uint64_t seed = uint64_t(info[2].As<Napi::Number>().Int64Value());
     const bool random_init = info[3].ToBoolean();
+    const std::string device = info.Length() > 4 && info[4].IsString() ? info[4].As<Napi::String>().Utf8Value() : "cpu";
     try {
-      handle_ = std::make_shared<ModelHandle>(c, threads, seed, random_init);
+      auto handle = std::make_shared<ModelHandle>();
+      handle->backend = MakeBackend(device, c, threads, seed, random_init);
+      handle_ = std::move(handle);
     } catch (const std::exception& e) {
       throw Napi::Error::New(env, e.what());
     }
@@ -152,7 +173,7 @@ class NativeModel : public Napi::ObjectWrap<NativeModel> {
     auto h = Live(env);
     std::lock_guard<std::mutex> lock(h->mutex);
     try {
-      return fn(h->model);
+      return fn(h->model());
     } catch (const std::exception& e) {
       throw Napi::Error::New(env, e.what());
     }
@@ -172,32 +193,32 @@ class NativeModel : public Napi::ObjectWrap<NativeModel> {
   }
 
   Napi::Value ParameterTable(const Napi::CallbackInfo& info) {
-    return Sync(info.Env(), [&](LlamaModel& m) { return Table(info.Env(), m.parameters()); });
+    return Sync(info.Env(), [&](ModelBackend& m) { return Table(info.Env(), m.parameters()); });
   }
   Napi::Value LoraTable(const Napi::CallbackInfo& info) {
-    return Sync(info.Env(), [&](LlamaModel& m) { return Table(info.Env(), m.lora_parameters()); });
+    return Sync(info.Env(), [&](ModelBackend& m) { return Table(info.Env(), m.lora_parameters()); });
   }
   Napi::Value ParameterCount(const Napi::CallbackInfo& info) {
-    return Sync(info.Env(), [&](LlamaModel& m) { return Napi::Number::New(info.Env(), double(m.parameter_count())); });
+    return Sync(info.Env(), [&](ModelBackend& m) { return Napi::Number::New(info.Env(), double(m.parameter_count())); });
   }
   Napi::Value GetParameter(const Napi::CallbackInfo& info) {
     const std::string name = info[0].As<Napi::String>();
-    return Sync(info.Env(), [&](LlamaModel& m) { return ToFloat32(info.Env(), m.get_parameter(name)); });
+    return Sync(info.Env(), [&](ModelBackend& m) { return ToFloat32(info.Env(), m.get_parameter(name)); });
   }
   Napi::Value MergedParameter(const Napi::CallbackInfo& info) {
     const std::string name = info[0].As<Napi::String>();
-    return Sync(info.Env(), [&](LlamaModel& m) { return ToFloat32(info.Env(), m.merged_parameter(name)); });
+    return Sync(info.Env(), [&](ModelBackend& m) { return ToFloat32(info.Env(), m.merged_parameter(name)); });
   }
   Napi::Value GetGradient(const Napi::CallbackInfo& info) {
     const std::string name = info[0].As<Napi::String>();
-    return Sync(info.Env(), [&](LlamaModel& m) { return ToFloat32(info.Env(), m.get_gradient(name)); });
+    return Sync(info.Env(), [&](ModelBackend& m) { return ToFloat32(info.Env(), m.get_gradient(name)); });
   }
   Napi::Value SetParameter(const Napi::CallbackInfo& info) {
     const std::string name = info[0].As<Napi::String>();
     if (!info[1].IsTypedArray() || info[1].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
       throw Napi::TypeError::New(info.Env(), "setParameter: data must be a Float32Array");
     Napi::Float32Array data = info[1].As<Napi::Float32Array>();
-    Sync(info.Env(), [&](LlamaModel& m) {
+    Sync(info.Env(), [&](ModelBackend& m) {
       m.set_parameter(name, data.Data(), data.ElementLength());
       return 0;
     });
@@ -217,14 +238,14 @@ class NativeModel : public Napi::ObjectWrap<NativeModel> {
       if (!found) throw Napi::Error::New(info.Env(), "unknown LoRA target '" + t + "'");
     }
     spec.seed = uint64_t(info[3].As<Napi::Number>().Int64Value());
-    Sync(info.Env(), [&](LlamaModel& m) {
+    Sync(info.Env(), [&](ModelBackend& m) {
       m.enable_lora(spec);
       return 0;
     });
     return info.Env().Undefined();
   }
   Napi::Value MergeLora(const Napi::CallbackInfo& info) {
-    Sync(info.Env(), [&](LlamaModel& m) {
+    Sync(info.Env(), [&](ModelBackend& m) {
       m.merge_lora();
       return 0;
     });
@@ -238,7 +259,7 @@ class NativeModel : public Napi::ObjectWrap<NativeModel> {
     o.eps = info[2].As<Napi::Number>().FloatValue();
     o.weight_decay = info[3].As<Napi::Number>().FloatValue();
     o.max_grad_norm = info[4].As<Napi::Number>().FloatValue();
-    Sync(info.Env(), [&](LlamaModel& m) {
+    Sync(info.Env(), [&](ModelBackend& m) {
       m.configure_optimizer(o);
       return 0;
     });
@@ -264,7 +285,7 @@ class NativeModel : public Napi::ObjectWrap<NativeModel> {
         [h, tokens, mask, B, T, result] {
           if (tokens->size() != size_t(B) * T || mask->size() != tokens->size())
             throw std::invalid_argument("tokens and lossMask must have batchSize * seqLen entries");
-          *result = h->model.accumulate(tokens->data(), mask->data(), B, T);
+          *result = h->model().accumulate(tokens->data(), mask->data(), B, T);
         },
         [result](Napi::Env env) {
           Napi::Object o = Napi::Object::New(env);
@@ -278,7 +299,7 @@ class NativeModel : public Napi::ObjectWrap<NativeModel> {
     auto stats = std::make_shared<StepStats>();
     auto h = Live(info.Env());
     return Queue(
-        info.Env(), [h, lr, stats] { *stats = h->model.step(lr); },
+        info.Env(), [h, lr, stats] { *stats = h->model().step(lr); },
         [stats](Napi::Env env) {
           Napi::Object o = Napi::Object::New(env);
           o.Set("loss", stats->loss);
@@ -297,7 +318,7 @@ class NativeModel : public Napi::ObjectWrap<NativeModel> {
         info.Env(),
         [h, tokens, B, T, out] {
           if (tokens->size() != size_t(B) * T) throw std::invalid_argument("tokens must have batchSize * seqLen entries");
-          *out = h->model.logits(tokens->data(), B, T);
+          *out = h->model().logits(tokens->data(), B, T);
         },
         [out](Napi::Env env) { return ToFloat32(env, *out); });
   }
@@ -314,7 +335,7 @@ class NativeModel : public Napi::ObjectWrap<NativeModel> {
     auto out = std::make_shared<std::vector<std::vector<float>>>();
     auto h = Live(info.Env());
     return Queue(
-        info.Env(), [h, sequences, out] { *out = h->model.score(*sequences); },
+        info.Env(), [h, sequences, out] { *out = h->model().score(*sequences); },
         [out](Napi::Env env) {
           Napi::Array a = Napi::Array::New(env, out->size());
           for (size_t i = 0; i < out->size(); ++i) a.Set(uint32_t(i), ToFloat32(env, (*out)[i]));
@@ -343,7 +364,7 @@ class NativeModel : public Napi::ObjectWrap<NativeModel> {
     auto out = std::make_shared<std::vector<GenerationResult>>();
     auto h = Live(info.Env());
     return Queue(
-        info.Env(), [h, prompts, spec, out] { *out = h->model.generate(*prompts, *spec); },
+        info.Env(), [h, prompts, spec, out] { *out = h->model().generate(*prompts, *spec); },
         [out](Napi::Env env) {
           Napi::Array a = Napi::Array::New(env, out->size());
           for (size_t i = 0; i < out->size(); ++i) {
