@@ -700,6 +700,56 @@ void check_decode_advance() {
   record("decode_advance", wrong, 0.0, "exact");
 }
 
+// Bias add/gradient (Qwen2's q/k/v biases), the gradient pre-scale and score()'s log-softmax gather.
+void check_model_glue() {
+  const int rows = 300, cols = 96, ld = 128;  // rows > 256: the bias gradient's two stages
+  std::vector<float> y = random_bf16_values(static_cast<size_t>(rows) * ld);
+  std::vector<float> bias = random_bf16_values(cols);
+  std::unique_ptr<Device<bf16>> dy(make_bf16(y)), dbias(make_bf16(bias));
+  ok(siked_cuda_bias_add(dy->ptr, dbias->ptr, rows, cols, ld, nullptr), "bias_add");
+  std::vector<double> ref_y(y.begin(), y.end());
+  for (int r = 0; r < rows; ++r)
+    for (int j = 0; j < cols; ++j) ref_y[static_cast<size_t>(r) * ld + j] += bias[j];
+  record("bias_add", rel_error(download_bf16(*dy), ref_y), kRoundBf16);
+
+  std::vector<float> grad_in = random_bf16_values(static_cast<size_t>(rows) * cols);
+  std::vector<float> dbias0 = random_floats(cols);
+  std::unique_ptr<Device<bf16>> dgrad_in(make_bf16(grad_in));
+  std::unique_ptr<Device<float>> ddbias(make(dbias0));
+  Device<float> partial(siked_cuda_bias_grad_partial_floats(rows, cols));
+  partial.poison();
+  ok(siked_cuda_bias_grad(ddbias->ptr, partial.ptr, dgrad_in->ptr, rows, cols, nullptr), "bias_grad");
+  std::vector<double> ref_db(dbias0.begin(), dbias0.end());
+  for (int r = 0; r < rows; ++r)
+    for (int j = 0; j < cols; ++j) ref_db[j] += grad_in[static_cast<size_t>(r) * cols + j];
+  record("bias_grad", rel_error(ddbias->download(), ref_db), kFp32);
+
+  std::vector<float> x = random_floats(70001);
+  std::unique_ptr<Device<float>> dx(make(x));
+  ok(siked_cuda_scale_f32(dx->ptr, static_cast<int64_t>(x.size()), 0.125f, nullptr), "scale_f32");
+  std::vector<double> ref_x(x.size());
+  for (size_t i = 0; i < x.size(); ++i) ref_x[i] = 0.125 * x[i];
+  record("scale_f32", rel_error(dx->download(), ref_x), 0.0, "exact (power of two)");
+
+  const int lrows = 37, v = 5003;
+  std::vector<float> logits = random_floats(static_cast<size_t>(lrows) * v, 4.f);
+  std::vector<int32_t> targets = random_ints(lrows, 0, v);
+  std::unique_ptr<Device<float>> dlogits(make(logits));
+  std::unique_ptr<Device<int32_t>> dtargets(make(targets));
+  Device<float> out(lrows);
+  out.poison();
+  ok(siked_cuda_log_softmax_gather(out.ptr, dlogits->ptr, dtargets->ptr, lrows, v, nullptr), "log_softmax_gather");
+  std::vector<double> ref_lp(lrows);
+  for (int r = 0; r < lrows; ++r) {
+    const float* row = &logits[static_cast<size_t>(r) * v];
+    double m = -INFINITY, sum = 0;
+    for (int i = 0; i < v; ++i) m = std::max(m, static_cast<double>(row[i]));
+    for (int i = 0; i < v; ++i) sum += std::exp(row[i] - m);
+    ref_lp[r] = row[targets[r]] - m - std::log(sum);
+  }
+  record("log_softmax_gather", rel_error(out.download(), ref_lp), kFp32);
+}
+
 }  // namespace
 
 int main() {
@@ -729,6 +779,7 @@ int main() {
   run_check("decode_attention_d128", [] { check_decode_attention(128); });
   run_check("sampling", check_sampling);
   run_check("decode_advance", check_decode_advance);
+  run_check("model_glue", check_model_glue);
   int passed = 0;
   for (const Result& r : results) passed += r.status == "pass";
   const bool all = passed == static_cast<int>(results.size());

@@ -54,7 +54,8 @@ int siked_cuda_rmsnorm_forward(void* out /*bf16 [rows,c]*/, float* rstd /*[rows]
                                const void* x /*bf16 [rows,c]*/, const void* weight /*bf16 [c]*/,
                                int rows, int c, float eps, void* stream);
 // dx = (residual_grad or 0) + d(out)/dx . dout  (dx may alias residual_grad);
-// dweight += sum over rows of dout * x * rstd, reduced without atomics through `partial`
+// dweight += sum over rows of dout * x * rstd (skipped when dweight is NULL: a frozen weight),
+// reduced without atomics through `partial`
 // (fp32 scratch of siked_cuda_rmsnorm_partial_floats(rows, c) floats).
 int siked_cuda_rmsnorm_backward(void* dx /*bf16 [rows,c]*/, float* dweight /*[c]*/,
                                 float* partial, const void* dout /*bf16 [rows,c]*/,
@@ -179,4 +180,18 @@ int siked_cuda_decode_advance(int32_t* next_input /*[rows]*/, int32_t* position 
                               int32_t* out_tokens, float* out_logprobs, const int32_t* token,
                               const float* logprob, const int32_t* stop_ids, int stop_count,
                               int rows, int max_new, void* stream);
+// ---- model glue: biases, gradient scaling, scoring ---------------------------------------------
+// y[r, j] += bias[j] for r < rows, j < cols; rows are ld apart (Qwen2's q/k/v biases).
+int siked_cuda_bias_add(void* y /*bf16 [rows,ld]*/, const void* bias /*bf16 [cols]*/, int rows,
+                        int cols, int ld, void* stream);
+// dbias[j] += sum over rows of dy[r, j], in a fixed order (deterministic, atomic-free); partial is
+// fp32 scratch of siked_cuda_bias_grad_partial_floats(rows, cols) floats.
+int siked_cuda_bias_grad(float* dbias /*[cols]*/, float* partial, const void* dy /*bf16 [rows,cols]*/,
+                         int rows, int cols, void* stream);
+int64_t siked_cuda_bias_grad_partial_floats(int rows, int cols);
+// x[i] *= scale (the 1/tokens normalisation of summed-loss gradients before clipping and AdamW).
+int siked_cuda_scale_f32(float* x, int64_t n, float scale, void* stream);
+// out[r] = log_softmax(logits[r])[targets[r]] in fp32 (NaN where targets[r] < 0).
+int siked_cuda_log_softmax_gather(float* out /*[rows]*/, const float* logits /*[rows,v]*/,
+                                  const int32_t* targets /*[rows]*/, int rows, int v, void* stream);
 }

@@ -124,12 +124,14 @@ extern "C" int siked_cuda_rmsnorm_backward(void* dx, float* dweight, float* part
   // The weight gradient reads x before dx overwrites anything: dx may alias residual_grad only.
   const int splits = weight_splits(rows);
   const int rows_per_split = (rows + splits - 1) / splits;
-  rmsnorm_weight_partial_kernel<<<dim3(blocks_for(c, kWeightTileCols), splits),
-                                  dim3(kWeightTileCols, kWeightTileRows), 0, s>>>(
-      partial, dy, xs, rstd, rows, c, rows_per_split);
-  if (check_launch("rmsnorm_backward (weight partial)")) return 1;
-  rmsnorm_weight_reduce_kernel<<<blocks_for(c, 256), 256, 0, s>>>(dweight, partial, splits, c);
-  if (check_launch("rmsnorm_backward (weight reduce)")) return 1;
+  if (dweight) {  // null: the weight is frozen (LoRA), only dx is wanted
+    rmsnorm_weight_partial_kernel<<<dim3(blocks_for(c, kWeightTileCols), splits),
+                                    dim3(kWeightTileCols, kWeightTileRows), 0, s>>>(
+        partial, dy, xs, rstd, rows, c, rows_per_split);
+    if (check_launch("rmsnorm_backward (weight partial)")) return 1;
+    rmsnorm_weight_reduce_kernel<<<blocks_for(c, 256), 256, 0, s>>>(dweight, partial, splits, c);
+    if (check_launch("rmsnorm_backward (weight reduce)")) return 1;
+  }
   rmsnorm_backward_input_kernel<<<blocks_for(rows, kRowsPerBlock), kRowsPerBlock * 32, 0, s>>>(
       static_cast<bf16*>(dx), dy, static_cast<const bf16*>(residual_grad), xs,
       static_cast<const bf16*>(weight), rstd, rows, c);

@@ -1,0 +1,293 @@
+// The CUDA backend through the public Model API, against the CPU engine from the same seed.
+// Runs on a real GPU when the normal build sees one, else on the CPU emulation build
+// (`npm run build:emulate -w @siked/native-cuda`: the unmodified kernels on CPU fibers). Without
+// either it is skipped with a note, except under CI=true, where it must run.
+import { existsSync } from 'node:fs';
+import * as path from 'node:path';
+import { buildInfo, Model, type ModelConfig, type TrainBatch } from '@siked/native-cuda';
+
+const emulatedAddon = path.resolve(__dirname, '../build-emulate/Release/siked_native.node');
+// Chosen before the first call loads the addon (loading is lazy).
+if (!process.env.SIKED_ADDON_PATH && existsSync(emulatedAddon)) {
+  process.env.SIKED_ADDON_PATH = emulatedAddon;
+}
+const cudaUsable = (() => {
+  try {
+    return buildInfo().cuda.deviceCount > 0;
+  } catch {
+    return false;
+  }
+})();
+if (!cudaUsable && process.env.CI !== 'true') {
+  console.warn(
+    `cuda-backend tests skipped: no CUDA device and no emulation build at ${emulatedAddon} ` +
+      '(build it with: npm run build:emulate -w @siked/native-cuda)',
+  );
+}
+const describeCuda = cudaUsable || process.env.CI === 'true' ? describe : describe.skip;
+
+const V = 64;
+
+/** A small decoder with head_dim 64 (the kernels' smallest), GQA and optionally Qwen2's biases. */
+function config(kind: 'llama' | 'qwen2', overrides: Partial<ModelConfig> = {}): ModelConfig {
+  return {
+    architectures: [kind === 'llama' ? 'LlamaForCausalLM' : 'Qwen2ForCausalLM'],
+    model_type: kind,
+    vocab_size: V,
+    hidden_size: 128,
+    intermediate_size: 96,
+    num_hidden_layers: 2,
+    num_attention_heads: 2,
+    num_key_value_heads: 1,
+    head_dim: 64,
+    rms_norm_eps: 1e-5,
+    rope_theta: 10000,
+    max_position_embeddings: 64,
+    tie_word_embeddings: kind === 'llama',
+    ...overrides,
+  };
+}
+
+/** Weights 8x HF's init (norms kept): logits far from uniform, so bf16 rounding flips no argmax. */
+function sharpen(model: Model): void {
+  for (const { name } of model.parameterTable()) {
+    if (!name.includes('norm'))
+      model.setParameter(
+        name,
+        model.getParameter(name).map((x) => 8 * x),
+      );
+  }
+}
+
+function copyWeights(from: Model, to: Model): void {
+  for (const { name } of from.parameterTable()) to.setParameter(name, from.getParameter(name));
+}
+
+/** Deterministic pseudo-random batch with a prompt part (mask 0) and a response part. */
+function batch(batchSize: number, seqLen: number, seed: number): TrainBatch {
+  const tokens = new Int32Array(batchSize * seqLen);
+  const lossMask = new Uint8Array(batchSize * seqLen);
+  let state = seed;
+  for (let i = 0; i < tokens.length; i++) {
+    state = (state * 1103515245 + 12345) % 2147483648;
+    tokens[i] = state % V;
+    lossMask[i] = i % seqLen >= 3 ? 1 : 0;
+  }
+  return { tokens, lossMask, batchSize, seqLen };
+}
+
+/** ||a - b|| / ||b|| in float64. */
+function relativeError(a: Float32Array, b: Float32Array): number {
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < a.length; i++) {
+    num += (a[i] - b[i]) ** 2;
+    den += b[i] ** 2;
+  }
+  return Math.sqrt(num / Math.max(den, 1e-30));
+}
+
+function subtract(a: Float32Array, b: Float32Array): Float32Array {
+  return a.map((x, i) => x - b[i]);
+}
+
+describeCuda('CUDA backend (real device or CPU emulation)', () => {
+  const open: Model[] = [];
+  function make(cfg: ModelConfig, device: 'cpu' | 'cuda', seed = 3): Model {
+    const model = Model.fromConfig(cfg, { seed, device, threads: 1 });
+    open.push(model);
+    return model;
+  }
+  afterAll(() => open.forEach((m) => m.dispose()));
+
+  it('starts from the same weights as the CPU engine for the same seed', () => {
+    const cpu = make(config('qwen2'), 'cpu');
+    const cuda = make(config('qwen2'), 'cuda');
+    expect(cuda.device).toBe('cuda');
+    expect(cuda.parameterTable()).toEqual(cpu.parameterTable());
+    for (const { name } of cpu.parameterTable()) {
+      expect(cuda.getParameter(name)).toEqual(cpu.getParameter(name));
+    }
+  });
+
+  for (const kind of ['llama', 'qwen2'] as const) {
+    it(`trains ${kind} (full fine-tuning) like the CPU engine: losses, gradients, updates`, async () => {
+      const cpu = make(config(kind), 'cpu');
+      const cuda = make(config(kind), 'cuda');
+      const initial = new Map(cpu.parameterTable().map((t) => [t.name, cpu.getParameter(t.name)]));
+      for (const model of [cpu, cuda]) {
+        model.configureOptimizer({ weightDecay: 0.01, maxGradNorm: 1 });
+      }
+      for (let step = 0; step < 3; step++) {
+        const micro = [batch(2, 24, 10 + step), batch(3, 16, 20 + step)];
+        for (const b of micro) {
+          const [a, c] = [await cpu.accumulate(b), await cuda.accumulate(b)];
+          expect(c.tokens).toBe(a.tokens);
+          expect(Math.abs(c.loss - a.loss) / a.loss).toBeLessThan(1e-2);
+        }
+        if (step === 0) {
+          // bf16 activations and weights: a few percent of the gradient's norm per tensor.
+          const off = cpu
+            .parameterTable()
+            .map(({ name }) => [name, relativeError(cuda.getGradient(name), cpu.getGradient(name))])
+            .filter(([, error]) => (error as number) >= 0.05);
+          expect(off).toEqual([]);
+        }
+        const [a, c] = [await cpu.step(1e-3), await cuda.step(1e-3)];
+        expect(c.tokens).toBe(a.tokens);
+        expect(Math.abs(c.loss - a.loss) / a.loss).toBeLessThan(1e-2);
+        expect(Math.abs(c.gradNorm - a.gradNorm) / a.gradNorm).toBeLessThan(0.03);
+      }
+      // Adam's normalised updates of the fp32 masters agree in direction and size.
+      const off = cpu
+        .parameterTable()
+        .map(({ name }) => {
+          const start = initial.get(name)!;
+          const updateCpu = subtract(cpu.getParameter(name), start);
+          return [name, relativeError(subtract(cuda.getParameter(name), start), updateCpu)];
+        })
+        .filter(([, error]) => (error as number) >= 0.15);
+      expect(off).toEqual([]);
+    });
+  }
+
+  it('trains LoRA adapters like the CPU engine, with the base frozen', async () => {
+    const lora = {
+      rank: 4,
+      alpha: 8,
+      targets: ['q_proj', 'v_proj', 'o_proj', 'up_proj'] as const,
+      seed: 5,
+    };
+    const cpu = make(config('qwen2'), 'cpu');
+    const cuda = make(config('qwen2'), 'cuda');
+    for (const model of [cpu, cuda]) model.enableLora({ ...lora, targets: [...lora.targets] });
+    expect(cuda.loraTable()).toEqual(cpu.loraTable());
+    const base = cuda.getParameter('model.layers.0.self_attn.q_proj.weight');
+    for (let step = 0; step < 3; step++) {
+      const b = batch(2, 20, 40 + step);
+      const [a, c] = [await cpu.accumulate(b), await cuda.accumulate(b)];
+      expect(Math.abs(c.loss - a.loss) / a.loss).toBeLessThan(1e-2);
+      if (step === 1) {
+        // B starts at 0, so A's gradient is 0 at step 0; compare once both are non-zero.
+        for (const { name } of cpu.loraTable()) {
+          expect(relativeError(cuda.getGradient(name), cpu.getGradient(name))).toBeLessThan(0.05);
+        }
+      }
+      await cpu.step(1e-2);
+      await cuda.step(1e-2);
+    }
+    for (const { name } of cpu.loraTable()) {
+      expect(relativeError(cuda.getParameter(name), cpu.getParameter(name))).toBeLessThan(0.05);
+    }
+    expect(cuda.getParameter('model.layers.0.self_attn.q_proj.weight')).toEqual(base);
+    expect(() => cuda.getGradient('model.layers.0.self_attn.q_proj.weight')).toThrow(/frozen/);
+    // Merged weights agree too (both fold W + scale * B A on the host).
+    const merged = 'model.layers.1.self_attn.v_proj.weight';
+    expect(relativeError(cuda.getParameter(merged), cpu.getParameter(merged))).toBe(0);
+  });
+
+  it('scores sequences within bf16 tolerance of the CPU engine', async () => {
+    const cpu = make(config('qwen2'), 'cpu');
+    sharpen(cpu);
+    const cuda = make(config('qwen2'), 'cuda');
+    copyWeights(cpu, cuda);
+    const sequences = [
+      [1, 2, 3, 4, 5, 6, 7, 8],
+      [9, 33],
+      [60, 12, 7, 7, 7, 50, 2, 0, 1, 44, 18],
+    ];
+    const [a, c] = [await cpu.scoreTokens(sequences), await cuda.scoreTokens(sequences)];
+    let worst = 0;
+    for (let s = 0; s < sequences.length; s++) {
+      expect(Number.isNaN(c[s][0])).toBe(true);
+      for (let t = 1; t < sequences[s].length; t++) {
+        worst = Math.max(worst, Math.abs(c[s][t] - a[s][t]));
+      }
+    }
+    expect(worst).toBeLessThan(0.1);
+    // logits agree with score: log-softmax of the returned fp32 logits.
+    const logits = await cuda.logits(Int32Array.from(sequences[0]), 1, sequences[0].length);
+    expect(logits.length).toBe(sequences[0].length * V);
+  });
+
+  it('generates greedily token for token like the CPU engine', async () => {
+    for (const kind of ['llama', 'qwen2'] as const) {
+      const cpu = make(config(kind), 'cpu', 9);
+      sharpen(cpu);
+      const cuda = make(config(kind), 'cuda', 9);
+      copyWeights(cpu, cuda);
+      const prompts = [[1, 2, 3], [7], [4, 9, 9, 12, 0, 33, 21]];
+      const options = { maxNewTokens: 10, stopTokenIds: [63] };
+      const [a, c] = [await cpu.generate(prompts, options), await cuda.generate(prompts, options)];
+      expect(c.map((g) => [g.promptIndex, g.tokens, g.finishReason])).toEqual(
+        a.map((g) => [g.promptIndex, g.tokens, g.finishReason]),
+      );
+      for (let i = 0; i < a.length; i++) {
+        for (let t = 0; t < a[i].logprobs.length; t++) {
+          expect(Math.abs(c[i].logprobs[t] - a[i].logprobs[t])).toBeLessThan(0.1);
+        }
+      }
+    }
+  });
+
+  it('continuous batching returns what one-by-one decoding returns', async () => {
+    const cuda = make(config('llama'), 'cuda', 4);
+    sharpen(cuda);
+    const prompts = [[1], [2, 3, 4, 5, 6], [7, 8], [9, 10, 11], [12], [13, 14, 15, 16], [17, 18]];
+    const greedy = { maxNewTokens: 6, stopTokenIds: [5, 9] };
+    const previous = process.env.SIKED_CUDA_MAX_SLOTS;
+    process.env.SIKED_CUDA_MAX_SLOTS = '3'; // 7 prompts x 2 samples through 3..4 slots: refills
+    try {
+      const batched = await cuda.generate(prompts, { ...greedy, numSamples: 2 });
+      for (let p = 0; p < prompts.length; p++) {
+        const alone = await cuda.generate([prompts[p]], { ...greedy, numSamples: 2 });
+        const mine = batched.filter((g) => g.promptIndex === p);
+        expect(mine.map((g) => [g.sampleIndex, g.tokens, g.finishReason])).toEqual(
+          alone.map((g) => [g.sampleIndex, g.tokens, g.finishReason]),
+        );
+      }
+      // Sampling: the slot count changes the batching, never a sequence (per-sequence streams).
+      const sampled = { maxNewTokens: 6, temperature: 1, topK: 20, seed: 17, numSamples: 3 };
+      const few = await cuda.generate(prompts, sampled);
+      process.env.SIKED_CUDA_MAX_SLOTS = '256';
+      const many = await cuda.generate(prompts, sampled);
+      expect(few.map((g) => g.tokens)).toEqual(many.map((g) => g.tokens));
+      expect(new Set(few.map((g) => g.tokens.join(','))).size).toBeGreaterThan(prompts.length);
+    } finally {
+      if (previous === undefined) delete process.env.SIKED_CUDA_MAX_SLOTS;
+      else process.env.SIKED_CUDA_MAX_SLOTS = previous;
+    }
+  });
+
+  it('saves on one device and loads identically on the other', async () => {
+    const os = await import('node:os');
+    const fs = await import('node:fs/promises');
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'siked-cuda-'));
+    try {
+      const cuda = make(config('qwen2'), 'cuda');
+      await cuda.trainStep([batch(2, 12, 3)], 1e-2);
+      await cuda.save(path.join(dir, 'from-cuda'));
+      const cpu = await Model.fromPretrained(path.join(dir, 'from-cuda'), {
+        device: 'cpu',
+        threads: 1,
+      });
+      open.push(cpu);
+      await cpu.trainStep([batch(2, 12, 4)], 1e-2);
+      await cpu.save(path.join(dir, 'from-cpu'));
+      const back = await Model.fromPretrained(path.join(dir, 'from-cpu'), { device: 'cuda' });
+      open.push(back);
+      for (const { name } of cuda.parameterTable()) {
+        expect(cpu.getParameter(name).length).toBe(cuda.getParameter(name).length);
+        expect(back.getParameter(name)).toEqual(cpu.getParameter(name));
+      }
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses shapes the kernels do not support, with a message', () => {
+    expect(() => make(config('llama', { hidden_size: 64, head_dim: 32 }), 'cuda')).toThrow(
+      /head_dim 32 is not supported by the CUDA kernels/,
+    );
+  });
+});
