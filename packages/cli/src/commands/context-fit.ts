@@ -42,6 +42,16 @@ export function fitNewTokens(
   return capped;
 }
 
+/** Runs a check on a loaded student; when it throws, the student (native memory) is freed first. */
+export function checkLoaded<T>(student: { dispose(): void }, check: () => T): T {
+  try {
+    return check();
+  } catch (error) {
+    student.dispose();
+    throw error;
+  }
+}
+
 /** Refuses a text to score that does not fit the context, naming where it came from. */
 export function checkScoredTexts(student: Measured, texts: readonly LocatedText[]): void {
   const context = student.contextLength;

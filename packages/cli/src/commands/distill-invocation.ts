@@ -2,7 +2,7 @@
 // run folder before anything is written into it: a refused call must leave the run as it was.
 import { existsSync, promises as fs, statSync } from 'node:fs';
 import * as path from 'node:path';
-import { runDirLockHolder, writeJsonAtomic } from '@siked/core';
+import { describeDifferences, runDirLockHolder, writeJsonAtomic } from '@siked/core';
 import { UsageError } from '../errors';
 
 /** The file in a run directory that records how `siked distill` was called, for --resume. */
@@ -17,29 +17,43 @@ interface PathField {
   /** The path inside the value, or null when the value names no file (`--teacher synthetic`). */
   read(value: string): string | null;
   write(value: string, file: string): string;
+  /** What an input must be before a run starts (null: checked where it is read), and the flag text before the path in errors. */
+  must: { kind: 'file' | 'folder'; label(value: string): string } | null;
 }
 
-const wholeValue: Omit<PathField, 'key'> = { read: (value) => value, write: (_v, file) => file };
+const wholeValue = { read: (value: string) => value, write: (_v: string, file: string) => file };
 const PATH_FIELDS: readonly PathField[] = [
-  { key: 'train', ...wholeValue },
-  { key: 'model', ...wholeValue },
+  { key: 'train', ...wholeValue, must: { kind: 'file', label: () => '--train ' } },
+  { key: 'model', ...wholeValue, must: { kind: 'folder', label: () => '--model ' } },
   {
     key: 'teacher',
     read: (value) => (value.startsWith('recorded:') ? value.slice('recorded:'.length) : null),
     write: (_value, file) => `recorded:${file}`,
+    must: { kind: 'file', label: () => '--teacher recorded:' },
   },
   {
     // A built-in variant name is not a file.
     key: 'template',
     read: (value) => (value === 'full' || value === 'compact' ? null : value),
     write: (_value, file) => file,
+    must: null,
   },
   {
     key: 'evalSet',
     read: (value) => value.slice(value.indexOf('=') + 1),
     write: (value, file) => `${value.slice(0, value.indexOf('='))}=${file}`,
+    must: {
+      kind: 'file',
+      label: (value) => `--eval-set ${value.slice(0, value.indexOf('=') + 1)}`,
+    },
   },
 ];
+
+/** Each string value of a path field, one by one (eval sets are a list). */
+function fieldValues(values: InvocationValues, field: PathField): string[] {
+  const value = values[field.key];
+  return (Array.isArray(value) ? value : [value]).filter((v): v is string => typeof v === 'string');
+}
 
 /** Applies `map` to every path the options name (eval sets one by one). */
 function mapPaths(values: InvocationValues, map: (file: string) => string): InvocationValues {
@@ -100,19 +114,16 @@ export async function writeInvocation(runDir: string, values: InvocationValues):
   await writeJsonAtomic(path.join(runDir, DISTILL_INVOCATION_FILE), relative);
 }
 
-/** `key: recorded -> given` for every option whose value differs (paths compared absolute). */
+/** Every option whose value differs (paths compared absolute; where the run lives aside). */
 export function differingOptions(recorded: InvocationValues, given: InvocationValues): string[] {
-  const a = absolutePaths(recorded);
-  const b = absolutePaths(given);
-  const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].filter(
-    (key) => key !== 'out' && key !== 'resume',
-  );
-  return keys
-    .filter((key) => JSON.stringify(a[key]) !== JSON.stringify(b[key]))
-    .map(
-      (key) =>
-        `${key}: ${JSON.stringify(a[key]) ?? 'unset'} in the run, ${JSON.stringify(b[key]) ?? 'unset'} now`,
-    );
+  const comparable = (values: InvocationValues) => {
+    const { out: _out, resume: _resume, ...rest } = absolutePaths(values);
+    return rest;
+  };
+  return describeDifferences(comparable(recorded), comparable(given), {
+    before: 'in the run',
+    after: 'now',
+  });
 }
 
 /** Refuses a run folder that another live process is writing. */
@@ -162,21 +173,18 @@ export async function checkNewRunDir(runDir: string, values: InvocationValues): 
 
 /** Refuses input paths that do not exist (or are the wrong kind), naming the option. */
 export function checkInputPaths(values: InvocationValues): void {
-  const need = (label: string, file: string, kind: 'file' | 'folder') => {
-    if (!existsSync(file)) throw new UsageError(`${label}${file}: no such ${kind}`);
-    const isFolder = statSync(file).isDirectory();
-    if (kind === 'file' && isFolder)
-      throw new UsageError(`${label}${file}: a folder, expected a file`);
-    if (kind === 'folder' && !isFolder)
-      throw new UsageError(`${label}${file}: a file, expected a checkpoint folder`);
-  };
-  if (typeof values.train === 'string') need('--train ', values.train, 'file');
-  if (typeof values.model === 'string') need('--model ', values.model, 'folder');
-  const teacher = values.teacher;
-  if (typeof teacher === 'string' && teacher.startsWith('recorded:') && teacher.length > 9)
-    need('--teacher recorded:', teacher.slice(9), 'file');
-  for (const spec of (values.evalSet as string[] | undefined) ?? []) {
-    const at = spec.indexOf('=') + 1;
-    need(`--eval-set ${spec.slice(0, at)}`, spec.slice(at), 'file');
+  for (const field of PATH_FIELDS) {
+    if (!field.must) continue;
+    const { kind, label } = field.must;
+    for (const value of fieldValues(values, field)) {
+      const file = field.read(value);
+      if (file === null || file === '') continue;
+      const where = `${label(value)}${file}`;
+      if (!existsSync(file)) throw new UsageError(`${where}: no such ${kind}`);
+      const isFolder = statSync(file).isDirectory();
+      if (kind === 'file' && isFolder) throw new UsageError(`${where}: a folder, expected a file`);
+      if (kind === 'folder' && !isFolder)
+        throw new UsageError(`${where}: a file, expected a checkpoint folder`);
+    }
   }
 }

@@ -13,7 +13,7 @@ import { defineCommand } from '../command';
 import { UsageError } from '../errors';
 import { schemas } from '../options';
 import { checkOutputPath, openOutput } from '../output';
-import { fitNewTokens } from './context-fit';
+import { checkLoaded, fitNewTokens } from './context-fit';
 import { forcedStrategy, strategyOption } from './generate';
 import { loadStudent, modelOptions, resolveStudentFormat, templateOption } from './model-options';
 import {
@@ -80,19 +80,13 @@ export function registerEval(program: Command): void {
       const format = resolveStudentFormat(options.template, options.model);
       const student = await loadStudent(options);
       const forced = forcedStrategy(options.strategy);
-      let maxNewTokens: number;
-      try {
-        const prompts = problems.map((problem) => ({
-          text: format.renderPrompt(problem.question, forced),
-          where: `${options.data}, problem ${JSON.stringify(problem.id)}`,
-        }));
-        maxNewTokens = fitNewTokens(student, prompts, options.maxNewTokens, (line) =>
-          context.progress.log(line),
-        );
-      } catch (error) {
-        student.dispose();
-        throw error;
-      }
+      const prompts = problems.map((problem) => ({
+        text: format.renderPrompt(problem.question, forced),
+        where: `${options.data}, problem ${JSON.stringify(problem.id)}`,
+      }));
+      const maxNewTokens = checkLoaded(student, () =>
+        fitNewTokens(student, prompts, options.maxNewTokens, (line) => context.progress.log(line)),
+      );
       const sandbox = await PythonSandbox.start(sandboxOptionsFrom(options), {
         onWarning: (message) => context.progress.log(`sandbox: ${message}`),
       });

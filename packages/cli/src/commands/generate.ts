@@ -6,7 +6,7 @@ import { UsageError } from '../errors';
 import { readJsonlRecords } from '../jsonl-input';
 import { schemas } from '../options';
 import { checkOutputPath, openOutput } from '../output';
-import { fitNewTokens } from './context-fit';
+import { checkLoaded, fitNewTokens } from './context-fit';
 import { loadStudent, modelOptions, resolveStudentFormat, templateOption } from './model-options';
 
 /** Sampling settings (the engine's options), shared by generate and eval. */
@@ -97,19 +97,13 @@ export function registerGenerate(program: Command): void {
         );
       });
       const student = await loadStudent(options);
-      let maxNewTokens: number;
-      try {
-        const prompts = inputs.map(({ prompt, record }) => ({
-          text: prompt,
-          where: `${file}:${record.line}`,
-        }));
-        maxNewTokens = fitNewTokens(student, prompts, options.maxNewTokens, (line) =>
-          context.progress.log(line),
-        );
-      } catch (error) {
-        student.dispose();
-        throw error;
-      }
+      const prompts = inputs.map(({ prompt, record }) => ({
+        text: prompt,
+        where: `${file}:${record.line}`,
+      }));
+      const maxNewTokens = checkLoaded(student, () =>
+        fitNewTokens(student, prompts, options.maxNewTokens, (line) => context.progress.log(line)),
+      );
       const output = await openOutput(options.out, [file]);
       const task = context.progress.task('generate', inputs.length);
       try {

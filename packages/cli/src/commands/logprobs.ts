@@ -4,7 +4,7 @@ import { UsageError } from '../errors';
 import { readJsonlRecords, requireStringField } from '../jsonl-input';
 import { schemas } from '../options';
 import { checkOutputPath, openOutput } from '../output';
-import { checkScoredTexts } from './context-fit';
+import { checkLoaded, checkScoredTexts } from './context-fit';
 import { loadStudent, modelOptions } from './model-options';
 
 /** `siked logprobs`: per-token log-probabilities of texts under a model. */
@@ -47,12 +47,7 @@ export function registerLogprobs(program: Command): void {
       });
       const texts = located.map(({ text }) => text);
       const student = await loadStudent(options);
-      try {
-        checkScoredTexts(student, located);
-      } catch (error) {
-        student.dispose();
-        throw error;
-      }
+      checkLoaded(student, () => checkScoredTexts(student, located));
       const output = await openOutput(options.out, [file]);
       const task = context.progress.task('score', texts.length);
       try {

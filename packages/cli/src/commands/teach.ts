@@ -199,19 +199,8 @@ export function teacherSettingsFrom(
   outDir: string,
   log?: (line: string) => void,
 ): TeacherSettings {
-  return {
-    teacherModel: values.teacherModel,
-    endpoint: values.endpoint,
-    apiKeyEnv: values.apiKeyEnv,
-    requests: values.requests,
-    teacherTemperature: values.teacherTemperature,
-    teacherMaxTokens: values.teacherMaxTokens,
-    teacherTimeoutS: values.teacherTimeoutS,
-    teacherRetries: values.teacherRetries,
-    teacherFailures: values.teacherFailures,
-    outDir,
-    log,
-  };
+  // The command's other options ride along unread.
+  return { ...values, outDir, log };
 }
 
 /** `siked teach`: the teacher writes solutions per strategy; each is verified; D_LLM is kept. */

@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { promises as fs, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { writeJsonAtomic } from './atomic';
+import { describeDifferences } from './differences';
 import type { LoopEventListener } from './events';
 import { lockRunDir } from './lock';
 import {
@@ -56,7 +57,7 @@ export async function runSiked(options: SikedRunOptions): Promise<SikedRunResult
       };
       await writeManifest(runDir, manifest);
     } else if (JSON.stringify(manifest.config) !== JSON.stringify(settings)) {
-      const differences = settingDifferences(manifest.config, settings);
+      const differences = describeDifferences(manifest.config, settings);
       throw new Error(
         `${path.join(runDir, 'run.json')}: this run was made with different settings (${differences.join('; ')}); resume with the same settings`,
       );
@@ -73,23 +74,6 @@ export async function runSiked(options: SikedRunOptions): Promise<SikedRunResult
   } finally {
     await releaseLock();
   }
-}
-
-/** `key: recorded -> now` for each differing setting, nested ones as `training.epochs`. */
-function settingDifferences(recorded: unknown, current: unknown, prefix = ''): string[] {
-  const isObject = (value: unknown): value is Record<string, unknown> =>
-    value !== null && typeof value === 'object' && !Array.isArray(value);
-  if (!isObject(recorded) || !isObject(current)) {
-    return JSON.stringify(recorded) === JSON.stringify(current)
-      ? []
-      : [
-          `${prefix || 'settings'}: ${JSON.stringify(recorded) ?? 'unset'} recorded, ${JSON.stringify(current) ?? 'unset'} now`,
-        ];
-  }
-  const keys = [...new Set([...Object.keys(recorded), ...Object.keys(current)])];
-  return keys.flatMap((key) =>
-    settingDifferences(recorded[key], current[key], prefix ? `${prefix}.${key}` : key),
-  );
 }
 
 /** The git commit of the siked checkout this runs from; null for an installed package. */

@@ -9,6 +9,7 @@ export {
 export type { IterationEvaluation, SampleRecord, SplitRecord } from './records';
 export { runSiked } from './controller';
 export { runDirLockHolder } from './lock';
+export { describeDifferences } from './differences';
 export { strategyDynamics, type StrategyDynamics } from './strategy-dynamics';
 export { forkRunAfterIteration0 } from './fork';
 export type { SikedRunOptions, SikedRunResult, StudentTextFormat } from './run-options';
