@@ -1,84 +1,137 @@
 #!/usr/bin/env bash
-# The CUDA backend's device check (issues 8 and 9): ONE call of at most ~10 minutes on a GPU
-# machine (docs/CUDA.md, "The device check", says how to call it). Every step is time-boxed, runs even when
-# an earlier one failed (unless it needs that one's output), and is recorded in
-# $OUT/summary.json, rewritten after each step so a kill still leaves the record.
+# The CUDA backend's device check: ONE call on the GPU machine (docs/CUDA.md, "The device check").
+# Every step is time-boxed, runs even when an unrelated step failed, is skipped (and recorded as
+# such) when a step it needs did not succeed, and is recorded in $OUT/summary.json, rewritten
+# after each step so a kill still leaves the record. The device call brings back at most 8 files
+# from $OUT, so exactly two are written there: summary.json (steps + every step's result JSON,
+# merged by tools/device/summary.py) and device-check.log (the full output).
 #
-#   Prepare here first:  tools/device/prepare.sh          (fills .device/: node, headers, JS)
-#   On the GPU machine:  tools/device-check.sh            (carry: .device)
-#   Rehearse here:       DRY_RUN=1 tools/device-check.sh  (the CPU half; GPU steps must fail
-#                                                          cleanly with "no CUDA device")
-# Environment: OUT (results folder; default .device/out), BUDGET_S (whole-script budget, default
-# 540 on a GPU, 1800 for DRY_RUN), EXPORT_LAYERS (layers of the exported model, default 30; 2 for
-# DRY_RUN), PYTHON (default python3; /usr/bin/python3 for DRY_RUN).
+#   Prepare here first:  tools/device/prepare.sh            (fills .device/: node, headers, JS)
+#   On the GPU machine:  tools/device-check.sh              (carry: .device; timeout_s 540)
+#   Rehearse here:       DRY_RUN=1 tools/device-check.sh    (GPU steps must fail cleanly, e.g.
+#                                                            "no CUDA device"; nothing hangs)
+#   CI's quick rehearsal (test/device-check.test.ts): DRY_RUN=1 DRY_RUN_BUILD=0 (no compiles: the
+#   addon built by `npm run build`, or DRY_RUN_ADDON, stands in for the CUDA build, and the kernel
+#   harness is skipped). 13 s on the 2-core box; with the builds (DRY_RUN_BUILD=1) 55 s.
+#
+# Environment: OUT (results; default /tmp/siked-device-check-out), DEVICE_DIR (what prepare.sh
+# wrote; default .device), BUDGET_S (whole script; default 470 on a GPU, 1500 for DRY_RUN),
+# EXPORT_LAYERS (exported model's layers; 30, DRY_RUN 2), PYTHON (python3; DRY_RUN /usr/bin/python3
+# when present), BENCH_FULL=1 (full PyTorch/ctypes workloads: needs a second call's time).
+#
+# Time plan on the H200 machine (16 cores), in run order. Estimates: nothing has run there yet;
+# compile times are scaled from the 2-core rehearsal (addon, 2 archs: 26 s; harness, 1 arch:
+# 14 s). A box caps a step (LIMIT_SCALE stretches them for DRY_RUN), and every box is also capped
+# by what is left of BUDGET_S, so a slow step eats into the LAST steps: the PyTorch baselines,
+# which matter least.
+#   step             est.  box   what takes the time
+#   environment        5    30   nvidia-smi, importing torch + transformers once
+#   node               2    20   xz -d of the carried node (100 MB)
+#   cublas             2    20   python site scan
+#   addon_build       30   120   cmake configure (~10 s incl. CUDA detection), 14 C++ files at -O3
+#                                and 17 .cu files for sm_90a only, ninja -j16
+#   addon_info         1    15
+#   api_parity        15    60   tiny model on cuda and cpu: 2 x 2 x 5 train steps, 40 cpu steps,
+#                                save/load, greedy generate, scoreTokens
+#   api_throughput    60   120   135M/360M: build (seconds each), warm-up + <=10 steps of 8x512;
+#                                sampling at batch 1/32/256 x 128 new tokens, t=0.7 and greedy,
+#                                each after a warm-up at the same batch
+#   parity_build      10    60   17 .cu for sm_90a, -P16 (parity.cu ~4 s alone)
+#   parity_run        10    45   every kernel vs its CPU reference
+#   kernel_bench      15    60   per-kernel medians at the 135M training shape (~5 GB of buffers)
+#   engine_export     15    60   our CPU engine, 30-layer 135M: save 540 MB, logits, grads, generate
+#   hf_parity         25    60   transformers import, load, fp32 forward/backward, greedy
+#   api_hf            10    45   fromPretrained(cuda) of the 540 MB checkpoint + scoreTokens (+ cpu)
+#   train_step        60    90   ctypes training step vs transformers, 4 timed shapes
+#   generate          40    75   ctypes generation vs transformers, 2 timed shapes
+#   torch_bench       90   150   PyTorch ceilings, kernels, training, generate (dynamic cache)
+#   total            ~390        BUDGET_S=470: 8 min with the call's start; run with timeout_s 540
 set -uo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 DRY_RUN="${DRY_RUN:-0}"
-OUT="${OUT:-$root/.device/out}"
+DRY_RUN_BUILD="${DRY_RUN_BUILD:-1}"
+DEVICE_DIR="$(cd "${DEVICE_DIR:-$root/.device}" 2>/dev/null && pwd || echo "${DEVICE_DIR:-$root/.device}")"
+OUT="${OUT:-/tmp/siked-device-check-out}"
 mkdir -p "$OUT"
-# LIMIT_SCALE stretches every step's time box: the rehearsal machine has 2 shared cores where the
-# GPU machine has 16, so compiles take several times longer there.
+OUT="$(cd "$OUT" && pwd)"
+# LIMIT_SCALE stretches every box for the rehearsal: 2 shared cores against the GPU machine's 16.
 if [ "$DRY_RUN" = 1 ]; then
-  BUDGET_S="${BUDGET_S:-2400}"; EXPORT_LAYERS="${EXPORT_LAYERS:-2}"; PYTHON="${PYTHON:-/usr/bin/python3}"
-  LIMIT_SCALE="${LIMIT_SCALE:-6}"
+  BUDGET_S="${BUDGET_S:-1500}"; EXPORT_LAYERS="${EXPORT_LAYERS:-2}"; LIMIT_SCALE="${LIMIT_SCALE:-4}"
+  [ -x /usr/bin/python3 ] && PYTHON="${PYTHON:-/usr/bin/python3}"
 else
-  BUDGET_S="${BUDGET_S:-540}"; EXPORT_LAYERS="${EXPORT_LAYERS:-30}"; PYTHON="${PYTHON:-python3}"
-  LIMIT_SCALE="${LIMIT_SCALE:-1}"
+  BUDGET_S="${BUDGET_S:-470}"; EXPORT_LAYERS="${EXPORT_LAYERS:-30}"; LIMIT_SCALE="${LIMIT_SCALE:-1}"
 fi
+PYTHON="${PYTHON:-python3}"
 work="$(mktemp -d /tmp/siked-device.XXXXXX)"
+RESULTS="$work/results"
+mkdir -p "$RESULTS" "$work/logs"
 log="$OUT/device-check.log"
 summary="$OUT/summary.json"
 : > "$log"
+: > "$work/steps.jsonl"
 started_s=$(date +%s)
-steps_json=""
+ok_steps=" "
 
-json_string() { printf '"%s"' "$(printf '%s' "$1" | tr '\n\t' '  ' | sed 's/\\/\\\\/g; s/"/\\"/g')"; }
+json_string() { printf '"%s"' "$(printf '%s' "$1" | tr '\n\t\r' '   ' | sed 's/\\/\\\\/g; s/"/\\"/g')"; }
 
+# The summary: summary.py merges the step records and the results; if Python itself is broken,
+# the step records alone still make a valid summary.json.
 write_summary() {
-  {
-    printf '{"date": %s, "dry_run": %s, "budget_s": %s, "elapsed_s": %s,\n "steps": [%s\n]}\n' \
-      "$(json_string "$(date -u +%FT%TZ)")" "$DRY_RUN" "$BUDGET_S" "$(( $(date +%s) - started_s ))" "$steps_json"
-  } > "$summary"
+  local meta
+  meta="{\"date\": $(json_string "$(date -u +%FT%TZ)"), \"dry_run\": $DRY_RUN, \"dry_run_build\": $DRY_RUN_BUILD,"
+  meta+=" \"budget_s\": $BUDGET_S, \"elapsed_s\": $(( $(date +%s) - started_s )), \"out\": $(json_string "$OUT")}"
+  "$PYTHON" tools/device/summary.py "$summary" "$work/steps.jsonl" "$RESULTS" "$meta" 2>> "$log" && return
+  { printf '%s' "${meta%\}}, \"summary_py\": \"failed: see the log\", \"steps\": ["
+    paste -sd, "$work/steps.jsonl"
+    printf ']}\n'; } > "$summary.tmp" && mv "$summary.tmp" "$summary"
 }
 
-# step NAME LIMIT_S COMMAND...: runs COMMAND under min(LIMIT_S, what is left of the budget),
-# appends its output to the log and records rc and seconds. rc 124/137 = time box hit.
-step() {
-  local name="$1" limit=$(( $2 * LIMIT_SCALE )); shift 2
-  local left=$(( BUDGET_S - ($(date +%s) - started_s) ))
-  local rc status t0=$(date +%s)
-  if [ "$left" -lt 10 ]; then
-    rc=-1; status="skipped: budget spent"
-  else
-    [ "$limit" -gt "$left" ] && limit="$left"
-    printf '\n===== %s (limit %ss) =====\n' "$name" "$limit" >> "$log"
-    # A step is a shell function: run it in a child bash (exported below) so timeout can kill it.
-    timeout --kill-after=5 "$limit" bash -c 'set -o pipefail; "$@"' step "$@" >> "$log" 2>&1
-    rc=$?
-    case "$rc" in 0) status="ok" ;; 124|137) status="timed out" ;; *) status="failed" ;; esac
-  fi
-  local seconds=$(( $(date +%s) - t0 ))
-  printf '%-28s %-18s rc=%-4s %4ss\n' "$name" "$status" "$rc" "$seconds"
-  [ -n "$steps_json" ] && steps_json+=","
-  steps_json+=$'\n  '"{\"name\": $(json_string "$name"), \"status\": $(json_string "$status"), \"rc\": $rc, \"seconds\": $seconds, \"limit_s\": $limit}"
+record() { # NAME STATUS RC SECONDS LIMIT MESSAGE
+  printf '%-16s %-24s rc=%-4s %4ss\n' "$1" "$2" "$3" "$4"
+  printf '{"name": %s, "status": %s, "rc": %s, "seconds": %s, "limit_s": %s, "message": %s}\n' \
+    "$(json_string "$1")" "$(json_string "$2")" "$3" "$4" "$5" "$(json_string "${6:0:300}")" >> "$work/steps.jsonl"
   write_summary
-  return $(( rc == 0 ? 0 : 1 ))
 }
 
-# ---- steps ------------------------------------------------------------------------------------
+# step NAME BOX_S NEEDS FUNCTION: runs FUNCTION under min(BOX_S * LIMIT_SCALE, budget left) when
+# every step named in NEEDS (space-separated) succeeded. Output goes to the log; the record keeps
+# rc, seconds and a message (the output's last line, or the result's error: summary.py).
+# rc 124/137 = the box was hit.
+step() {
+  local name="$1" limit=$(( $2 * LIMIT_SCALE )) needs="$3" fn="$4"
+  local left=$(( BUDGET_S - ($(date +%s) - started_s) )) need
+  for need in $needs; do
+    case "$ok_steps" in *" $need "*) ;; *) record "$name" "skipped: needs $need" -1 0 0 "$need did not succeed"; return 1 ;; esac
+  done
+  if [ "$left" -lt 10 ]; then record "$name" "skipped: budget spent" -1 0 0 "BUDGET_S=$BUDGET_S spent"; return 1; fi
+  [ "$limit" -gt "$left" ] && limit="$left"
+  local t0 rc status own="$work/logs/$name.log"
+  t0=$(date +%s)
+  printf '\n===== %s (box %ss) =====\n' "$name" "$limit" >> "$log"
+  # A step is a shell function: run it in a child bash (functions exported below) so timeout can
+  # kill it and everything it started. STEP_LIMIT_S lets a step pace itself inside its box.
+  STEP_LIMIT_S="$limit" timeout --kill-after=5 "$limit" bash -c 'set -o pipefail; "$@"' step "$fn" > "$own" 2>&1
+  rc=$?
+  cat "$own" >> "$log"
+  case "$rc" in 0) status="ok"; ok_steps+="$name " ;; 124|137) status="timed out" ;; 3) status="skipped" ;; *) status="failed" ;; esac
+  record "$name" "$status" "$rc" "$(( $(date +%s) - t0 ))" "$limit" "$(grep -v '^[[:space:]]*$' "$own" | tail -1)"
+  [ "$rc" = 0 ]
+}
+
+# ---- steps (each a function, run in a child bash; exit 3 = skipped on purpose) ------------------
 environment() {
-  date -u; uname -a; nproc
+  date -u; uname -a; echo "cores: $(nproc)"
   nvidia-smi || echo "nvidia-smi: not available"
-  nvcc --version | tail -2
-  "$PYTHON" -c 'import sys, torch; print(sys.version); print("torch", torch.__version__, "cuda", torch.version.cuda, "available", torch.cuda.is_available())' || true
-  "$PYTHON" -c 'import transformers; print("transformers", transformers.__version__)' || true
+  echo "nvcc: $(command -v nvcc || echo 'not found')"; nvcc --version 2>/dev/null | tail -2
+  timeout 25 "$PYTHON" -c 'import sys, torch; print(sys.version.split()[0], "torch", torch.__version__, "cuda", torch.version.cuda, "available", torch.cuda.is_available())' || true
+  timeout 25 "$PYTHON" -c 'import transformers; print("transformers", transformers.__version__)' || true
 }
 
 unpack_node() {
-  [ -s .device/node.xz ] || { echo "missing .device/node.xz: run tools/device/prepare.sh here and carry .device"; return 1; }
+  [ -s "$DEVICE_DIR/node.xz" ] || { echo "missing $DEVICE_DIR/node.xz: run tools/device/prepare.sh here and carry .device"; return 1; }
   mkdir -p "$work/node/bin"
-  xz -dc .device/node.xz > "$work/node/bin/node" && chmod +x "$work/node/bin/node"
+  xz -dc "$DEVICE_DIR/node.xz" > "$work/node/bin/node" && chmod +x "$work/node/bin/node"
   "$work/node/bin/node" --version
 }
 
@@ -86,7 +139,7 @@ unpack_node() {
 find_cublas() {
   local lib
   lib="$( { ls /usr/local/cuda/lib64/libcublas.so.1[23] 2>/dev/null
-            "$PYTHON" - <<'PY' 2>/dev/null
+            timeout 20 "$PYTHON" - <<'PY' 2>/dev/null
 import pathlib, site, sys
 roots = site.getsitepackages() + [site.getusersitepackages()] + sys.path
 for root in roots:
@@ -94,120 +147,186 @@ for root in roots:
         print(hit)
 PY
           } | head -1)"
-  [ -n "$lib" ] || { echo "libcublas.so.13/.12 not found (toolkit lib64 or nvidia-cublas wheel)"; return 1; }
+  [ -n "$lib" ] || { echo "libcublas.so.13/.12 not found (toolkit lib64 or nvidia-cublas wheel): no CUDA device stack here"; return 1; }
   echo "cuBLAS: $lib"
-  echo "$(dirname "$lib")" > "$work/cublas_dir"
+  dirname "$lib" > "$work/cublas_dir"
 }
 
 # The device's architecture only, to keep the build short (CI compiles sm_80 and sm_90a).
 device_arch() {
   local cap
   cap="$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader 2>/dev/null | head -1 | tr -d ' .')"
-  case "$cap" in 90) echo 90a ;; "") echo 90a ;; *) echo "$cap" ;; esac
+  case "$cap" in 90|"") echo 90a ;; *) echo "$cap" ;; esac
 }
 
-build_parity() {
-  local arch; arch="$(device_arch)"
-  local src=packages/native-cuda/src
-  mkdir -p "$work/parity"
-  ls $src/cuda/*.cu tools/device/parity.cu tools/device/bench_kernels.cu | xargs -P "$(nproc)" -I{} sh -c \
-    'nvcc -std=c++17 -O2 --expt-relaxed-constexpr -Xcompiler -fPIC -gencode arch=compute_'"$arch"',code=sm_'"$arch"' \
-       -I'"$src"'/cpp -I'"$src"'/cuda -c {} -o '"$work"'/parity/$(basename {}).o' || return 1
-  local kernels; kernels="$(ls "$work"/parity/*.o | grep -v -e '/parity.cu.o$' -e '/bench_kernels.cu.o$')"
-  nvcc -gencode "arch=compute_$arch,code=sm_$arch" "$work/parity/parity.cu.o" $kernels -ldl -o "$work/parity/parity" &&
-    nvcc -gencode "arch=compute_$arch,code=sm_$arch" "$work/parity/bench_kernels.cu.o" $kernels -ldl \
-      -o "$work/parity/bench_kernels" &&
-    nvcc -shared -gencode "arch=compute_$arch,code=sm_$arch" $kernels -ldl -o "$work/parity/libsiked_cuda.so"
-}
-
-run_kernel_bench() {
+# The environment every engine step shares: carried node, its modules, cuBLAS.
+use_engine() {
+  export PATH="$work/node/bin:$PATH" NODE_PATH="$DEVICE_DIR/node_modules"
   [ -f "$work/cublas_dir" ] && export SIKED_CUBLAS_PATH="$(cat "$work/cublas_dir")"
-  "$work/parity/bench_kernels" > "$OUT/kernel_bench.json"
-  local rc=$?
-  cat "$OUT/kernel_bench.json"
-  if [ "$DRY_RUN" = 1 ]; then grep -q '"no CUDA device' "$OUT/kernel_bench.json" && [ "$rc" = 2 ]; return; fi
-  return "$rc"
-}
-
-run_parity() {
-  [ -f "$work/cublas_dir" ] && export SIKED_CUBLAS_PATH="$(cat "$work/cublas_dir")"
-  "$work/parity/parity" > "$OUT/parity.json"
-  local rc=$?
-  cat "$OUT/parity.json"
-  # No device here: the harness must say so and exit 2 (that is the expected DRY_RUN outcome).
-  if [ "$DRY_RUN" = 1 ]; then grep -q '"no CUDA device' "$OUT/parity.json" && [ "$rc" = 2 ]; return; fi
-  return "$rc"
+  return 0
 }
 
 build_addon() {
+  use_engine
+  mkdir -p "$work/pkg/build/Release" && cp -r "$DEVICE_DIR/native-dist" "$work/pkg/dist" || return 1
+  if [ "$DRY_RUN" = 1 ] && [ "$DRY_RUN_BUILD" = 0 ]; then
+    # CI's rehearsal: no compiler time; the addon built by `npm run build` (or DRY_RUN_ADDON, e.g.
+    # a SIKED_CUDA=EMULATE build) stands in, so every later step runs through the same dist and
+    # node-gyp-build path.
+    local local_addon="${DRY_RUN_ADDON:-packages/native-cuda/build/Release/siked_native.node}"
+    [ -f "$local_addon" ] || { echo "DRY_RUN_BUILD=0 needs $local_addon (npm run build)"; return 1; }
+    cp "$local_addon" "$work/pkg/build/Release/" && echo "DRY_RUN_BUILD=0: stand-in addon $local_addon (not compiled)"
+    return
+  fi
   local arch; arch="$(device_arch)"
   [ "$DRY_RUN" = 1 ] && arch="80;90a"
-  export PATH="$work/node/bin:$PATH" NODE_PATH="$root/.device/node_modules"
-  cmake -S packages/native-cuda -B "$work/addon-build" -DCMAKE_BUILD_TYPE=Release -DSIKED_CUDA=ON \
-    "-DCMAKE_CUDA_ARCHITECTURES=$arch" -DCMAKE_JS_INC="$root/.device/node_modules/node-api-headers/include" \
+  local generator=()
+  command -v ninja > /dev/null && generator=(-G Ninja)
+  cmake -S packages/native-cuda -B "$work/addon-build" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release -DSIKED_CUDA=ON \
+    "-DCMAKE_CUDA_ARCHITECTURES=$arch" -DCMAKE_JS_INC="$DEVICE_DIR/node_modules/node-api-headers/include" \
     -DCMAKE_LIBRARY_OUTPUT_DIRECTORY="$work/pkg/build/Release" &&
     cmake --build "$work/addon-build" -j "$(nproc)" &&
-    mkdir -p "$work/pkg" && cp -r .device/native-dist "$work/pkg/dist" &&
     [ -f "$work/pkg/build/Release/siked_native.node" ]
 }
 
 addon_info() {
-  export PATH="$work/node/bin:$PATH" NODE_PATH="$root/.device/node_modules"
-  node -e "const info = require('$work/pkg/dist/index.js').buildInfo(); console.log(JSON.stringify(info));
-           if (!info.cuda.compiled) process.exit(1);" | tee "$OUT/addon.json"
+  use_engine
+  node -e "const info = require('$work/pkg/dist/index.js').buildInfo();
+           require('fs').writeFileSync('$RESULTS/addon_info.json', JSON.stringify(info));
+           console.log(JSON.stringify(info));
+           if (!info.cuda.compiled) { console.log('CUDA backend not compiled into the addon'); process.exit(1); }
+           if (info.cuda.deviceCount < 1) { console.log('no CUDA device: ' + info.cuda.error); process.exit(1); }"
 }
 
+# api_check.js stops starting measurements this long before its box ends (a native call in
+# flight cannot be interrupted).
+api_deadline() { echo $(( STEP_LIMIT_S > 40 ? STEP_LIMIT_S - 20 : STEP_LIMIT_S / 2 + 1 )); }
+
+api_parity() {
+  use_engine
+  node tools/device/api_check.js "$work/pkg/dist" parity --devices cuda,cpu \
+    --out "$RESULTS/api_parity.json" --deadline-s "$(api_deadline)" > /dev/null
+}
+
+api_throughput() {
+  use_engine
+  node tools/device/api_check.js "$work/pkg/dist" throughput --devices cuda,cpu \
+    --out "$RESULTS/api_throughput.json" --deadline-s "$(api_deadline)" > /dev/null
+}
+
+# Dry run only: the whole api_check.js on cpu,cpu at tiny sizes, so the script itself is proven
+# on a machine without a GPU (the cuda steps above can only fail there).
+api_rehearsal() {
+  use_engine
+  node tools/device/api_check.js "$work/pkg/dist" all --devices cpu,cpu \
+    --out "$RESULTS/api_rehearsal.json" --deadline-s "$(api_deadline)" > /dev/null
+}
+
+build_parity() {
+  if [ "$DRY_RUN" = 1 ] && [ "$DRY_RUN_BUILD" = 0 ]; then echo "skipped: DRY_RUN_BUILD=0 (no compiles)"; return 3; fi
+  local arch; arch="$(device_arch)"
+  local src=packages/native-cuda/src obj="$work/parity"
+  mkdir -p "$obj"
+  # The kernels only: cuda_model*.cu is the Model backend, which needs the addon's C++ side.
+  ls $src/cuda/*.cu tools/device/parity.cu tools/device/bench_kernels.cu | grep -v '/cuda_model[^/]*\.cu$' |
+    xargs -P "$(nproc)" -I{} sh -c 'nvcc -std=c++17 -O2 --expt-relaxed-constexpr -Xcompiler -fPIC \
+       -gencode arch=compute_'"$arch"',code=sm_'"$arch"' -I'"$src"'/cpp -I'"$src"'/cuda -c {} -o '"$obj"'/$(basename {}).o' ||
+    return 1
+  ar rcs "$obj/libkernels.a" $(ls "$obj"/*.o | grep -v -e '/parity.cu.o$' -e '/bench_kernels.cu.o$') || return 1
+  local gencode="arch=compute_$arch,code=sm_$arch"
+  # Executables pull from the archive only the objects they use; the ctypes library takes all.
+  nvcc -gencode "$gencode" "$obj/parity.cu.o" "$obj/libkernels.a" -ldl -o "$obj/parity" &&
+    nvcc -gencode "$gencode" "$obj/bench_kernels.cu.o" "$obj/libkernels.a" -ldl -o "$obj/bench_kernels" &&
+    nvcc -shared -gencode "$gencode" -Xlinker --whole-archive "$obj/libkernels.a" -Xlinker --no-whole-archive \
+      -ldl -o "$obj/libsiked_cuda.so"
+}
+
+# A kernel binary's JSON goes to the results; in DRY_RUN "no CUDA device" + exit 2 is the pass.
+run_kernel_binary() { # BINARY RESULT_NAME
+  use_engine
+  "$work/parity/$1" > "$RESULTS/$2.json"
+  local rc=$?
+  cat "$RESULTS/$2.json"
+  if [ "$DRY_RUN" = 1 ]; then grep -q '"no CUDA device' "$RESULTS/$2.json" && [ "$rc" = 2 ] && echo "no CUDA device (expected in DRY_RUN)"; return 1; fi
+  return "$rc"
+}
+run_parity() { run_kernel_binary parity parity; }
+run_kernel_bench() { run_kernel_binary bench_kernels kernel_bench; }
+
 engine_export() {
-  export PATH="$work/node/bin:$PATH" NODE_PATH="$root/.device/node_modules"
+  use_engine
   mkdir -p "$work/export"
   node tools/device/engine_export.js "$work/pkg/dist" smollm-135m "$work/export" "$EXPORT_LAYERS"
 }
 
-hf_parity() { "$PYTHON" tools/device/hf_parity.py "$work/export" "$OUT/hf_parity.json"; }
+hf_parity() { PYTHONUNBUFFERED=1 "$PYTHON" tools/device/hf_parity.py "$work/export" "$RESULTS/hf_parity.json"; }
+
+# `siked logprobs --device cuda` without the CLI's dependencies: the same Model.fromPretrained +
+# scoreTokens it runs, on the exported checkpoint, against transformers fp32 (hf_parity.py).
+api_hf() {
+  use_engine
+  node tools/device/api_check.js "$work/pkg/dist" hf --devices cuda,cpu --hf-dir "$work/export" \
+    --out "$RESULTS/api_hf.json" --deadline-s "$(api_deadline)" > /dev/null
+}
+
+quick_flag() { [ "${BENCH_FULL:-0}" = 1 ] || echo --quick; }
 
 # A whole training step from our kernels (ctypes), against transformers and PyTorch eager.
 train_step() {
-  [ -f "$work/cublas_dir" ] && export SIKED_CUBLAS_PATH="$(cat "$work/cublas_dir")"
-  local quick=""
-  [ "${BENCH_FULL:-0}" = 1 ] || quick="--quick"
+  use_engine
   PYTHONUNBUFFERED=1 "$PYTHON" tools/device/cuda_train_step.py "$work/parity/libsiked_cuda.so" \
-    "$OUT/train_step.json" $quick
+    "$RESULTS/train_step.json" $(quick_flag)
 }
 
-# Batched self-generation from our kernels (ctypes), against transformers' generate.
+# Batched self-generation from our kernels (ctypes), against transformers.
 generate() {
-  [ -f "$work/cublas_dir" ] && export SIKED_CUBLAS_PATH="$(cat "$work/cublas_dir")"
-  local quick=""
-  [ "${BENCH_FULL:-0}" = 1 ] || quick="--quick"
+  use_engine
   PYTHONUNBUFFERED=1 "$PYTHON" tools/device/cuda_generate.py "$work/parity/libsiked_cuda.so" \
-    "$OUT/generate.json" $quick
+    "$RESULTS/generate.json" $(quick_flag)
 }
 
-torch_bench() {
-  local quick=""
-  [ "${BENCH_FULL:-0}" = 1 ] || quick="--quick"
-  PYTHONUNBUFFERED=1 "$PYTHON" tools/device/torch_bench.py "$OUT/torch_bench.json" $quick
+torch_bench() { PYTHONUNBUFFERED=1 "$PYTHON" tools/device/torch_bench.py "$RESULTS/torch_bench.json" $(quick_flag); }
+
+# nvcc's folder on PATH (the image may not put it there): CMake, the harness build and any
+# PyTorch extension compile all look for it there.
+put_nvcc_on_path() {
+  command -v nvcc > /dev/null && return
+  local dir
+  for dir in /usr/local/cuda/bin /usr/local/cuda-*/bin /opt/cuda/bin; do
+    [ -x "$dir/nvcc" ] && { PATH="$dir:$PATH"; return; }
+  done
 }
 
-# ---- the run ----------------------------------------------------------------------------------
-export -f environment unpack_node find_cublas device_arch build_parity run_parity run_kernel_bench train_step generate build_addon \
-  addon_info engine_export hf_parity torch_bench
-export root work OUT DRY_RUN PYTHON EXPORT_LAYERS
-echo "siked device check: OUT=$OUT budget=${BUDGET_S}s dry_run=$DRY_RUN work=$work"
-step environment 20 environment
-step node 30 unpack_node
-step cublas 20 find_cublas
-if step parity_build 150 build_parity; then
-  step parity_run 60 run_parity
-  step kernel_bench 60 run_kernel_bench
-  step train_step 150 train_step
-  step generate 120 generate
-fi
-step torch_bench 240 torch_bench
-if step addon_build 200 build_addon && step addon_info 15 addon_info; then
-  step engine_export 90 engine_export && step hf_parity 90 hf_parity
-fi
+# ---- the run -----------------------------------------------------------------------------------
+put_nvcc_on_path
+command -v nvcc > /dev/null && export CUDACXX="$(command -v nvcc)"
+export -f environment unpack_node find_cublas device_arch use_engine build_addon addon_info api_deadline \
+  api_parity api_throughput api_rehearsal build_parity run_kernel_binary run_parity run_kernel_bench \
+  engine_export hf_parity api_hf quick_flag train_step generate torch_bench
+export root work OUT RESULTS DRY_RUN DRY_RUN_BUILD DEVICE_DIR PYTHON EXPORT_LAYERS PATH
+trap 'write_summary; rm -rf "$work"' EXIT
+trap 'echo "device check: killed" >> "$log"; exit 143' TERM INT
+echo "siked device check: OUT=$OUT budget=${BUDGET_S}s dry_run=$DRY_RUN build=$DRY_RUN_BUILD work=$work"
 write_summary
-echo "summary: $summary"
-cat "$summary"
-rm -rf "$work"
+# Our engine first (addon, the API on cuda), then our kernels, then the engine against
+# transformers, then the ctypes stand-ins and the PyTorch baselines: if time runs out, the
+# figures lost are the ones that matter least.
+step environment     30 ""                      environment
+step node            20 ""                      unpack_node
+step cublas          20 ""                      find_cublas
+step addon_build    120 "node"                  build_addon
+step addon_info      15 "addon_build"           addon_info
+step api_parity      60 "addon_build"           api_parity
+step api_throughput 120 "addon_build"           api_throughput
+[ "$DRY_RUN" = 1 ] && step api_rehearsal 60 "addon_build" api_rehearsal
+step parity_build    60 ""                      build_parity
+step parity_run      45 "parity_build"          run_parity
+step kernel_bench    60 "parity_build"          run_kernel_bench
+step engine_export   60 "addon_build"           engine_export
+step hf_parity       60 "engine_export"         hf_parity
+step api_hf          45 "hf_parity"             api_hf
+step train_step      90 "parity_build"          train_step
+step generate        75 "parity_build"          generate
+step torch_bench    150 ""                      torch_bench
+write_summary
+echo "summary: $summary ($(ls "$OUT" | wc -l) files in OUT)"

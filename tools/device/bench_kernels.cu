@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <functional>
 #include <random>
 #include <string>
@@ -36,30 +37,57 @@ void ok(int rc, const char* what) {
   }
 }
 
+// cudaMalloc + a check: a failed allocation must not turn into a null pointer that a kernel then
+// writes through (that would be an illegal address and poison every later figure).
+template <typename T>
+T* device_alloc(size_t n) {
+  T* ptr = nullptr;
+  if (cudaMalloc(&ptr, sizeof(T) * n) != cudaSuccess) {
+    std::fprintf(stderr, "cudaMalloc of %zu bytes failed: %s\n", sizeof(T) * n, cudaGetErrorString(cudaGetLastError()));
+    std::printf("{\"ok\": false, \"error\": \"cudaMalloc of %zu bytes failed\"}\n", sizeof(T) * n);
+    std::exit(1);
+  }
+  return ptr;
+}
+
+// Normal(0, scale) data. At most kRandomBlock values are drawn on the host and the block is
+// repeated on the device: drawing the 0.8G logits one by one took tens of seconds of the call,
+// and a repeated random block is as good as fresh data for timing (never zeros: METHOD.md).
+constexpr size_t kRandomBlock = size_t{1} << 22;
 template <typename T>
 T* device_random(size_t n, float scale, uint64_t seed) {
   std::mt19937_64 rng(seed);
   std::normal_distribution<float> normal(0.f, scale);
-  std::vector<T> host(n);
+  std::vector<T> host(std::min(n, kRandomBlock));
   for (T& x : host) x = static_cast<T>(normal(rng));
-  T* ptr = nullptr;
-  cudaMalloc(&ptr, sizeof(T) * n);
-  cudaMemcpy(ptr, host.data(), sizeof(T) * n, cudaMemcpyHostToDevice);
+  T* ptr = device_alloc<T>(n);
+  for (size_t at = 0; at < n; at += host.size()) {
+    const size_t count = std::min(host.size(), n - at);
+    cudaMemcpy(ptr + at, host.data(), sizeof(T) * count, cudaMemcpyHostToDevice);
+  }
   return ptr;
 }
 
 template <typename T>
 T* device_filled(size_t n, T value) {
   std::vector<T> host(n, value);
-  T* ptr = nullptr;
-  cudaMalloc(&ptr, sizeof(T) * n);
+  T* ptr = device_alloc<T>(n);
   cudaMemcpy(ptr, host.data(), sizeof(T) * n, cudaMemcpyHostToDevice);
   return ptr;
 }
 
+// Set once a launch fails with a sticky error (an illegal address): every later launch would fail
+// too, so the rest is skipped and named instead of reported as figures.
+std::string poisoned_by;
+
 // Median ms of `body` over 20 runs after 3 warm-ups; records it with the bytes it must move at
 // least (for an achieved-bandwidth figure) or the flops it does.
 void time_it(const char* name, double min_bytes, double flops, const std::function<void()>& body) {
+  if (!poisoned_by.empty()) {
+    std::fprintf(stderr, "%-28s skipped (CUDA context lost in %s)\n", name, poisoned_by.c_str());
+    failed = true;
+    return;
+  }
   for (int i = 0; i < 3; ++i) body();
   cudaDeviceSynchronize();
   std::vector<float> ms;
@@ -79,10 +107,13 @@ void time_it(const char* name, double min_bytes, double flops, const std::functi
   cudaEventDestroy(stop);
   std::sort(ms.begin(), ms.end());
   const double median = ms[ms.size() / 2];
-  const cudaError_t status = cudaGetLastError();
+  // Synchronise before reading the error so a fault in the last launch is charged to this name.
+  cudaError_t status = cudaDeviceSynchronize();
+  if (status == cudaSuccess) status = cudaGetLastError();
   if (status != cudaSuccess) {
     std::fprintf(stderr, "%s: %s\n", name, cudaGetErrorString(status));
     failed = true;
+    if (cudaGetLastError() != cudaSuccess || cudaDeviceSynchronize() != cudaSuccess) poisoned_by = name;
   }
   char line[512];
   std::snprintf(line, sizeof line,
@@ -124,8 +155,11 @@ int main() {
     ok(siked_cuda_rmsnorm_backward(y, dw, partial, x, nullptr, x, w, rstd, kTokens, kHidden, nullptr), "rms bwd");
   });
 
+  // gate_up is the fused [tokens, 2f] gate|up activation, hidden the [tokens, f] SwiGLU output,
+  // w_gate_up the fused [2f, h] weight (nn.Linear layout, used transposed).
   const size_t nf = size_t{kTokens} * kMlp;
   bf16 *gate_up = device_random<bf16>(2 * nf, 1, 17), *hidden = device_random<bf16>(nf, 1, 18);
+  bf16* w_gate_up = device_random<bf16>(size_t{2} * kMlp * kHidden, 0.02f, 30);
   time_it("swiglu_forward", 2.0 * nf * 3, 0, [&] { ok(siked_cuda_swiglu_forward(hidden, gate_up, gate_up + kMlp, kTokens, kMlp, 2 * kMlp, nullptr), "swiglu fwd"); });
   time_it("swiglu_backward", 2.0 * nf * 5, 0, [&] {
     ok(siked_cuda_swiglu_backward(gate_up, gate_up + kMlp, hidden, gate_up, gate_up + kMlp, kTokens, kMlp, 2 * kMlp, nullptr), "swiglu bwd");
@@ -133,8 +167,12 @@ int main() {
 
   SikedBlas* blas = nullptr;
   if (siked_cuda_blas_create(&blas, nullptr) == 0) {
+    // gate_up[tokens, 2f] = x[tokens, h] w_gate_up[2f, h]^T: the output is the [tokens, 2f] buffer
+    // (an earlier version wrote it into the [tokens, f] `hidden` and read an activation as the
+    // weight: an out-of-bounds write).
     time_it("gemm_gate_up_forward", 2.0 * (nh + 2 * kMlp * kHidden + 2 * nf), 2.0 * kTokens * kHidden * 2 * kMlp, [&] {
-      ok(siked_cuda_gemm(blas, 0, 1, kTokens, 2 * kMlp, kHidden, 1.f, x, kHidden, gate_up, kHidden, 0.f, hidden, 2 * kMlp, 0), "gemm");
+      ok(siked_cuda_gemm(blas, 0, 1, kTokens, 2 * kMlp, kHidden, 1.f, x, kHidden, w_gate_up, kHidden, 0.f, gate_up, 2 * kMlp, 0),
+         "gemm");
     });
   } else {
     std::fprintf(stderr, "gemm skipped: %s\n", siked_cuda_last_error());
@@ -145,8 +183,7 @@ int main() {
   bf16* logits = device_random<bf16>(nlogits, 2, 19);
   std::vector<int32_t> host_targets(kTokens);
   for (int i = 0; i < kTokens; ++i) host_targets[i] = (i * 7919) % kVocab;
-  int32_t* targets = nullptr;
-  cudaMalloc(&targets, sizeof(int32_t) * kTokens);
+  int32_t* targets = device_alloc<int32_t>(kTokens);
   cudaMemcpy(targets, host_targets.data(), sizeof(int32_t) * kTokens, cudaMemcpyHostToDevice);
   float* loss = device_random<float>(kTokens, 1, 20);
   // write_grad = 0 so every repetition sees logits, not gradients (the gradient pass adds one
@@ -172,15 +209,15 @@ int main() {
 
   const size_t cache_n = size_t{kRows} * kKvHeads * kMaxLen * kHeadDim;
   bf16 *k_cache = device_random<bf16>(cache_n, 1, 25), *v_cache = device_random<bf16>(cache_n, 1, 26);
-  bf16 *dq1 = device_random<bf16>(size_t{kRows} * kHeads * kHeadDim, 1, 27), *dout1 = device_random<bf16>(size_t{kRows} * kHeads * kHeadDim, 1, 28);
+  // One query token per row: q1 [rows, hq, d] in, out1 [rows, hq, d] out.
+  bf16 *q1 = device_random<bf16>(size_t{kRows} * kHeads * kHeadDim, 1, 27), *out1 = device_random<bf16>(size_t{kRows} * kHeads * kHeadDim, 1, 28);
   std::vector<int32_t> slots(kRows);
   for (int i = 0; i < kRows; ++i) slots[i] = i;
-  int32_t *slot = nullptr, *length = device_filled<int32_t>(kRows, kLength);
-  cudaMalloc(&slot, sizeof(int32_t) * kRows);
+  int32_t *slot = device_alloc<int32_t>(kRows), *length = device_filled<int32_t>(kRows, kLength);
   cudaMemcpy(slot, slots.data(), sizeof(int32_t) * kRows, cudaMemcpyHostToDevice);
   float* scratch = device_filled<float>(siked_cuda_decode_scratch_floats(kRows, kHeads, kHeadDim, kMaxLen, kSplit), 0.f);
   time_it("decode_attention_256x384", 2.0 * kRows * kKvHeads * kLength * kHeadDim * 2, 0, [&] {
-    ok(siked_cuda_decode_attention(dout1, dq1, k_cache, v_cache, slot, length, kRows, kHeads, kKvHeads, kMaxLen, kHeadDim, kSplit, scratch, nullptr),
+    ok(siked_cuda_decode_attention(out1, q1, k_cache, v_cache, slot, length, kRows, kHeads, kKvHeads, kMaxLen, kHeadDim, kSplit, scratch, nullptr),
        "decode");
   });
 
@@ -200,7 +237,8 @@ int main() {
   char name[256] = "";
   int major = 0, minor = 0;
   siked_cuda_device_name(0, name, sizeof name, &major, &minor);
-  std::printf("{\"ok\": %s, \"device\": \"%s\", \"kernels\": [%s\n]}\n", failed ? "false" : "true", name, json.c_str());
+  std::printf("{\"ok\": %s, \"device\": \"%s\", \"context_lost_in\": \"%s\", \"kernels\": [%s\n]}\n", failed ? "false" : "true",
+              name, poisoned_by.c_str(), json.c_str());
   siked_cuda_blas_destroy(blas);
   siked_cuda_adam_plan_destroy(plan);
   return failed ? 1 : 0;

@@ -1,7 +1,8 @@
 """Batched self-generation built from OUR CUDA kernels (libsiked_cuda.so through ctypes):
 prefill, slot KV cache shared by the n samples of a prompt, split-K decode attention, on-GPU
-sampling and device-side bookkeeping; checked against transformers and timed against its
-static-cache generate on the same card (tools/device/torch_bench.py, same workload sizes).
+sampling and device-side bookkeeping; checked against transformers' forward (teacher-forced; no
+HF generate here) and timed against transformers' generate on the same card
+(tools/device/torch_bench.py: dynamic cache, no torch.compile; same workload sizes).
 
 The engine's C++ generation loop (continuous batching, CUDA-graph replay) is not wired yet
 (docs/CUDA.md); this driver makes the same C API calls so the kernels can be measured now. It

@@ -5,6 +5,11 @@ grad_*.f32), loads the checkpoint with LlamaForCausalLM.from_pretrained in fp32 
 compares logits, loss, gradients and a greedy generation. A bf16 run of transformers against its
 own fp32 run is reported beside, as the yardstick for "within bf16 tolerance".
 
+It also writes <engine-out-dir>/hf_logprobs.json: transformers-fp32 per-token log-probs of a few
+sequences of unequal lengths (the engine's rows, one cut short, and each prompt + its greedy
+continuation). tools/device/api_check.js (mode hf) scores the same sequences with our Model on
+device 'cuda' (what `siked logprobs --device cuda` runs underneath) and compares.
+
 Usage: python3 hf_parity.py <engine-out-dir> <result.json>
 Exit code: 0 all checks pass, 1 a check failed, 2 the comparison could not run.
 """
@@ -39,6 +44,33 @@ def check(results, name, error, bound, **extra):
     results.append({"name": name, "error": error, "bound": bound, "pass": bool(error <= bound), **extra})
 
 
+def reference_sequences(meta):
+    """Token lists of unequal lengths: both engine rows (the second cut to 40 tokens, so a ragged
+    batch is scored) and each prompt followed by its greedy continuation."""
+    seq = meta["seqLen"]
+    rows = [meta["tokens"][r * seq:(r + 1) * seq] for r in range(meta["batchSize"])]
+    sequences = [rows[0]] + [row[:40] for row in rows[1:]]
+    for generation in meta["generations"]:
+        sequences.append(meta["prompts"][generation["promptIndex"]] + generation["tokens"])
+    return sequences
+
+
+def write_reference_logprobs(model, meta, device, path):
+    """transformers fp32 log p(token i | tokens < i) of each reference sequence (entry 0 is null,
+    as in the engine's scoreTokens), one sequence per forward so no padding enters."""
+    import torch
+
+    sequences = reference_sequences(meta)
+    logprobs = []
+    with torch.no_grad():
+        for tokens in sequences:
+            ids = torch.tensor([tokens], device=device)
+            lp = torch.log_softmax(model(ids).logits[0].double(), dim=-1)
+            logprobs.append([None] + [lp[i - 1, t].item() for i, t in enumerate(tokens) if i > 0])
+    path.write_text(json.dumps({"source": "transformers LlamaForCausalLM fp32, TF32 off",
+                                "sequences": sequences, "logprobs": logprobs}))
+
+
 def main(engine_dir, result_path):
     import numpy as np
     import torch
@@ -59,6 +91,7 @@ def main(engine_dir, result_path):
     tokens = torch.tensor(meta["tokens"], dtype=torch.long, device=device).view(batch, seq)
     mask = torch.tensor(meta["lossMask"], device=device).view(batch, seq)
     results = []
+    write_reference_logprobs(model, meta, device, engine_dir / "hf_logprobs.json")
 
     ours_logits = np.fromfile(engine_dir / "engine_logits.f32", dtype=np.float32).reshape(batch, seq, vocab)
     labels = tokens.masked_fill(mask == 0, -100)
@@ -77,6 +110,9 @@ def main(engine_dir, result_path):
     # within TIE_MARGIN is a tie and ends the comparison of that row without failing it.
     model.generation_config.eos_token_id = None
     model.generation_config.pad_token_id = 0
+    # Dynamic cache, no torch.compile: a static cache makes generate compile per batch shape.
+    model.generation_config.cache_implementation = None
+    model.generation_config.disable_compile = True
     for generation in meta["generations"]:
         prompt = torch.tensor([meta["prompts"][generation["promptIndex"]]], device=device)
         new = len(generation["tokens"])

@@ -4,9 +4,11 @@ Measures, each in its own time box and continuing past failures:
   ceilings   device-to-device copy bandwidth (bytes read + written) and an 8192^3 bf16 matmul;
   train      tokens/s and MFU of transformers' LlamaForCausalLM, bf16 weights, eager (sdpa
              attention, no torch.compile), fused AdamW, at SmolLM-135M/360M shapes, seq 512/1024;
-  generate   new tokens/s of transformers' generate with a static cache on the self-generation
-             workload (prompts x samples, sampled, fixed new-token count), and batch-1 decode time
-             per token against the weight-bandwidth floor (weight bytes / measured copy bandwidth).
+  generate   new tokens/s of transformers' generate (dynamic KV cache, eager: no torch.compile)
+             on the self-generation workload (prompts x samples, sampled, fixed new-token count),
+             and batch-1 decode time per token against the weight-bandwidth floor (weight bytes /
+             measured copy bandwidth). A static cache would make generate torch.compile the model
+             once per batch shape, which costs minutes of the device call before the first token.
 Writes one JSON file. These are the baselines our engine is compared with in the same run.
 
 Usage: python3 torch_bench.py <result.json> [--quick]
@@ -160,6 +162,14 @@ def train(shape, seq, tokens_per_step, steps):
     }
 
 
+def no_compile(model):
+    """Dynamic KV cache and no torch.compile in generate: transformers compiles the forward
+    automatically for a static (compileable) cache, once per batch size, and that compile would
+    eat the device call's time. disable_compile also covers versions whose default cache changes."""
+    model.generation_config.cache_implementation = None
+    model.generation_config.disable_compile = True
+
+
 def generate(shape, prompts, samples, prompt_len, new_tokens, copy_bytes_per_s):
     import torch
 
@@ -167,9 +177,9 @@ def generate(shape, prompts, samples, prompt_len, new_tokens, copy_bytes_per_s):
     model.eval()
     model.generation_config.eos_token_id = None  # every sequence runs the full length
     model.generation_config.pad_token_id = 0
+    no_compile(model)
     inputs = torch.randint(1, config.vocab_size, (prompts, prompt_len), device="cuda")
-    kwargs = dict(max_new_tokens=new_tokens, do_sample=True, temperature=0.7,
-                  top_p=0.95, top_k=0, cache_implementation="static")
+    kwargs = dict(max_new_tokens=new_tokens, do_sample=True, temperature=0.7, top_p=0.95, top_k=0)
     with torch.no_grad():
         model.generate(inputs[:2], num_return_sequences=samples, **{**kwargs, "max_new_tokens": 4})  # warm-up
         torch.cuda.synchronize()
@@ -179,7 +189,7 @@ def generate(shape, prompts, samples, prompt_len, new_tokens, copy_bytes_per_s):
         seconds = time.time() - started
         produced = (out.shape[1] - prompt_len) * out.shape[0]
         one = inputs[:1, :32]
-        single = dict(max_new_tokens=128, do_sample=False, cache_implementation="static")
+        single = dict(max_new_tokens=128, do_sample=False)
         model.generate(one, **{**single, "max_new_tokens": 4})
         torch.cuda.synchronize()
         started = time.time()
@@ -195,7 +205,7 @@ def generate(shape, prompts, samples, prompt_len, new_tokens, copy_bytes_per_s):
         "new_tokens": new_tokens, "seconds": seconds, "new_tokens_per_s": produced / seconds,
         "batch1_ms_per_token": batch1_ms_per_token, "weight_bytes": weight_bytes,
         "batch1_floor_ms": floor_ms,
-        "setup": "transformers generate, bf16, static cache, eager, temperature 0.7 top_p 0.95",
+        "setup": "transformers generate, bf16, dynamic cache, eager (no torch.compile), temperature 0.7 top_p 0.95",
     }
 
 

@@ -1,0 +1,586 @@
+// Drives the engine's public TypeScript API (the compiled @siked/native-cuda Model) on a test
+// device against a reference device, normally 'cuda' against 'cpu', the way the CLI and the loop
+// use it: Model.fromConfig / fromPretrained, trainStep (full and LoRA), generate, scoreTokens.
+// Every section catches its own error, so one failure is reported beside the others' figures.
+//
+// Usage: node api_check.js <native-dist-dir> <mode> [--devices TEST,REFERENCE] [--out FILE]
+//                          [--hf-dir DIR] [--deadline-s N]
+//   mode parity      tiny Llama (head_dim 64): per-step losses, weights after full and LoRA
+//                    training, greedy generations and scoreTokens, TEST against REFERENCE
+//   mode throughput  TEST only: training tokens/s and MFU, sampling tokens/s at batch 1/32/256,
+//                    at the SmolLM-135M/360M shapes on cuda (at the tiny shape on cpu)
+//   mode hf          Model.fromPretrained(DIR/checkpoint) scoreTokens against transformers fp32
+//                    (DIR/hf_logprobs.json, written by hf_parity.py) on TEST, REFERENCE beside
+//   mode all         parity then throughput
+// --devices defaults to cuda,cpu; cpu,cpu rehearses the script on a machine without a GPU.
+// --deadline-s (default 240): no new measurement starts after it; a native call cannot be
+// interrupted, so the caller's time box must leave room for the one in flight.
+// Prints one JSON object and rewrites it to --out after every section (a kill keeps the rest).
+// Exit code: 0 every section ran and passed, 1 a section failed or missed a bound, 2 bad usage.
+'use strict';
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { performance } = require('node:perf_hooks');
+
+// Dense bf16 peak of the H100 SXM and the H200 (NVIDIA datasheets: 989.4 TFLOP/s without
+// sparsity). MFU is stated against it, as in torch_bench.py, so the two are comparable.
+const PEAK_BF16_FLOPS = 989e12;
+const PEAK_NOTE = 'H100/H200 SXM dense bf16 datasheet peak, 989 TFLOP/s';
+
+// Bounds of the TEST-vs-REFERENCE checks. cuda computes with bf16 weights and activations (fp32
+// accumulation), cpu in fp32: one bf16 rounding is 2^-9 relative, so logits and log-probs move by
+// ~1e-3..1e-2 on these models. The bounds leave that margin and still catch a real bug (a wrong
+// rotation, mask or transpose moves a loss by tens of percent and log-probs by units).
+const BOUNDS = {
+  lossRelative: 2e-2,
+  gradNormRelative: 5e-2,
+  // ||update_test - update_ref|| / ||update_ref|| over all trained tensors after the steps. Adam
+  // normalises each element, so gradient entries near zero can flip sign under bf16 noise; a
+  // wrong update rule or learning rate gives ~1 or more.
+  updateRelative: 0.25,
+  logprobAbs: 2e-2,
+  // A greedy divergence where the reference's logit of the test's token is within this much of
+  // its own choice is a near-tie (bf16 noise), not an error.
+  tieMargin: 0.05,
+  hfLogprobAbs: 2e-2,
+};
+
+// A small Llama with the kernels' head_dim (64); 2 kv heads exercise GQA, an untied head the
+// separate lm_head (the SmolLM shapes below cover tied embeddings).
+const TINY = {
+  architectures: ['LlamaForCausalLM'],
+  model_type: 'llama',
+  vocab_size: 512,
+  hidden_size: 256,
+  intermediate_size: 512,
+  num_hidden_layers: 2,
+  num_attention_heads: 4,
+  num_key_value_heads: 2,
+  head_dim: 64,
+  rms_norm_eps: 1e-5,
+  rope_theta: 10000,
+  max_position_embeddings: 512,
+  tie_word_embeddings: false,
+  attention_bias: false,
+};
+const SHAPES = JSON.parse(fs.readFileSync(path.join(__dirname, 'shapes.json'), 'utf8'));
+const LORA = { rank: 8, alpha: 16, targets: ['q_proj', 'v_proj'], seed: 1 };
+
+// ---- small helpers ------------------------------------------------------------------------------
+
+/** A fixed linear-congruential stream, so both devices (and reruns) see the same tokens. */
+function lcg(seed) {
+  let state = seed >>> 0;
+  return (bound) => {
+    state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+    return (state >>> 8) % bound;
+  };
+}
+
+/** One [batchSize, seqLen] batch: position 0 of each row and the last 8 of the last row masked. */
+function randomBatch(next, vocab, batchSize, seqLen) {
+  const tokens = Int32Array.from({ length: batchSize * seqLen }, () => next(vocab));
+  const lossMask = Uint8Array.from({ length: batchSize * seqLen }, (_, i) => {
+    const row = Math.floor(i / seqLen);
+    const col = i % seqLen;
+    return col === 0 || (row === batchSize - 1 && col >= seqLen - 8) ? 0 : 1;
+  });
+  return { tokens, lossMask, batchSize, seqLen };
+}
+
+// A 64-token cycle (t -> 5t + 3 mod 64 has full period) the tiny model learns in a few dozen
+// steps: a confident model, like a distilled student, whose greedy choices are not near-ties.
+const patternNext = (t) => (5 * t + 3) % 64;
+function patternSequence(start, length) {
+  const out = [start % 64];
+  while (out.length < length) out.push(patternNext(out[out.length - 1]));
+  return out;
+}
+function patternBatch(next, batchSize, seqLen) {
+  const tokens = new Int32Array(batchSize * seqLen);
+  for (let r = 0; r < batchSize; r++) tokens.set(patternSequence(next(64), seqLen), r * seqLen);
+  const lossMask = Uint8Array.from({ length: tokens.length }, (_, i) => (i % seqLen === 0 ? 0 : 1));
+  return { tokens, lossMask, batchSize, seqLen };
+}
+
+const maxAbsDiff = (a, b) => {
+  let worst = 0;
+  for (let i = 0; i < a.length; i++) {
+    const d = Math.abs(a[i] - b[i]);
+    if (!(d <= worst)) worst = d; // NaN propagates as the worst
+  }
+  return worst;
+};
+const relative = (a, b) => Math.abs(a - b) / Math.max(Math.abs(b), 1e-30);
+const round = (x, digits = 4) => (Number.isFinite(x) ? Number(x.toPrecision(digits)) : String(x));
+
+/** The named tensors' values, copied out (Float32Array per name). */
+function snapshot(model, names) {
+  return new Map(names.map((name) => [name, model.getParameter(name)]));
+}
+
+// ---- the checks ---------------------------------------------------------------------------------
+
+class Check {
+  constructor(distDir, mode, devices, outFile, deadlineS) {
+    this.api = require(path.resolve(distDir, 'index.js'));
+    this.devices = devices;
+    this.outFile = outFile;
+    this.deadline = performance.now() + deadlineS * 1000;
+    this.result = {
+      ok: true,
+      mode,
+      devices: { test: devices[0], reference: devices[1] },
+      node: process.version,
+      dist: path.resolve(distDir),
+      peak_bf16_flops: PEAK_BF16_FLOPS,
+      peak_note: PEAK_NOTE,
+      bounds: BOUNDS,
+      sections: {},
+    };
+  }
+
+  timeLeftS() {
+    return (this.deadline - performance.now()) / 1000;
+  }
+
+  /** Runs one section; its figures, or its error, go into the result, which is written at once. */
+  async section(name, fn) {
+    const started = performance.now();
+    let record;
+    if (this.timeLeftS() <= 0) {
+      record = { ok: false, skipped: 'deadline reached before this section' };
+    } else {
+      try {
+        const figures = await fn();
+        record = { ok: figures.pass !== false, ...figures };
+      } catch (error) {
+        record = { ok: false, error: error && error.message ? error.message : String(error) };
+        if (error && error.stack) record.stack = error.stack.split('\n').slice(0, 6).join('\n');
+      }
+    }
+    record.seconds = round((performance.now() - started) / 1000);
+    this.result.sections[name] = record;
+    this.result.ok = this.result.ok && record.ok;
+    this.write();
+    console.error(`${name}: ${record.ok ? 'ok' : 'FAILED'} ${record.error ?? ''}`.trim());
+  }
+
+  write() {
+    if (this.outFile) fs.writeFileSync(this.outFile, JSON.stringify(this.result, null, 1));
+  }
+
+  model(config, device, seed) {
+    return this.api.Model.fromConfig(config, { seed, device });
+  }
+
+  /**
+   * Trains a fresh tiny model (seed 7) on each device with the same batches; LoRA when `lora`.
+   * Compares per-step losses and gradient norms, and the trained tensors afterwards.
+   */
+  async trainingParity(lora, steps) {
+    const next = lcg(lora ? 202 : 101);
+    const batches = Array.from({ length: steps }, () => randomBatch(next, TINY.vocab_size, 4, 64));
+    const learningRate = 1e-3;
+    const runs = [];
+    for (const device of this.devices) {
+      const model = this.model(TINY, device, 7);
+      try {
+        if (lora) model.enableLora(LORA);
+        model.configureOptimizer({ maxGradNorm: 1 });
+        const trained = (lora ? model.loraTable() : model.parameterTable()).map((t) => t.name);
+        const frozen = 'model.layers.0.self_attn.q_proj.weight';
+        const before = snapshot(model, lora ? [...trained, frozen] : trained);
+        const losses = [];
+        const gradNorms = [];
+        for (const batch of batches) {
+          const step = await model.trainStep([batch], learningRate);
+          losses.push(step.loss);
+          gradNorms.push(step.gradNorm);
+        }
+        const after = snapshot(model, trained);
+        // LoRA freezes the base: its weights must come out bit-identical.
+        const frozenChange = lora ? maxAbsDiff(model.getParameter(frozen), before.get(frozen)) : 0;
+        runs.push({ device, losses, gradNorms, before, after, frozenChange });
+      } finally {
+        model.dispose();
+      }
+    }
+    return compareTraining(runs[0], runs[1], lora);
+  }
+
+  /**
+   * A confident tiny model (trained on the 64-token cycle on the reference device, saved, then
+   * loaded on both devices with fromPretrained): greedy generation token for token, and
+   * scoreTokens of the prompts + continuations.
+   */
+  async generationParity() {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'siked-api-check-'));
+    try {
+      const teacher = this.model(TINY, this.devices[1], 11);
+      let finalLoss;
+      try {
+        teacher.configureOptimizer({ maxGradNorm: 1 });
+        const next = lcg(303);
+        for (let i = 0; i < 40; i++)
+          finalLoss = (await teacher.trainStep([patternBatch(next, 8, 64)], 3e-3)).loss;
+        await teacher.save(dir);
+      } finally {
+        teacher.dispose();
+      }
+      const next = lcg(404);
+      const prompts = [
+        ...Array.from({ length: 6 }, (_, i) => patternSequence(next(64), 4 + 3 * i)),
+        ...Array.from({ length: 2 }, (_, i) => Array.from({ length: 5 + 7 * i }, () => next(512))),
+      ];
+      const options = { maxNewTokens: 32, temperature: 0, numSamples: 1 };
+      const models = [];
+      try {
+        for (const device of this.devices)
+          models.push(await this.api.Model.fromPretrained(dir, { device }));
+        const generations = [];
+        for (const model of models) {
+          const out = await model.generate(prompts, options);
+          generations.push(out.sort((a, b) => a.promptIndex - b.promptIndex));
+        }
+        const greedy = await compareGreedy(prompts, generations, models[1]);
+        const sequences = prompts.map((p, i) => [...p, ...generations[1][i].tokens]);
+        const scores = [];
+        for (const model of models) scores.push(await model.scoreTokens(sequences));
+        const logprobAbs = Math.max(
+          ...scores[0].map((s, i) => maxAbsDiff(s.slice(1), scores[1][i].slice(1))),
+        );
+        return {
+          pass: greedy.pass && logprobAbs <= BOUNDS.logprobAbs,
+          pattern_loss_after_training: round(finalLoss),
+          greedy,
+          score_tokens: {
+            sequences: sequences.length,
+            tokens: sequences.reduce((a, s) => a + s.length - 1, 0),
+            max_abs_logprob_diff: round(logprobAbs),
+            bound: BOUNDS.logprobAbs,
+          },
+        };
+      } finally {
+        for (const model of models) model.dispose();
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  /** Training tokens/s and MFU of full fine-tuning of `model` (built from `config`). */
+  async trainingThroughput(model, config, batchSize, seqLen) {
+    model.configureOptimizer({ maxGradNorm: 1 });
+    const batch = randomBatch(lcg(505), config.vocab_size, batchSize, seqLen);
+    const warmStarted = performance.now();
+    await model.trainStep([batch], 1e-4); // warm-up: allocations, cuBLAS heuristics, graphs
+    const warmS = (performance.now() - warmStarted) / 1000;
+    const { steps, seconds } = await timeRepeated(() => model.trainStep([batch], 1e-4), {
+      minRuns: 3,
+      maxRuns: 10,
+      targetS: 3,
+      timeLeftS: () => this.timeLeftS(),
+    });
+    const tokensPerS = (steps * batchSize * seqLen) / seconds;
+    const params = model.parameterCount;
+    // torch_bench.py's count: 6N per token plus causal attention's scores and values.
+    const attentionFlops = 6 * config.num_hidden_layers * config.hidden_size * seqLen;
+    return {
+      device: this.devices[0],
+      parameters: params,
+      batch: `${batchSize}x${seqLen}`,
+      warmup_s: round(warmS),
+      steps,
+      step_ms: round((seconds / steps) * 1000),
+      tokens_per_s: round(tokensPerS),
+      mfu: round((6 * params * tokensPerS) / PEAK_BF16_FLOPS),
+      mfu_with_attention: round(((6 * params + attentionFlops) * tokensPerS) / PEAK_BF16_FLOPS),
+      mfu_definition:
+        '6 * parameters * tokens/s / peak (mfu_with_attention adds 6*layers*hidden*seq per token)',
+    };
+  }
+
+  /** New tokens/s of `model`'s generate at each batch (prompts x samples), sampled and greedy. */
+  async samplingThroughput(model, config, batches, maxNewTokens) {
+    const next = lcg(606);
+    const runs = [];
+    for (const { prompts: count, samples } of batches) {
+      const prompts = Array.from({ length: count }, () =>
+        Array.from({ length: 64 }, () => next(config.vocab_size)),
+      );
+      for (const [label, sampling] of [
+        ['t0.7_top_p0.95', { temperature: 0.7, topP: 0.95, seed: 5 }],
+        ['greedy', { temperature: 0 }],
+      ]) {
+        const run = { batch: count * samples, prompts: count, samples, sampling: label };
+        runs.push(run);
+        if (this.timeLeftS() <= 0) {
+          run.skipped = 'deadline';
+          continue;
+        }
+        const options = { ...sampling, numSamples: samples, maxNewTokens };
+        // Warm-up at the same batch, so a per-batch-size graph capture is not timed.
+        await model.generate(prompts, { ...options, maxNewTokens: 4 });
+        const started = performance.now();
+        const out = await model.generate(prompts, options);
+        const seconds = (performance.now() - started) / 1000;
+        const produced = out.reduce((a, g) => a + g.tokens.length, 0);
+        run.new_tokens = produced;
+        run.seconds = round(seconds);
+        run.new_tokens_per_s = round(produced / seconds);
+        run.ms_per_step = round((seconds / maxNewTokens) * 1000);
+      }
+    }
+    return {
+      device: this.devices[0],
+      prompt_len: 64,
+      max_new_tokens: maxNewTokens,
+      runs,
+      // No stop tokens: every sequence must run to maxNewTokens.
+      pass: runs.every((r) => r.skipped || r.new_tokens === r.batch * maxNewTokens),
+    };
+  }
+
+  /** Our Model on the exported checkpoint against transformers' fp32 log-probs. */
+  async hfLogprobs(hfDir) {
+    const referenceFile = path.join(hfDir, 'hf_logprobs.json');
+    if (!fs.existsSync(referenceFile)) {
+      throw new Error(`no reference log-probs at ${referenceFile} (hf_parity.py did not write it)`);
+    }
+    const reference = JSON.parse(fs.readFileSync(referenceFile, 'utf8'));
+    const out = { reference: reference.source, sequences: reference.sequences.length };
+    for (const [role, device] of [
+      ['test', this.devices[0]],
+      ['reference_device', this.devices[1]],
+    ]) {
+      if (role === 'reference_device' && device === this.devices[0]) continue;
+      const started = performance.now();
+      const model = await this.api.Model.fromPretrained(path.join(hfDir, 'checkpoint'), { device });
+      try {
+        const scores = await model.scoreTokens(reference.sequences);
+        const worst = Math.max(
+          ...scores.map((s, i) => maxAbsDiff(s.slice(1), reference.logprobs[i].slice(1))),
+        );
+        out[role] = {
+          device,
+          max_abs_logprob_diff_vs_transformers_fp32: round(worst),
+          seconds: round((performance.now() - started) / 1000),
+        };
+      } finally {
+        model.dispose();
+      }
+    }
+    out.bound = BOUNDS.hfLogprobAbs;
+    out.pass = out.test.max_abs_logprob_diff_vs_transformers_fp32 <= BOUNDS.hfLogprobAbs;
+    return out;
+  }
+}
+
+/** Losses, gradient norms and trained tensors of two training runs of the same batches. */
+function compareTraining(test, reference, lora) {
+  const lossRel = Math.max(...test.losses.map((l, i) => relative(l, reference.losses[i])));
+  const normRel = Math.max(...test.gradNorms.map((g, i) => relative(g, reference.gradNorms[i])));
+  let initialDiff = 0;
+  let finalDiff = 0;
+  let updateDiffSq = 0;
+  let updateSq = 0;
+  for (const [name, refAfter] of reference.after) {
+    const testAfter = test.after.get(name);
+    const testBefore = test.before.get(name);
+    const refBefore = reference.before.get(name);
+    initialDiff = Math.max(initialDiff, maxAbsDiff(testBefore, refBefore));
+    finalDiff = Math.max(finalDiff, maxAbsDiff(testAfter, refAfter));
+    for (let i = 0; i < refAfter.length; i++) {
+      const refUpdate = refAfter[i] - refBefore[i];
+      const d = testAfter[i] - testBefore[i] - refUpdate;
+      updateDiffSq += d * d;
+      updateSq += refUpdate * refUpdate;
+    }
+  }
+  const updateRel = Math.sqrt(updateDiffSq / Math.max(updateSq, 1e-30));
+  const frozenOk = !lora || (test.frozenChange === 0 && reference.frozenChange === 0);
+  return {
+    pass:
+      lossRel <= BOUNDS.lossRelative &&
+      normRel <= BOUNDS.gradNormRelative &&
+      updateRel <= BOUNDS.updateRelative &&
+      frozenOk,
+    steps: test.losses.length,
+    losses: {
+      test: test.losses.map((l) => round(l, 6)),
+      reference: reference.losses.map((l) => round(l, 6)),
+    },
+    grad_norms: {
+      test: test.gradNorms.map((g) => round(g)),
+      reference: reference.gradNorms.map((g) => round(g)),
+    },
+    max_loss_rel_diff: round(lossRel),
+    max_grad_norm_rel_diff: round(normRel),
+    initial_max_abs_weight_diff: round(initialDiff),
+    max_abs_weight_diff_after: round(finalDiff),
+    update_rel_diff: round(updateRel),
+    ...(lora
+      ? { base_weight_change: { test: test.frozenChange, reference: reference.frozenChange } }
+      : {}),
+    trained_tensors: reference.after.size,
+  };
+}
+
+/**
+ * Greedy generations of the test device (generations[0]) against the reference (generations[1]).
+ * At the first differing token of a row, the reference model's logits there say whether it was a
+ * near-tie (the two choices within BOUNDS.tieMargin) or a real disagreement.
+ */
+async function compareGreedy(prompts, generations, referenceModel) {
+  const rows = [];
+  for (let i = 0; i < prompts.length; i++) {
+    const a = generations[0][i].tokens;
+    const b = generations[1][i].tokens;
+    let at = 0;
+    while (at < a.length && at < b.length && a[at] === b[at]) at++;
+    const row = { prompt: i, identical: at === a.length && a.length === b.length };
+    if (!row.identical) {
+      const prefix = [...prompts[i], ...b.slice(0, at)];
+      const logits = await referenceModel.logits(Int32Array.from(prefix), 1, prefix.length);
+      const vocab = logits.length / prefix.length;
+      const last = logits.subarray((prefix.length - 1) * vocab);
+      row.first_difference = at;
+      row.reference_margin = round(last[b[at]] - last[a[at]]);
+      row.near_tie = last[b[at]] - last[a[at]] <= BOUNDS.tieMargin;
+    }
+    rows.push(row);
+  }
+  const identical = rows.filter((r) => r.identical).length;
+  const unexplained = rows.filter((r) => !r.identical && !r.near_tie).length;
+  return {
+    pass: unexplained === 0,
+    sequences: rows.length,
+    identical_fraction: round(identical / rows.length),
+    unexplained_divergences: unexplained,
+    rows,
+  };
+}
+
+/** Runs `fn` at least minRuns times, more until targetS has passed (at most maxRuns). */
+async function timeRepeated(fn, { minRuns, maxRuns, targetS, timeLeftS }) {
+  const started = performance.now();
+  let steps = 0;
+  for (;;) {
+    await fn();
+    steps++;
+    const seconds = (performance.now() - started) / 1000;
+    const enough = steps >= minRuns && (seconds >= targetS || steps >= maxRuns);
+    if (enough || (steps >= 1 && timeLeftS() <= 0)) return { steps, seconds };
+  }
+}
+
+// ---- modes --------------------------------------------------------------------------------------
+
+async function runParity(check) {
+  await check.section('train_full', () => check.trainingParity(false, 5));
+  await check.section('train_lora', () => check.trainingParity(true, 5));
+  await check.section('generate_and_score', () => check.generationParity());
+}
+
+async function runThroughput(check) {
+  const onGpu = check.devices[0] === 'cuda';
+  // cpu only at the tiny shape: a SmolLM step on the CPU takes minutes.
+  const shapes = onGpu
+    ? [
+        ['smollm-135m', SHAPES['smollm-135m']],
+        ['smollm-360m', SHAPES['smollm-360m']],
+      ]
+    : [['tiny', TINY]];
+  const [batchSize, seqLen] = onGpu ? [8, 512] : [4, 64];
+  const batches = [
+    { prompts: 1, samples: 1 },
+    { prompts: 8, samples: 4 },
+    { prompts: 64, samples: 4 },
+  ];
+  for (const [name, config] of shapes) {
+    // One model per shape for both sections: building a 360M model costs seconds of the box.
+    let model;
+    try {
+      await check.section(`train_throughput:${name}`, () => {
+        model = check.model(config, check.devices[0], 1);
+        return check.trainingThroughput(model, config, batchSize, seqLen);
+      });
+      await check.section(`sampling_throughput:${name}`, () => {
+        if (!model) throw new Error(`no model: train_throughput:${name} could not build it`);
+        return check.samplingThroughput(
+          model,
+          config,
+          onGpu ? batches : batches.slice(0, 2),
+          onGpu ? 128 : 16,
+        );
+      });
+    } finally {
+      if (model) model.dispose();
+    }
+  }
+}
+
+function parseArguments(argv) {
+  const [distDir, mode, ...rest] = argv;
+  const options = { devices: ['cuda', 'cpu'], out: undefined, hfDir: undefined, deadlineS: 240 };
+  for (let i = 0; i < rest.length; i += 2) {
+    const [flag, value] = [rest[i], rest[i + 1]];
+    if (value === undefined) throw new Error(`${flag}: missing value`);
+    if (flag === '--devices') options.devices = value.split(',');
+    else if (flag === '--out') options.out = value;
+    else if (flag === '--hf-dir') options.hfDir = value;
+    else if (flag === '--deadline-s') options.deadlineS = Number(value);
+    else throw new Error(`unknown option ${flag}`);
+  }
+  const modes = ['parity', 'throughput', 'hf', 'all'];
+  if (!distDir || !modes.includes(mode)) throw new Error(`mode must be one of ${modes.join(', ')}`);
+  if (options.devices.length !== 2 || !options.devices.every((d) => d === 'cpu' || d === 'cuda'))
+    throw new Error('--devices: two of cpu, cuda (TEST,REFERENCE)');
+  if (mode === 'hf' && !options.hfDir) throw new Error('mode hf needs --hf-dir');
+  if (!(options.deadlineS > 0)) throw new Error('--deadline-s: a positive number of seconds');
+  return { distDir, mode, ...options };
+}
+
+async function main() {
+  let args;
+  try {
+    args = parseArguments(process.argv.slice(2));
+  } catch (error) {
+    console.error(`api_check: ${error.message}`);
+    console.error(
+      'usage: node api_check.js <native-dist-dir> parity|throughput|hf|all [--devices cuda,cpu] [--out FILE] [--hf-dir DIR] [--deadline-s N]',
+    );
+    return 2;
+  }
+  let check;
+  try {
+    check = new Check(args.distDir, args.mode, args.devices, args.out, args.deadlineS);
+  } catch (error) {
+    // The dist itself does not load: one JSON line saying so, like every other outcome.
+    const result = {
+      ok: false,
+      mode: args.mode,
+      error: `cannot load ${args.distDir}: ${error.message}`,
+    };
+    if (args.out) fs.writeFileSync(args.out, JSON.stringify(result, null, 1));
+    console.log(JSON.stringify(result));
+    return 2;
+  }
+  await check.section('build_info', async () => ({ ...check.api.buildInfo() }));
+  if (args.mode === 'parity' || args.mode === 'all') await runParity(check);
+  if (args.mode === 'throughput' || args.mode === 'all') await runThroughput(check);
+  if (args.mode === 'hf') await check.section('hf_logprobs', () => check.hfLogprobs(args.hfDir));
+  check.write();
+  console.log(JSON.stringify(check.result));
+  return check.result.ok ? 0 : 1;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error) => {
+    console.error(error && error.stack ? error.stack : String(error));
+    process.exit(2);
+  },
+);
