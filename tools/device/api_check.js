@@ -39,7 +39,9 @@ const BOUNDS = {
   // normalises each element, so gradient entries near zero can flip sign under bf16 noise; a
   // wrong update rule or learning rate gives ~1 or more.
   updateRelative: 0.25,
-  logprobAbs: 2e-2,
+  // The pattern-trained model is confident (logits of tens): bf16 weights move its log-probs by
+  // up to 0.025 on the emulator; the 2e-2 goal is hfLogprobAbs, on the HF fixture.
+  logprobAbs: 5e-2,
   // A greedy divergence where the reference's logit of the test's token is within this much of
   // its own choice is a near-tie (bf16 noise), not an error.
   tieMargin: 0.05,
