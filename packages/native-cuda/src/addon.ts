@@ -21,6 +21,13 @@ export interface NativeBinding {
 }
 
 const packageRoot = path.resolve(__dirname, '..');
+/** The CPU emulation of the CUDA backend (`npm run build:emulate`), chosen by SIKED_ADDON=emulate. */
+export const emulatedAddonPath = path.join(
+  packageRoot,
+  'build-emulate',
+  'Release',
+  'siked_native.node',
+);
 let cached: NativeBinding | undefined;
 
 /** Thrown when the compiled addon cannot be found or loaded; its message says how to fix it. */
@@ -30,7 +37,8 @@ export class AddonLoadError extends Error {
 
 /**
  * Loads the addon once and returns its binding: $SIKED_ADDON_PATH when set (e.g. the sanitizer
- * build of tools/sanitize-test.sh), else build/Release, then prebuilds/.
+ * build of tools/sanitize-test.sh), else the CPU emulation of the CUDA backend when
+ * SIKED_ADDON=emulate, else build/Release, then prebuilds/.
  */
 export function loadBinding(): NativeBinding {
   if (cached) return cached;
@@ -44,6 +52,24 @@ export function loadBinding(): NativeBinding {
         cause,
       });
     }
+  }
+  const variant = process.env.SIKED_ADDON;
+  if (variant === 'emulate') {
+    try {
+      cached = require(emulatedAddonPath) as NativeBinding;
+      return cached;
+    } catch (cause) {
+      throw new AddonLoadError(
+        `SIKED_ADDON=emulate: the CUDA emulation build at ${emulatedAddonPath} failed to load ` +
+          `(build it with: npm run build:emulate -w @siked/native-cuda): ${String(cause)}`,
+        { cause },
+      );
+    }
+  }
+  if (variant) {
+    throw new AddonLoadError(
+      `SIKED_ADDON=${variant} is not a known build; use SIKED_ADDON=emulate, or SIKED_ADDON_PATH`,
+    );
   }
   try {
     // node-gyp-build looks in build/Release, build/Debug and prebuilds/<platform-arch>/.

@@ -45,6 +45,16 @@ struct BlasFunctions {
 // Candidate locations in the order tried: the toolkit's sonames (found through the loader path),
 // then the PyTorch wheel layout (nvidia-cublas) under SIKED_CUBLAS_PATH.
 std::string open_cublas(void** library) {
+#ifdef SIKED_CUDA_EMULATE
+  // CPU emulation (packages/native-cuda/emulate): the cuBLAS functions are defined in the module
+  // holding this code (the addon, or a test executable linked with -rdynamic).
+  Dl_info self;
+  if (dladdr(reinterpret_cast<void*>(&open_cublas), &self) && self.dli_fname) {
+    *library = dlopen(self.dli_fname, RTLD_NOW | RTLD_NOLOAD);
+    if (!*library) *library = dlopen(nullptr, RTLD_NOW);  // an executable is not found by path
+    if (*library) return std::string("siked CPU emulator (") + self.dli_fname + ")";
+  }
+#endif
   std::string tried;
   std::string names[] = {"libcublas.so.13", "libcublas.so.12", "libcublas.so"};
   for (const std::string& name : names) {
