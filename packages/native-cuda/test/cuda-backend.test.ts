@@ -2,6 +2,7 @@
 // Runs on a real GPU when the normal build sees one, else on the CPU emulation build
 // (`npm run build:emulate -w @siked/native-cuda`: the unmodified kernels on CPU fibers). Without
 // either it is skipped with a note, except under CI=true, where it must run.
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { buildInfo, Model, type ModelConfig, type TrainBatch } from '@siked/native-cuda';
@@ -275,6 +276,41 @@ describeCuda('CUDA backend (real device or CPU emulation)', () => {
       if (previous === undefined) delete process.env.SIKED_CUDA_MAX_SLOTS;
       else process.env.SIKED_CUDA_MAX_SLOTS = previous;
     }
+  });
+
+  it('replays decode steps from CUDA graphs with the same results as launching them', async () => {
+    const cuda = make(config('llama'), 'cuda', 4);
+    sharpen(cuda);
+    const prompts = [[1], [2, 3, 4, 5, 6], [7, 8], [9, 10, 11]];
+    const sampled = { maxNewTokens: 12, temperature: 1, topK: 20, seed: 5, numSamples: 3 };
+    const previous = process.env.SIKED_CUDA_GRAPHS;
+    try {
+      process.env.SIKED_CUDA_GRAPHS = '0';
+      const eager = await cuda.generate(prompts, sampled);
+      delete process.env.SIKED_CUDA_GRAPHS;
+      const replayed = await cuda.generate(prompts, sampled);
+      expect(replayed.map((g) => g.tokens)).toEqual(eager.map((g) => g.tokens));
+      expect(replayed.map((g) => g.logprobs)).toEqual(eager.map((g) => g.logprobs));
+    } finally {
+      if (previous === undefined) delete process.env.SIKED_CUDA_GRAPHS;
+      else process.env.SIKED_CUDA_GRAPHS = previous;
+    }
+    // The replays happen: SIKED_CUDA_TRACE reports them (in a child, which owns its stderr).
+    const script = `
+      const { Model } = require(${JSON.stringify(path.resolve(__dirname, '../dist'))});
+      const model = Model.fromConfig(${JSON.stringify(config('llama'))}, { seed: 4, device: 'cuda' });
+      model.generate(${JSON.stringify(prompts)}, ${JSON.stringify(sampled)}).then(() => model.dispose());`;
+    const child = spawnSync(process.execPath, ['-e', script], {
+      encoding: 'utf8',
+      env: { ...process.env, SIKED_CUDA_TRACE: '1' },
+    });
+    expect(child.status).toBe(0);
+    const trace = /(\d+) steps, (\d+) graph replays, (\d+) graphs captured/.exec(child.stderr);
+    expect(trace).not.toBeNull();
+    const [steps, replays, captured] = trace!.slice(1).map(Number);
+    expect(steps).toBe(12); // all 12 prompts x samples fit at once: 1 prefill + 11 decode steps
+    expect(captured).toBe(1);
+    expect(replays).toBe(10); // the first decode step runs eagerly, the second captures
   });
 
   it('saves on one device and loads identically on the other', async () => {

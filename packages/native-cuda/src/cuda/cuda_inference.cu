@@ -6,8 +6,11 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <cstdio>
 #include <cstring>
+#include <functional>
 #include <limits>
+#include <map>
 
 #include "cuda_model_internal.cuh"
 #include "random.h"
@@ -19,6 +22,84 @@ namespace {
 constexpr int kMaxPackedRows = 2048;  // rows of one forward (bounds the [rows, F] buffers)
 constexpr int kMaxSlots = 256;        // sequences decoded together (SIKED_CUDA_MAX_SLOTS overrides)
 constexpr int kSplitLen = 128;        // decode attention: positions per split-K chunk
+
+// Decode steps replayed from CUDA graphs. A decode step is ~15 launches per layer of small
+// kernels; on a small model the host's launch time exceeds the GPU's work, so the step is
+// captured once and replayed while the batch keeps the same row count. A graph is captured for M
+// rows when two consecutive pure decode steps (no prefill rows, no prefix copies: the same input
+// layout) have M rows, so the shrinking tail of a batch captures little. Graphs live for one
+// generate() call and are dropped if any buffer they point into moves.
+// SIKED_CUDA_GRAPHS=0 turns them off; SIKED_CUDA_TRACE=1 reports replays on stderr.
+class DecodeGraphs {
+ public:
+  explicit DecodeGraphs(cudaStream_t stream) : stream_(stream) {
+    const char* env = std::getenv("SIKED_CUDA_GRAPHS");
+    enabled_ = !(env && std::string(env) == "0");
+  }
+  DecodeGraphs(const DecodeGraphs&) = delete;
+  DecodeGraphs& operator=(const DecodeGraphs&) = delete;
+  ~DecodeGraphs() { clear(); }
+
+  // Enqueues one step for M rows: replays its graph, captures one, or runs `step` eagerly.
+  // `buffers` identify the memory the step reads and writes.
+  void run(int M, bool pure_decode, const std::vector<const void*>& buffers, const std::function<void()>& step) {
+    ++steps_;
+    if (!enabled_ || !pure_decode) {
+      last_pure_rows_ = -1;
+      step();
+      return;
+    }
+    if (buffers != buffers_) clear(), buffers_ = buffers;
+    auto found = graphs_.find(M);
+    if (found == graphs_.end() && last_pure_rows_ == M) found = graphs_.emplace(M, capture(step)).first;
+    last_pure_rows_ = M;
+    if (found == graphs_.end()) {
+      step();
+      return;
+    }
+    cuda_check_status(cudaGraphLaunch(found->second, stream_), "decode graph launch");
+    ++replays_;
+  }
+  void report(const char* what) const {
+    const char* env = std::getenv("SIKED_CUDA_TRACE");
+    if (env && std::string(env) == "1")
+      std::fprintf(stderr, "siked cuda %s: %d steps, %d graph replays, %zu graphs captured\n", what, steps_,
+                   replays_, captures_);
+  }
+
+ private:
+  cudaGraphExec_t capture(const std::function<void()>& step) {
+    cuda_check_status(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal), "decode graph capture");
+    try {
+      step();
+    } catch (...) {
+      cudaGraph_t broken = nullptr;
+      cudaStreamEndCapture(stream_, &broken);
+      if (broken) cudaGraphDestroy(broken);
+      cudaGetLastError();
+      throw;
+    }
+    cudaGraph_t graph = nullptr;
+    cuda_check_status(cudaStreamEndCapture(stream_, &graph), "decode graph capture");
+    cudaGraphExec_t exec = nullptr;
+    const cudaError_t status = cudaGraphInstantiate(&exec, graph, 0);
+    cudaGraphDestroy(graph);
+    cuda_check_status(status, "decode graph instantiation");
+    ++captures_;
+    return exec;
+  }
+  void clear() {
+    for (auto& entry : graphs_) cudaGraphExecDestroy(entry.second);
+    graphs_.clear();
+  }
+
+  cudaStream_t stream_;
+  bool enabled_ = true;
+  std::map<int, cudaGraphExec_t> graphs_;
+  std::vector<const void*> buffers_;
+  int last_pure_rows_ = -1, steps_ = 0, replays_ = 0;
+  size_t captures_ = 0;
+};
 
 }  // namespace
 
@@ -308,6 +389,7 @@ std::vector<GenerationResult> CudaModel::generate(const std::vector<std::vector<
   std::vector<int32_t> sampled_tokens;
   std::vector<float> sampled_logprobs;
   int next_prompt = 0;
+  DecodeGraphs graphs(stream_);
   for (;;) {
     in.clear();
     row_sequence.clear();
@@ -361,10 +443,13 @@ std::vector<GenerationResult> CudaModel::generate(const std::vector<std::vector<
     in.targets.insert(in.targets.end(), copy_len.begin(), copy_len.end());
     prepare_inference(M, R, slots, max_len);
     upload_rows(b, in, stream_);
-    forward_cached(M, R, max_len);
-    cuda_check(siked_cuda_sample(b.sampled_token, b.sampled_logprob, b.logits, R, V, b.temperature, b.top_k, b.top_p,
-                                 b.seeds, b.counters, stream_),
-               "sampling");
+    const bool pure_decode = M == int(running.size()) && copy_src.empty();
+    graphs.run(M, pure_decode, {b.block.get(), b.inputs.get(), b.sampling.get(), kv_.get()}, [&] {
+      forward_cached(M, R, max_len);
+      cuda_check(siked_cuda_sample(b.sampled_token, b.sampled_logprob, b.logits, R, V, b.temperature, b.top_k,
+                                   b.top_p, b.seeds, b.counters, stream_),
+                 "sampling");
+    });
     if (!copy_src.empty()) {  // siblings share the prefill just written into the first slot
       const int count = int(copy_src.size());
       const size_t layer_cache = size_t(kv_slots_) * c.num_kv_heads * size_t(max_len) * c.head_dim * 2;
@@ -398,6 +483,7 @@ std::vector<GenerationResult> CudaModel::generate(const std::vector<std::vector<
         running.push_back(s);
     }
   }
+  graphs.report("generate");
   return results;
 }
 
