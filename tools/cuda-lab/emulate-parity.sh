@@ -40,7 +40,7 @@ node "$pkg/emulate/rewrite.mjs" "$pkg/emulate/test/selftest.cu" "$gen/main_selft
 node "$pkg/emulate/rewrite.mjs" "$root/tools/cuda-lab/philox_kat.cu" "$gen/main_philox_kat.cpp"
 
 # The flags of emulate/emulate.cmake; -Wno-comment for parity.cu's build line ending in '\'.
-export CXXFLAGS_EMU="-std=c++17 -O2 -fPIC -fvisibility=hidden -Wall -Wno-subobject-linkage -Wno-comment -DSIKED_CUDA_EMULATE=1
+export CXXFLAGS_EMU="-std=c++17 -O2 -fno-strict-aliasing -fPIC -fvisibility=hidden -Wall -Wno-subobject-linkage -Wno-comment -DSIKED_CUDA_EMULATE=1
   -I$pkg/emulate/include -I$gen -I$pkg/src/cuda -I$pkg/src/cpp"
 sanitize=""
 if [ "${SANITIZE:-0}" = 1 ]; then

@@ -20,6 +20,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <algorithm>
 #include <functional>
@@ -379,7 +380,8 @@ void check_attention(int b, int t, int hq, int hkv, int d) {
     }
   char suffix[64];
   std::snprintf(suffix, sizeof suffix, "_b%d_t%d_hq%d_hkv%d_d%d", b, t, hq, hkv, d);
-  const std::string s(suffix);
+  const char* path = std::getenv("SIKED_CUDA_ATTENTION");  // d=64 runs on tensor cores unless "simt"
+  const std::string s = std::string(suffix) + (d == 64 && !(path && std::string(path) == "simt") ? "_tc" : "");
   record("attention_forward_out" + s, rel_error(download_bf16(out), ref_out), kRoundBf16);
   record("attention_forward_lse" + s, rel_error(lse.download(), ref_lse), 1e-5);
   // Gradients go through one more bf16 rounding (out, used for delta) and a difference
@@ -771,6 +773,11 @@ int main() {
   run_check("attention_gqa_d64", [] { check_attention(2, 77, 6, 2, 64); });
   run_check("attention_mha_d128", [] { check_attention(1, 45, 4, 4, 128); });
   run_check("attention_long_d64", [] { check_attention(1, 300, 3, 1, 64); });
+  run_check("attention_group3_d64", [] { check_attention(2, 130, 6, 2, 64); });
+  // The SIMT kernels at d=64 too (the tensor-core kernels replace them there by default).
+  setenv("SIKED_CUDA_ATTENTION", "simt", 1);
+  run_check("attention_gqa_d64_simt", [] { check_attention(2, 77, 6, 2, 64); });
+  unsetenv("SIKED_CUDA_ATTENTION");
   run_check("cross_entropy", check_cross_entropy);
   run_check("embedding", check_embedding);
   run_check("adamw", check_adamw);

@@ -33,7 +33,9 @@ target_compile_definitions(siked_cuda_emulated PRIVATE SIKED_CUDA_EMULATE=1)
 # -Wno-subobject-linkage: the #line directives make GCC take the kernels for header code, where
 # it warns about anonymous-namespace types that are fine in a .cu file. No sanitizer here even
 # under SIKED_SANITIZE: it cannot follow the fibers' stack switches.
-target_compile_options(siked_cuda_emulated PRIVATE -O2 -fvisibility=hidden -Wall -Wno-subobject-linkage)
+# -fno-strict-aliasing: kernels reinterpret bf16 tiles as uint4 for 16-byte copies, as CUDA code
+# does; nvcc honours that, so the emulation must too.
+target_compile_options(siked_cuda_emulated PRIVATE -O2 -fno-strict-aliasing -fvisibility=hidden -Wall -Wno-subobject-linkage)
 
 target_link_libraries(${PROJECT_NAME} PRIVATE siked_cuda_emulated pthread dl)
 target_include_directories(${PROJECT_NAME} BEFORE PRIVATE ${SIKED_EMU_DIR}/include)

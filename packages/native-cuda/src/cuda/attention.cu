@@ -7,6 +7,11 @@
 // This is a SIMT (CUDA-core, fp32 FMA) version: each warp lane owns one key of a tile for the
 // scores and d/32 output dimensions for the accumulation. It is the correct reference for a
 // tensor-core (mma/wgmma) version, which is the next step for speed (docs/CUDA.md).
+#include <mma.h>
+
+#include <cstdlib>
+#include <cstring>
+
 #include "common.cuh"
 #include "cuda_api.h"
 
@@ -278,6 +283,15 @@ __global__ void __launch_bounds__(kWarps * 32)
   }
 }
 
+#include "attention_tc.cuh"
+
+// Tensor cores for head_dim 64 unless SIKED_CUDA_ATTENTION=simt (read per call: the parity
+// harness checks both paths in one process).
+bool use_tensor_cores(int d) {
+  const char* choice = std::getenv("SIKED_CUDA_ATTENTION");
+  return d == tc::D && !(choice && std::strcmp(choice, "simt") == 0);
+}
+
 int check_shape(const char* what, int b, int t, int hq, int hkv, int d) {
   if (b <= 0 || t <= 0 || hq <= 0 || hkv <= 0 || hq % hkv)
     return fail("%s: bad shape b=%d t=%d hq=%d hkv=%d (hq must be a multiple of hkv)", what, b, t,
@@ -291,6 +305,12 @@ template <int D>
 int forward(void* out, float* lse, const void* q, const void* k, const void* v, int b, int t,
             int hq, int hkv, cudaStream_t stream) {
   Shape shape{t, hq, hkv, 1.f / sqrtf(static_cast<float>(D))};
+  if (use_tensor_cores(D)) {
+    tc::forward_kernel<<<dim3(blocks_for(t, tc::kBlockRows), hq, b), tc::kWarps * 32, 0, stream>>>(
+        static_cast<bf16*>(out), lse, static_cast<const bf16*>(q), static_cast<const bf16*>(k),
+        static_cast<const bf16*>(v), shape);
+    return check_launch("attention_forward (tensor cores)");
+  }
   dim3 grid(blocks_for(t, kRowsPerBlock), hq, b);
   attention_forward_kernel<D><<<grid, kWarps * 32, 0, stream>>>(
       static_cast<bf16*>(out), lse, static_cast<const bf16*>(q), static_cast<const bf16*>(k),
@@ -309,6 +329,14 @@ int backward(void* dq, void* dk, void* dv, float* delta, const void* dout, const
   attention_delta_kernel<D><<<blocks_for(static_cast<int64_t>(b) * t * hq, kWarps), kWarps * 32, 0,
                               stream>>>(delta, dout_b, static_cast<const bf16*>(out), b, shape);
   if (check_launch("attention_backward (delta)")) return 1;
+  if (use_tensor_cores(D)) {
+    tc::backward_dq_kernel<<<dim3(blocks_for(t, tc::kBlockRows), hq, b), tc::kWarps * 32, 0, stream>>>(
+        static_cast<bf16*>(dq), dout_b, lse, delta, q_b, k_b, v_b, shape);
+    if (check_launch("attention_backward (dq, tensor cores)")) return 1;
+    tc::backward_dkdv_kernel<<<dim3(blocks_for(t, tc::kBlockRows), hkv, b), tc::kWarps * 32, 0, stream>>>(
+        static_cast<bf16*>(dk), static_cast<bf16*>(dv), dout_b, lse, delta, q_b, k_b, v_b, shape);
+    return check_launch("attention_backward (dk/dv, tensor cores)");
+  }
   attention_backward_dq_kernel<D><<<dim3(blocks_for(t, kRowsPerBlock), hq, b), kWarps * 32, 0,
                                     stream>>>(static_cast<bf16*>(dq), dout_b, lse, delta, q_b, k_b,
                                               v_b, shape);

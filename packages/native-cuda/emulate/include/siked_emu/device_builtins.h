@@ -16,7 +16,7 @@
 #define __constant__
 #define __managed__
 #define __launch_bounds__(...)
-#define __align__(n) alignas(n)
+#define __align__(n) __attribute__((aligned(n)))  // as nvcc: allowed among the decl-specifiers
 #define __grid_constant__
 // One OS thread runs one block at a time, to its end, so a thread_local static is exactly
 // "one copy per block, shared by its threads" (and invisible to blocks on other workers).
