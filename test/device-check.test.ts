@@ -29,7 +29,8 @@ interface Summary {
   dry_run: number;
   elapsed_s: number;
   steps: StepRecord[];
-  results: Record<string, { ok?: boolean; sections?: Record<string, { ok: boolean }> }>;
+  results: Record<string, { ok?: boolean; sections?: Record<string, Record<string, unknown>> }>;
+  comparisons: Record<string, Array<Record<string, unknown>>>;
 }
 
 /** Every step, in run order (api_rehearsal runs in DRY_RUN only). */
@@ -48,8 +49,6 @@ const STEPS = [
   'engine_export',
   'hf_parity',
   'api_hf',
-  'train_step',
-  'generate',
   'torch_bench',
 ];
 /** Steps that need no GPU and must pass here. */
@@ -148,9 +147,34 @@ describe(`tools/device-check.sh (DRY_RUN=1 DRY_RUN_BUILD=${build ? 1 : 0})`, () 
       'train_full',
       'train_lora',
       'generate_and_score',
-      'train_throughput:tiny',
+      'train_throughput:tiny:seq64',
       'sampling_throughput:tiny',
     ]);
+  });
+
+  it('reports throughput under torch_bench.py names and lays out every comparison', () => {
+    const sampling = summary.results.api_rehearsal.sections?.['sampling_throughput:tiny'] ?? {};
+    expect(sampling).toMatchObject({
+      ok: true,
+      new_tokens_per_s: expect.any(Number),
+      batch1_ms_per_token: expect.any(Number),
+    });
+    expect(summary.results.api_rehearsal.sections?.['train_throughput:tiny:seq64']).toMatchObject({
+      tokens_per_s: expect.any(Number),
+      mfu_vs_datasheet: expect.any(Number),
+    });
+    // workload.json: 2 shapes x 2 (batch, seq) for training, 2 shapes for sampling and batch 1;
+    // without a GPU every row says why it has no ratio.
+    const rows = {
+      training_vs_transformers_eager_bf16: 4,
+      sampling_vs_hf_generate: 2,
+      batch1_ms_per_token: 2,
+    };
+    for (const [name, count] of Object.entries(rows)) {
+      expect({ name, rows: summary.comparisons[name]?.length }).toEqual({ name, rows: count });
+      for (const row of summary.comparisons[name])
+        expect(row).toMatchObject({ missing: expect.stringMatching(NO_GPU) });
+    }
   });
 
   it('fails or skips each GPU step with a message saying why', () => {

@@ -7,45 +7,50 @@
 # merged by tools/device/summary.py) and device-check.log (the full output).
 #
 #   Prepare here first:  tools/device/prepare.sh            (fills .device/: node, headers, JS)
-#   On the GPU machine:  tools/device-check.sh              (carry: .device; timeout_s 540)
+#   On the GPU machine:  tools/device-check.sh              (carry: .device; timeout_s 420)
 #   Rehearse here:       DRY_RUN=1 tools/device-check.sh    (GPU steps must fail cleanly, e.g.
 #                                                            "no CUDA device"; nothing hangs)
 #   CI's quick rehearsal (test/device-check.test.ts): DRY_RUN=1 DRY_RUN_BUILD=0 (no compiles: the
 #   addon built by `npm run build`, or DRY_RUN_ADDON, stands in for the CUDA build, and the kernel
-#   harness is skipped). 13 s on the 2-core box; with the builds (DRY_RUN_BUILD=1) 55 s.
+#   harness is skipped). ~15 s on the 2-core box; with the builds (DRY_RUN_BUILD=1) ~90 s.
 #
 # Environment: OUT (results; default /tmp/siked-device-check-out), DEVICE_DIR (what prepare.sh
-# wrote; default .device), BUDGET_S (whole script; default 470 on a GPU, 1500 for DRY_RUN),
+# wrote; default .device), BUDGET_S (whole script; default 360 on a GPU, 1500 for DRY_RUN),
 # EXPORT_LAYERS (exported model's layers; 30, DRY_RUN 2), PYTHON (python3; DRY_RUN /usr/bin/python3
-# when present), BENCH_FULL=1 (full PyTorch/ctypes workloads: needs a second call's time).
+# when present), BENCH_FULL=1 (torch_bench times 8 training steps instead of 4; same workload).
 #
-# Time plan on the H200 machine (16 cores), in run order. Estimates: nothing has run there yet;
-# compile times are scaled from the 2-core rehearsal (addon, 2 archs: 26 s; harness, 1 arch:
-# 14 s). A box caps a step (LIMIT_SCALE stretches them for DRY_RUN), and every box is also capped
-# by what is left of BUDGET_S, so a slow step eats into the LAST steps: the PyTorch baselines,
-# which matter least.
-#   step             est.  box   what takes the time
-#   environment        5    30   nvidia-smi, importing torch + transformers once
-#   node               2    20   xz -d of the carried node (100 MB)
-#   cublas             2    20   python site scan
-#   addon_build       30   120   cmake configure (~10 s incl. CUDA detection), 14 C++ files at -O3
-#                                and 17 .cu files for sm_90a only, ninja -j16
-#   addon_info         1    15
-#   api_parity        15    60   tiny model on cuda and cpu: 2 x 2 x 5 train steps, 40 cpu steps,
-#                                save/load, greedy generate, scoreTokens
-#   api_throughput    60   120   135M/360M: build (seconds each), warm-up + <=10 steps of 8x512;
-#                                sampling at batch 1/32/256 x 128 new tokens, t=0.7 and greedy,
-#                                each after a warm-up at the same batch
-#   parity_build      10    60   17 .cu for sm_90a, -P16 (parity.cu ~4 s alone)
-#   parity_run        10    45   every kernel vs its CPU reference
-#   kernel_bench      15    60   per-kernel medians at the 135M training shape (~5 GB of buffers)
-#   engine_export     15    60   our CPU engine, 30-layer 135M: save 540 MB, logits, grads, generate
-#   hf_parity         25    60   transformers import, load, fp32 forward/backward, greedy
-#   api_hf            10    45   fromPretrained(cuda) of the 540 MB checkpoint + scoreTokens (+ cpu)
-#   train_step        60    90   ctypes training step vs transformers, 4 timed shapes
-#   generate          40    75   ctypes generation vs transformers, 2 timed shapes
-#   torch_bench       90   150   PyTorch ceilings, kernels, training, generate (dynamic cache)
-#   total            ~390        BUDGET_S=470: 8 min with the call's start; run with timeout_s 540
+# Time plan on the H200 machine (16 cores), in run order. "last" is the first H200 run
+# (2026-12-04, 223 s in all); "est." is this version's estimate. A box caps a step (LIMIT_SCALE
+# stretches them for DRY_RUN), and every box is also capped by what is left of BUDGET_S, so a
+# slow step eats into the LAST step: torch_bench, the baselines the comparisons divide by.
+# api_throughput and torch_bench both run tools/device/workload.json (summary.py's comparisons).
+#   step            last  est.  box   what takes the time
+#   environment       10    10   30   nvidia-smi, importing torch + transformers once
+#   node               2     2   20   xz -d of the carried node (100 MB)
+#   cublas             0     1   20   python site scan
+#   addon_build        8     8   90   cmake configure (~3 s), 14 C++ files at -O3 and the .cu files
+#                                     for sm_90a only, ninja -j16
+#   addon_info         1     1   15
+#   api_parity         2     2   30   tiny model on cuda and cpu: 2 x 2 x 5 train steps, 40 cpu
+#                                     steps, save/load, greedy generate, scoreTokens
+#   api_throughput    31    50  120   135M/360M: build (~5 s / ~16 s), then per shape 32x512 and
+#                                     16x1024 training (2 warm-up + 3..10 timed steps, >= 2 s), and
+#                                     sampling: 16x4 prompts x 64 new tokens (t=0.7, top-p 0.95),
+#                                     batch 1 greedy x 64, 64x4 (batch 256); last run: 8x512 only
+#   parity_build       8     8   60   the .cu kernels for sm_90a, -P16 (parity.cu ~4 s alone)
+#   parity_run         1     1   30   every kernel vs its CPU reference
+#   kernel_bench       6     6   45   per-kernel medians at the 135M training shape (~5 GB)
+#   engine_export      7     7   45   our CPU engine, 30-layer 135M: save 540 MB, logits, grads,
+#                                     generate
+#   hf_parity         17    17   60   transformers import, load, fp32 forward/backward, greedy
+#   api_hf             4     4   30   fromPretrained(cuda) of the 540 MB checkpoint + scoreTokens
+#   torch_bench       77    75  150   import ~10 s; ceilings; transformers training at the same 4
+#                                     (shape, batch) as api_throughput (3 warm-up + 4 steps, ~20 s);
+#                                     generate 16x4 x 64 and batch 1 x 64 (~93 ms/step measured:
+#                                     ~6 s + ~6 s for 135M, less for 360M); kernels ~8 s; decode
+#                                     probe ~5 s
+#   total            174  ~190        (last run: 223 s with the two ctypes steps since removed)
+#                                     BUDGET_S=360 (6 min): run with timeout_s 420
 set -uo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -60,7 +65,7 @@ if [ "$DRY_RUN" = 1 ]; then
   BUDGET_S="${BUDGET_S:-1500}"; EXPORT_LAYERS="${EXPORT_LAYERS:-2}"; LIMIT_SCALE="${LIMIT_SCALE:-4}"
   [ -x /usr/bin/python3 ] && PYTHON="${PYTHON:-/usr/bin/python3}"
 else
-  BUDGET_S="${BUDGET_S:-470}"; EXPORT_LAYERS="${EXPORT_LAYERS:-30}"; LIMIT_SCALE="${LIMIT_SCALE:-1}"
+  BUDGET_S="${BUDGET_S:-360}"; EXPORT_LAYERS="${EXPORT_LAYERS:-30}"; LIMIT_SCALE="${LIMIT_SCALE:-1}"
 fi
 PYTHON="${PYTHON:-python3}"
 work="$(mktemp -d /tmp/siked-device.XXXXXX)"
@@ -121,7 +126,9 @@ step() {
 
 # ---- steps (each a function, run in a child bash; exit 3 = skipped on purpose) ------------------
 environment() {
-  date -u; uname -a; echo "cores: $(nproc)"
+  date -u; uname -a; echo "cores: $(nproc) ($(grep -m1 '^model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'))"
+  # Set, any of these changes how every kernel launch behaves (CUDA_LAUNCH_BLOCKING serialises).
+  env | grep -E '^(CUDA_|PYTORCH_|TORCH_|OMP_)' || echo "no CUDA_/PYTORCH_/TORCH_/OMP_ variables set"
   nvidia-smi || echo "nvidia-smi: not available"
   echo "nvcc: $(command -v nvcc || echo 'not found')"; nvcc --version 2>/dev/null | tail -2
   timeout 25 "$PYTHON" -c 'import sys, torch; print(sys.version.split()[0], "torch", torch.__version__, "cuda", torch.version.cuda, "available", torch.cuda.is_available())' || true
@@ -234,11 +241,9 @@ build_parity() {
     return 1
   ar rcs "$obj/libkernels.a" $(ls "$obj"/*.o | grep -v -e '/parity.cu.o$' -e '/bench_kernels.cu.o$') || return 1
   local gencode="arch=compute_$arch,code=sm_$arch"
-  # Executables pull from the archive only the objects they use; the ctypes library takes all.
+  # Each executable pulls from the archive only the objects it uses.
   nvcc -gencode "$gencode" "$obj/parity.cu.o" "$obj/libkernels.a" -ldl -o "$obj/parity" &&
-    nvcc -gencode "$gencode" "$obj/bench_kernels.cu.o" "$obj/libkernels.a" -ldl -o "$obj/bench_kernels" &&
-    nvcc -shared -gencode "$gencode" -Xlinker --whole-archive "$obj/libkernels.a" -Xlinker --no-whole-archive \
-      -ldl -o "$obj/libsiked_cuda.so"
+    nvcc -gencode "$gencode" "$obj/bench_kernels.cu.o" "$obj/libkernels.a" -ldl -o "$obj/bench_kernels"
 }
 
 # A kernel binary's JSON goes to the results; in DRY_RUN "no CUDA device" + exit 2 is the pass.
@@ -271,20 +276,7 @@ api_hf() {
 
 quick_flag() { [ "${BENCH_FULL:-0}" = 1 ] || echo --quick; }
 
-# A whole training step from our kernels (ctypes), against transformers and PyTorch eager.
-train_step() {
-  use_engine
-  PYTHONUNBUFFERED=1 "$PYTHON" tools/device/cuda_train_step.py "$work/parity/libsiked_cuda.so" \
-    "$RESULTS/train_step.json" $(quick_flag)
-}
-
-# Batched self-generation from our kernels (ctypes), against transformers.
-generate() {
-  use_engine
-  PYTHONUNBUFFERED=1 "$PYTHON" tools/device/cuda_generate.py "$work/parity/libsiked_cuda.so" \
-    "$RESULTS/generate.json" $(quick_flag)
-}
-
+# The PyTorch/transformers baselines of workload.json (summary.py divides api_throughput by them).
 torch_bench() { PYTHONUNBUFFERED=1 "$PYTHON" tools/device/torch_bench.py "$RESULTS/torch_bench.json" $(quick_flag); }
 
 # nvcc's folder on PATH (the image may not put it there): CMake, the harness build and any
@@ -302,31 +294,29 @@ put_nvcc_on_path
 command -v nvcc > /dev/null && export CUDACXX="$(command -v nvcc)"
 export -f environment unpack_node find_cublas device_arch use_engine build_addon addon_info api_deadline \
   api_parity api_throughput api_rehearsal build_parity run_kernel_binary run_parity run_kernel_bench \
-  engine_export hf_parity api_hf quick_flag train_step generate torch_bench
+  engine_export hf_parity api_hf quick_flag torch_bench
 export root work OUT RESULTS DRY_RUN DRY_RUN_BUILD DEVICE_DIR PYTHON EXPORT_LAYERS PATH
 trap 'write_summary; rm -rf "$work"' EXIT
 trap 'echo "device check: killed" >> "$log"; exit 143' TERM INT
 echo "siked device check: OUT=$OUT budget=${BUDGET_S}s dry_run=$DRY_RUN build=$DRY_RUN_BUILD work=$work"
 write_summary
 # Our engine first (addon, the API on cuda), then our kernels, then the engine against
-# transformers, then the ctypes stand-ins and the PyTorch baselines: if time runs out, the
-# figures lost are the ones that matter least.
+# transformers, then the PyTorch baselines (needed for the comparisons, but if time runs out the
+# engine's own figures are already recorded).
 step environment     30 ""                      environment
 step node            20 ""                      unpack_node
 step cublas          20 ""                      find_cublas
-step addon_build    120 "node"                  build_addon
+step addon_build     90 "node"                  build_addon
 step addon_info      15 "addon_build"           addon_info
-step api_parity      60 "addon_build"           api_parity
+step api_parity      30 "addon_build"           api_parity
 step api_throughput 120 "addon_build"           api_throughput
 [ "$DRY_RUN" = 1 ] && step api_rehearsal 60 "addon_build" api_rehearsal
 step parity_build    60 ""                      build_parity
-step parity_run      45 "parity_build"          run_parity
-step kernel_bench    60 "parity_build"          run_kernel_bench
-step engine_export   60 "addon_build"           engine_export
+step parity_run      30 "parity_build"          run_parity
+step kernel_bench    45 "parity_build"          run_kernel_bench
+step engine_export   45 "addon_build"           engine_export
 step hf_parity       60 "engine_export"         hf_parity
-step api_hf          45 "hf_parity"             api_hf
-step train_step      90 "parity_build"          train_step
-step generate        75 "parity_build"          generate
+step api_hf          30 "hf_parity"             api_hf
 step torch_bench    150 ""                      torch_bench
 write_summary
 echo "summary: $summary ($(ls "$OUT" | wc -l) files in OUT)"

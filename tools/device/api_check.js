@@ -7,8 +7,11 @@
 //                          [--hf-dir DIR] [--deadline-s N]
 //   mode parity      tiny Llama (head_dim 64): per-step losses, weights after full and LoRA
 //                    training, greedy generations and scoreTokens, TEST against REFERENCE
-//   mode throughput  TEST only: training tokens/s and MFU, sampling tokens/s at batch 1/32/256,
-//                    at the SmolLM-135M/360M shapes on cuda (at the tiny shape on cpu)
+//   mode throughput  TEST only, on cuda the workload of workload.json, which torch_bench.py runs
+//                    too (summary.py divides the two): training tokens/s and MFU at each shape x
+//                    (batch, seq); sampled new tokens/s at prompts x samples; batch-1 greedy
+//                    ms/token at the same prompt length; sampled new tokens/s at the large batch.
+//                    Metric names are torch_bench.py's. On cpu the same sections at tiny sizes.
 //   mode hf          Model.fromPretrained(DIR/checkpoint) scoreTokens against transformers fp32
 //                    (DIR/hf_logprobs.json, written by hf_parity.py) on TEST, REFERENCE beside
 //   mode all         parity then throughput
@@ -67,6 +70,25 @@ const TINY = {
   attention_bias: false,
 };
 const SHAPES = JSON.parse(fs.readFileSync(path.join(__dirname, 'shapes.json'), 'utf8'));
+// The benchmark workload torch_bench.py runs too: never shrunk here to fit the time (a section
+// that does not fit says so instead).
+const WORKLOAD = JSON.parse(fs.readFileSync(path.join(__dirname, 'workload.json'), 'utf8'));
+// The rehearsal's stand-in on cpu (a SmolLM step there takes minutes): the same sections, tiny.
+const TINY_WORKLOAD = {
+  train: { shapes: ['tiny'], batches: [{ batch: 4, seq: 64 }], learning_rate: 1e-4 },
+  generate: {
+    shapes: ['tiny'],
+    prompts: 2,
+    samples_per_prompt: 2,
+    prompt_len: 16,
+    new_tokens: 16,
+    temperature: 0.7,
+    top_p: 0.95,
+    top_k: 0,
+    batch1_new_tokens: 16,
+    large: null,
+  },
+};
 const LORA = { rank: 8, alpha: 16, targets: ['q_proj', 'v_proj'], seed: 1 };
 
 // ---- small helpers ------------------------------------------------------------------------------
@@ -272,76 +294,131 @@ class Check {
     }
   }
 
-  /** Training tokens/s and MFU of full fine-tuning of `model` (built from `config`). */
-  async trainingThroughput(model, config, batchSize, seqLen) {
+  /**
+   * Training tokens/s and MFU of full fine-tuning of `model` (built from `config`) at one
+   * [batch, seq], with torch_bench.py's metric names and MFU definition.
+   */
+  async trainingThroughput(model, config, shape, { batch: batchSize, seq: seqLen }, learningRate) {
     model.configureOptimizer({ maxGradNorm: 1 });
     const batch = randomBatch(lcg(505), config.vocab_size, batchSize, seqLen);
     const warmStarted = performance.now();
-    await model.trainStep([batch], 1e-4); // warm-up: allocations, cuBLAS heuristics, graphs
+    // Two warm-up steps (torch_bench.py takes three): allocations, cuBLAS heuristics, graphs.
+    for (let i = 0; i < 2; i++) await model.trainStep([batch], learningRate);
     const warmS = (performance.now() - warmStarted) / 1000;
-    const { steps, seconds } = await timeRepeated(() => model.trainStep([batch], 1e-4), {
+    const { steps, seconds } = await timeRepeated(() => model.trainStep([batch], learningRate), {
       minRuns: 3,
       maxRuns: 10,
-      targetS: 3,
+      targetS: 2,
       timeLeftS: () => this.timeLeftS(),
     });
     const tokensPerS = (steps * batchSize * seqLen) / seconds;
     const params = model.parameterCount;
     // torch_bench.py's count: 6N per token plus causal attention's scores and values.
-    const attentionFlops = 6 * config.num_hidden_layers * config.hidden_size * seqLen;
+    const flopsPerToken = 6 * params + 6 * config.num_hidden_layers * config.hidden_size * seqLen;
     return {
       device: this.devices[0],
+      shape,
+      seq: seqLen,
+      batch: batchSize,
       parameters: params,
-      batch: `${batchSize}x${seqLen}`,
       warmup_s: round(warmS),
       steps,
+      ...(steps < 3 ? { note: `deadline: only ${steps} timed step(s)` } : {}),
+      // Mean over the timed steps (torch_bench.py: median of its timed steps).
       step_ms: round((seconds / steps) * 1000),
       tokens_per_s: round(tokensPerS),
-      mfu: round((6 * params * tokensPerS) / PEAK_BF16_FLOPS),
-      mfu_with_attention: round(((6 * params + attentionFlops) * tokensPerS) / PEAK_BF16_FLOPS),
+      model_flops_per_s: round(flopsPerToken * tokensPerS),
+      mfu_vs_datasheet: round((flopsPerToken * tokensPerS) / PEAK_BF16_FLOPS),
+      mfu_6n: round((6 * params * tokensPerS) / PEAK_BF16_FLOPS),
       mfu_definition:
-        '6 * parameters * tokens/s / peak (mfu_with_attention adds 6*layers*hidden*seq per token)',
+        'mfu_vs_datasheet: (6 * parameters + 6 * layers * hidden * seq) * tokens/s / peak, as torch_bench.py; mfu_6n without attention',
+      setup: 'bf16 compute, fp32 master weights and AdamW state, clip 1.0',
     };
   }
 
-  /** New tokens/s of `model`'s generate at each batch (prompts x samples), sampled and greedy. */
-  async samplingThroughput(model, config, batches, maxNewTokens) {
+  /**
+   * One timed generate after a 4-token warm-up at the same batch (a per-batch-size graph capture
+   * is not timed); the time includes the prefill, as torch_bench.py's does.
+   */
+  async timedGenerate(model, prompts, options) {
+    await model.generate(prompts, { ...options, maxNewTokens: 4 });
+    const started = performance.now();
+    const out = await model.generate(prompts, options);
+    const seconds = (performance.now() - started) / 1000;
+    return { seconds, produced: out.reduce((a, g) => a + g.tokens.length, 0) };
+  }
+
+  /**
+   * torch_bench.py's generate workload on `model`: sampled new tokens/s at prompts x samples,
+   * batch-1 greedy ms/token at the same prompt length, and the sampled large batch.
+   */
+  async samplingThroughput(model, config, w) {
+    // Random ids in [1, vocab), as torch_bench.py's torch.randint(1, vocab_size, ...).
     const next = lcg(606);
-    const runs = [];
-    for (const { prompts: count, samples } of batches) {
-      const prompts = Array.from({ length: count }, () =>
-        Array.from({ length: 64 }, () => next(config.vocab_size)),
+    const makePrompts = (count) =>
+      Array.from({ length: count }, () =>
+        Array.from({ length: w.prompt_len }, () => 1 + next(config.vocab_size - 1)),
       );
-      for (const [label, sampling] of [
-        ['t0.7_top_p0.95', { temperature: 0.7, topP: 0.95, seed: 5 }],
-        ['greedy', { temperature: 0 }],
-      ]) {
-        const run = { batch: count * samples, prompts: count, samples, sampling: label };
-        runs.push(run);
-        if (this.timeLeftS() <= 0) {
-          run.skipped = 'deadline';
-          continue;
-        }
-        const options = { ...sampling, numSamples: samples, maxNewTokens };
-        // Warm-up at the same batch, so a per-batch-size graph capture is not timed.
-        await model.generate(prompts, { ...options, maxNewTokens: 4 });
-        const started = performance.now();
-        const out = await model.generate(prompts, options);
-        const seconds = (performance.now() - started) / 1000;
-        const produced = out.reduce((a, g) => a + g.tokens.length, 0);
-        run.new_tokens = produced;
-        run.seconds = round(seconds);
-        run.new_tokens_per_s = round(produced / seconds);
-        run.ms_per_step = round((seconds / maxNewTokens) * 1000);
+    const sampled = { temperature: w.temperature, topP: w.top_p, topK: w.top_k, seed: 5 };
+    const runs = [];
+    const run = async (label, prompts, samples, maxNewTokens, sampling) => {
+      const record = {
+        run: label,
+        batch: prompts.length * samples,
+        prompts: prompts.length,
+        samples_per_prompt: samples,
+        new_tokens: maxNewTokens,
+      };
+      runs.push(record);
+      if (this.timeLeftS() <= 0) {
+        record.skipped = 'deadline reached before this run';
+        return record;
       }
-    }
+      const options = { ...sampling, numSamples: samples, maxNewTokens };
+      const { seconds, produced } = await this.timedGenerate(model, prompts, options);
+      // No stop tokens: every sequence must run to maxNewTokens.
+      Object.assign(record, {
+        new_tokens_produced: produced,
+        complete: produced === prompts.length * samples * maxNewTokens,
+        seconds: round(seconds),
+        new_tokens_per_s: round(produced / seconds),
+        ms_per_step: round((seconds / maxNewTokens) * 1000),
+      });
+      return record;
+    };
+    const prompts = makePrompts(w.prompts);
+    const main = await run('sampled', prompts, w.samples_per_prompt, w.new_tokens, sampled);
+    const single = await run('batch1_greedy', prompts.slice(0, 1), 1, w.batch1_new_tokens, {
+      temperature: 0,
+    });
+    const large = w.large
+      ? await run(
+          'large_sampled',
+          makePrompts(w.large.prompts),
+          w.large.samples_per_prompt,
+          w.new_tokens,
+          sampled,
+        )
+      : undefined;
     return {
       device: this.devices[0],
-      prompt_len: 64,
-      max_new_tokens: maxNewTokens,
+      // torch_bench.py's generate:<shape> names, for summary.py's comparisons.
+      batch: w.prompts * w.samples_per_prompt,
+      prompts: w.prompts,
+      samples_per_prompt: w.samples_per_prompt,
+      prompt_len: w.prompt_len,
+      new_tokens: w.new_tokens,
+      new_tokens_per_s: main.new_tokens_per_s,
+      batch1_new_tokens: w.batch1_new_tokens,
+      batch1_ms_per_token: single.skipped
+        ? undefined
+        : round((single.seconds * 1000) / w.batch1_new_tokens),
+      ...(large
+        ? { large_batch: large.batch, large_batch_new_tokens_per_s: large.new_tokens_per_s }
+        : {}),
+      sampling: `t=${w.temperature} top_p=${w.top_p} top_k=${w.top_k}; batch 1 greedy`,
       runs,
-      // No stop tokens: every sequence must run to maxNewTokens.
-      pass: runs.every((r) => r.skipped || r.new_tokens === r.batch * maxNewTokens),
+      pass: runs.every((r) => r.skipped || r.complete),
     };
   }
 
@@ -488,36 +565,36 @@ async function runParity(check) {
 
 async function runThroughput(check) {
   const onGpu = check.devices[0] === 'cuda';
-  // cpu only at the tiny shape: a SmolLM step on the CPU takes minutes.
-  const shapes = onGpu
-    ? [
-        ['smollm-135m', SHAPES['smollm-135m']],
-        ['smollm-360m', SHAPES['smollm-360m']],
-      ]
-    : [['tiny', TINY]];
-  const [batchSize, seqLen] = onGpu ? [8, 512] : [4, 64];
-  const batches = [
-    { prompts: 1, samples: 1 },
-    { prompts: 8, samples: 4 },
-    { prompts: 64, samples: 4 },
-  ];
-  for (const [name, config] of shapes) {
-    // One model per shape for both sections: building a 360M model costs seconds of the box.
+  const workload = onGpu ? WORKLOAD : TINY_WORKLOAD;
+  const config = (shape) => (shape === 'tiny' ? TINY : SHAPES[shape]);
+  const shapes = [...new Set([...workload.train.shapes, ...workload.generate.shapes])];
+  for (const shape of shapes) {
+    // One model per shape for all its sections: building a 360M model costs seconds of the box.
     let model;
+    const build = () => {
+      if (!model) model = check.model(config(shape), check.devices[0], 1);
+      return model;
+    };
     try {
-      await check.section(`train_throughput:${name}`, () => {
-        model = check.model(config, check.devices[0], 1);
-        return check.trainingThroughput(model, config, batchSize, seqLen);
-      });
-      await check.section(`sampling_throughput:${name}`, () => {
-        if (!model) throw new Error(`no model: train_throughput:${name} could not build it`);
-        return check.samplingThroughput(
-          model,
-          config,
-          onGpu ? batches : batches.slice(0, 2),
-          onGpu ? 128 : 16,
+      if (workload.train.shapes.includes(shape)) {
+        for (const b of workload.train.batches) {
+          // Named as torch_bench.py's train:<shape>:seq<seq>, at its batch: never shrunk here.
+          await check.section(`train_throughput:${shape}:seq${b.seq}`, () =>
+            check.trainingThroughput(
+              build(),
+              config(shape),
+              shape,
+              b,
+              workload.train.learning_rate,
+            ),
+          );
+        }
+      }
+      if (workload.generate.shapes.includes(shape)) {
+        await check.section(`sampling_throughput:${shape}`, () =>
+          check.samplingThroughput(build(), config(shape), workload.generate),
         );
-      });
+      }
     } finally {
       if (model) model.dispose();
     }

@@ -1,15 +1,23 @@
 """PyTorch / transformers baselines for the CUDA engine's goals (issues 8 and 9), on this card.
 
-Measures, each in its own time box and continuing past failures:
-  ceilings   device-to-device copy bandwidth (bytes read + written) and an 8192^3 bf16 matmul;
-  train      tokens/s and MFU of transformers' LlamaForCausalLM, bf16 weights, eager (sdpa
-             attention, no torch.compile), fused AdamW, at SmolLM-135M/360M shapes, seq 512/1024;
-  generate   new tokens/s of transformers' generate (dynamic KV cache, eager: no torch.compile)
-             on the self-generation workload (prompts x samples, sampled, fixed new-token count),
-             and batch-1 decode time per token against the weight-bandwidth floor (weight bytes /
-             measured copy bandwidth). A static cache would make generate torch.compile the model
-             once per batch shape, which costs minutes of the device call before the first token.
-Writes one JSON file. These are the baselines our engine is compared with in the same run.
+The workload (shapes, batches, sampling settings) is workload.json, which api_check.js's
+throughput mode reads too, so summary.py can divide the two sides' figures like for like.
+Measures, in this order (the figures the comparisons need first), continuing past failures:
+  ceilings      device-to-device copy bandwidth (bytes read + written) and an 8192^3 bf16 matmul;
+  train         tokens/s and MFU of transformers' LlamaForCausalLM, bf16 weights, sdpa attention,
+                eager (no torch.compile), gradient clipping at 1.0 and fused AdamW (the work our
+                engine's step does), at each workload shape x (batch, seq);
+  generate      new tokens/s of transformers' generate (bf16, sdpa, dynamic KV cache, eager) on
+                the self-generation workload (prompts x samples, sampled, fixed new-token count,
+                warmed up at the same batch), and batch-1 greedy ms/token at the same prompt
+                length against the weight-bandwidth floor (weight bytes / measured copy
+                bandwidth). A static cache would make generate torch.compile the model once per
+                batch shape, which costs minutes of the device call before the first token;
+  kernels       PyTorch equivalents of bench_kernels.cu;
+  decode_probe  where eager batch-1 decode spends its time: CPU cost of one eager launch, a bare
+                forward + argmax loop without generate(), aten ops per token (CPU profiler), and
+                the environment variables that would serialise launches.
+Writes one JSON file. --quick times 4 training steps instead of 8 (same workload).
 
 Usage: python3 torch_bench.py <result.json> [--quick]
 """
@@ -20,7 +28,9 @@ import sys
 import time
 import traceback
 
-SHAPES = json.loads((pathlib.Path(__file__).parent / "shapes.json").read_text())
+HERE = pathlib.Path(__file__).parent
+SHAPES = json.loads((HERE / "shapes.json").read_text())
+WORKLOAD = json.loads((HERE / "workload.json").read_text())
 # H100 SXM and H200 dense bf16 peak (NVIDIA datasheets; both 989 TFLOP/s without sparsity).
 DATASHEET_BF16_FLOPS = 989e12
 
@@ -119,33 +129,41 @@ def build_model(shape):
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    config = LlamaConfig(**{k: v for k, v in SHAPES[shape].items() if k not in ("architectures", "model_type")})
+    fields = {k: v for k, v in SHAPES[shape].items() if k not in ("architectures", "model_type")}
+    # sdpa named, not left to the version's default: it is what the baseline claims to be.
+    config = LlamaConfig(**fields, attn_implementation="sdpa")
     torch.manual_seed(0)
     model = LlamaForCausalLM(config).to(device="cuda", dtype=torch.bfloat16)
     return model, config
+
+
+def attention_implementation(model):
+    return getattr(model.config, "_attn_implementation", None)
 
 
 def parameter_count(model):
     return sum(p.numel() for p in model.parameters())  # tied embedding counted once
 
 
-def train(shape, seq, tokens_per_step, steps):
+def train(shape, batch, seq, steps):
     import torch
 
     model, config = build_model(shape)
     model.train()
-    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4, fused=True)
-    batch = max(1, tokens_per_step // seq)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=WORKLOAD["train"]["learning_rate"], fused=True)
     tokens = torch.randint(0, config.vocab_size, (batch, seq), device="cuda")
 
     def step():
         loss = model(tokens, labels=tokens).loss
         loss.backward()
+        # Clipping at 1.0 as transformers' Trainer does by default, and as our engine's step does.
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
 
     ms = timed(step, 3, steps)
     n = parameter_count(model)
+    attention = attention_implementation(model)
     # 6N per token for the matrix work (forward + backward) plus causal attention scores and
     # values: 12 * layers * hidden * seq / 2.
     flops_per_token = 6 * n + 6 * config.num_hidden_layers * config.hidden_size * seq
@@ -158,7 +176,8 @@ def train(shape, seq, tokens_per_step, steps):
         "shape": shape, "seq": seq, "batch": batch, "parameters": n, "step_ms": ms,
         "tokens_per_s": tokens_per_s, "model_flops_per_s": flops_per_token * tokens_per_s,
         "mfu_vs_datasheet": flops_per_token * tokens_per_s / DATASHEET_BF16_FLOPS,
-        "peak_memory_bytes": peak_memory, "setup": "bf16 weights, sdpa attention, eager, AdamW(fused=True)",
+        "peak_memory_bytes": peak_memory, "attn_implementation": attention,
+        "setup": "bf16 weights and AdamW state (no fp32 master copy), sdpa attention, eager, clip 1.0, AdamW(fused=True)",
     }
 
 
@@ -170,43 +189,126 @@ def no_compile(model):
     model.generation_config.disable_compile = True
 
 
-def generate(shape, prompts, samples, prompt_len, new_tokens, copy_bytes_per_s):
+def generate(shape, copy_bytes_per_s):
+    """transformers generate on the workload: sampled at prompts x samples, then batch-1 greedy at
+    the same prompt length. Each timed call follows a short warm-up at the same batch, so neither
+    side of the comparison times a first-use allocation or cuBLAS heuristic. Times include the
+    prefill, as api_check.js's do."""
     import torch
 
+    w = WORKLOAD["generate"]
+    prompts, samples, prompt_len, new_tokens = w["prompts"], w["samples_per_prompt"], w["prompt_len"], w["new_tokens"]
     model, config = build_model(shape)
     model.eval()
     model.generation_config.eos_token_id = None  # every sequence runs the full length
     model.generation_config.pad_token_id = 0
     no_compile(model)
     inputs = torch.randint(1, config.vocab_size, (prompts, prompt_len), device="cuda")
-    kwargs = dict(max_new_tokens=new_tokens, do_sample=True, temperature=0.7, top_p=0.95, top_k=0)
+    mask = torch.ones_like(inputs)  # what a tokenizer hands generate: no padding here
+    sampled = dict(do_sample=True, temperature=w["temperature"], top_p=w["top_p"], top_k=w["top_k"])
+
+    def timed_generate(ids, attention_mask, new, **kwargs):
+        model.generate(ids, attention_mask=attention_mask, max_new_tokens=4, **kwargs)  # warm-up
+        torch.cuda.synchronize()
+        started = time.perf_counter()
+        out = model.generate(ids, attention_mask=attention_mask, max_new_tokens=new, **kwargs)
+        torch.cuda.synchronize()
+        return out, time.perf_counter() - started
+
     with torch.no_grad():
-        model.generate(inputs[:2], num_return_sequences=samples, **{**kwargs, "max_new_tokens": 4})  # warm-up
-        torch.cuda.synchronize()
-        started = time.time()
-        out = model.generate(inputs, num_return_sequences=samples, **kwargs)
-        torch.cuda.synchronize()
-        seconds = time.time() - started
+        out, seconds = timed_generate(inputs, mask, new_tokens, num_return_sequences=samples, **sampled)
         produced = (out.shape[1] - prompt_len) * out.shape[0]
-        one = inputs[:1, :32]
-        single = dict(max_new_tokens=128, do_sample=False)
-        model.generate(one, **{**single, "max_new_tokens": 4})
-        torch.cuda.synchronize()
-        started = time.time()
-        model.generate(one, **single)
-        torch.cuda.synchronize()
-        batch1_ms_per_token = (time.time() - started) * 1e3 / 128
+        batch1_new = w["batch1_new_tokens"]
+        out1, batch1_seconds = timed_generate(inputs[:1], mask[:1], batch1_new, do_sample=False)
+        assert out1.shape[1] - prompt_len == batch1_new, "batch-1 generate stopped early"
     weight_bytes = parameter_count(model) * 2
+    attention = attention_implementation(model)
     del model
     torch.cuda.empty_cache()
     floor_ms = weight_bytes / copy_bytes_per_s * 1e3 if copy_bytes_per_s else None
     return {
-        "shape": shape, "prompts": prompts, "samples_per_prompt": samples, "prompt_len": prompt_len,
-        "new_tokens": new_tokens, "seconds": seconds, "new_tokens_per_s": produced / seconds,
-        "batch1_ms_per_token": batch1_ms_per_token, "weight_bytes": weight_bytes,
-        "batch1_floor_ms": floor_ms,
-        "setup": "transformers generate, bf16, dynamic cache, eager (no torch.compile), temperature 0.7 top_p 0.95",
+        "shape": shape, "batch": prompts * samples, "prompts": prompts, "samples_per_prompt": samples,
+        "prompt_len": prompt_len, "new_tokens": new_tokens, "generate_seconds": seconds,
+        "new_tokens_produced": produced, "new_tokens_per_s": produced / seconds,
+        "batch1_new_tokens": batch1_new, "batch1_seconds": batch1_seconds,
+        "batch1_ms_per_token": batch1_seconds * 1e3 / batch1_new, "weight_bytes": weight_bytes,
+        "batch1_floor_ms": floor_ms, "attn_implementation": attention,
+        "setup": f"transformers generate, bf16, {attention} attention, dynamic cache, eager (no torch.compile), "
+                 f"attention_mask given; t={w['temperature']} top_p={w['top_p']} top_k={w['top_k']}; batch 1 greedy",
     }
+
+
+def decode_probe(shape, tokens=16):
+    """Where eager batch-1 decode spends its time (the first H200 run measured 93 ms/token for the
+    135M shape, ~100x the weight-bandwidth floor). Diagnostic only: not in the comparisons."""
+    import os
+    import platform
+
+    import torch
+
+    out = {
+        "shape": shape,
+        "cpu": next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")),
+                    platform.processor()),
+        "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        # Any of these set would serialise or slow every launch.
+        "environment": {k: v for k, v in os.environ.items()
+                        if k.startswith(("CUDA_", "TORCH_", "PYTORCH_", "OMP_", "NCCL_DEBUG", "TRANSFORMERS_"))},
+    }
+    x = torch.zeros(1, device="cuda")
+    for _ in range(200):
+        x.add_(1)
+    torch.cuda.synchronize()
+    started = time.perf_counter()
+    for _ in range(2000):
+        x.add_(1)
+    out["eager_launch_us"] = (time.perf_counter() - started) / 2000 * 1e6  # CPU side, no sync inside
+    torch.cuda.synchronize()
+
+    model, config = build_model(shape)
+    model.eval()
+    prompt = torch.randint(1, config.vocab_size, (1, WORKLOAD["generate"]["prompt_len"]), device="cuda")
+
+    def decode(steps):
+        """Prefill, then `steps` bare forwards + argmax (no generate(), no host sync inside)."""
+        result = model(input_ids=prompt, use_cache=True)
+        cache, token = result.past_key_values, result.logits[:, -1:].argmax(-1)
+        torch.cuda.synchronize()
+        issue = 0.0
+        started = time.perf_counter()
+        for _ in range(steps):
+            t0 = time.perf_counter()
+            result = model(input_ids=token, past_key_values=cache, use_cache=True)
+            cache, token = result.past_key_values, result.logits[:, -1:].argmax(-1)
+            issue += time.perf_counter() - t0
+        torch.cuda.synchronize()
+        return (time.perf_counter() - started) * 1e3 / steps, issue * 1e3 / steps
+
+    with torch.no_grad():
+        decode(4)  # warm-up
+        wall_ms, issue_ms = decode(tokens)
+        out["forward_loop_ms_per_token"] = wall_ms
+        # CPU time to issue one step's work; close to the wall time = bound by the CPU (Python +
+        # dispatch), not the GPU.
+        out["forward_loop_issue_ms_per_token"] = issue_ms
+        try:
+            from torch.profiler import ProfilerActivity, profile
+
+            with profile(activities=[ProfilerActivity.CPU]) as prof:
+                decode(3)
+            rows = sorted(prof.key_averages(), key=lambda e: e.self_cpu_time_total, reverse=True)
+            aten = [e for e in rows if e.key.startswith("aten::")]
+            # aten ops (nested ones counted too) per forward: prefill + 3 steps profiled
+            out["aten_calls_per_token"] = sum(e.count for e in aten) / 4
+            out["top_cpu_ops"] = [{"op": e.key, "calls": e.count, "self_cpu_ms": e.self_cpu_time_total / 1e3}
+                                  for e in rows[:12]]
+        except Exception as error:  # the profiler is optional
+            out["profiler"] = f"{type(error).__name__}: {error}"
+    out["attn_implementation"] = attention_implementation(model)
+    del model
+    torch.cuda.empty_cache()
+    return out
 
 
 def main(result_path, quick):
@@ -233,16 +335,18 @@ def main(result_path, quick):
         pathlib.Path(result_path).write_text(json.dumps(result, indent=1))  # partial results survive a kill
         print(json.dumps(result["steps"][-1])[:400], flush=True)
 
+    # The figures summary.py's comparisons divide come first; kernels and the probe last.
     run("ceilings", ceilings)
-    run("kernels", kernels)
     copy_rate = next((s.get("copy_bytes_per_s") for s in result["steps"] if s["name"] == "ceilings"), None)
     steps = 4 if quick else 8
-    for shape in ("smollm-135m", "smollm-360m"):
-        for seq in (512, 1024):
-            run(f"train:{shape}:seq{seq}", lambda shape=shape, seq=seq: train(shape, seq, 16384, steps))
-    prompts, samples, new_tokens = (16, 4, 64) if quick else (64, 4, 256)
-    for shape in ("smollm-135m", "smollm-360m"):
-        run(f"generate:{shape}", lambda shape=shape: generate(shape, prompts, samples, 128, new_tokens, copy_rate))
+    for shape in WORKLOAD["train"]["shapes"]:
+        for b in WORKLOAD["train"]["batches"]:
+            run(f"train:{shape}:seq{b['seq']}",
+                lambda shape=shape, b=b: train(shape, b["batch"], b["seq"], steps))
+    for shape in WORKLOAD["generate"]["shapes"]:
+        run(f"generate:{shape}", lambda shape=shape: generate(shape, copy_rate))
+    run("kernels", kernels)
+    run("decode_probe", lambda: decode_probe(WORKLOAD["generate"]["shapes"][0]))
     return 0 if all(s["ok"] for s in result["steps"]) else 1
 
 
