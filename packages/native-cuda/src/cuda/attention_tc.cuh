@@ -20,6 +20,8 @@ constexpr int kWarps = 4;
 constexpr int kWarpRows = 16;                     // rows (queries or keys) per warp
 constexpr int kBlockRows = kWarps * kWarpRows;    // 64
 constexpr int kTile = 32;                         // keys (fwd, dq) or queries (dk/dv) per tile
+constexpr int kLd = D + 8;                        // bf16 tile stride: 144 bytes, so the 8 rows an
+                                                  // 8x8 fragment load reads fall in distinct banks
 constexpr int kLdS = kTile + 4;                   // fp32 score scratch stride (16-byte multiple)
 constexpr int kLdP = kTile + 8;                   // bf16 P / dS stride (16-byte multiple)
 
@@ -28,8 +30,8 @@ using FragBRow = wmma::fragment<wmma::matrix_b, 16, 16, 16, bf16, wmma::row_majo
 using FragBCol = wmma::fragment<wmma::matrix_b, 16, 16, 16, bf16, wmma::col_major>;
 using FragC = wmma::fragment<wmma::accumulator, 16, 16, 16, float>;
 
-// rows [row0, row0 + rows) of one head -> dst[rows][D] (zeros past the sequence), 16 bytes a load.
-__device__ void load_tile(bf16 (*dst)[D], const bf16* src, Shape shape, int b, int row0, int rows,
+// rows [row0, row0 + rows) of one head -> dst[rows][kLd] (zeros past the sequence), 16 bytes a load.
+__device__ void load_tile(bf16 (*dst)[kLd], const bf16* src, Shape shape, int b, int row0, int rows,
                           int head, bool kv) {
   constexpr int kVectors = D / 8;
   for (int idx = threadIdx.x; idx < rows * kVectors; idx += blockDim.x) {
@@ -43,7 +45,7 @@ __device__ void load_tile(bf16 (*dst)[D], const bf16* src, Shape shape, int b, i
   }
 }
 
-// out[16, 32] (ld kLdS, fp32) = a[16, 64] (row-major, ld D) x b^T, b[32, 64] row-major (ld D):
+// out[16, 32] (ld kLdS, fp32) = a[16, 64] (row-major, ld kLd) x b^T, b[32, 64] row-major (ld kLd):
 // the scores of 16 rows against 32 rows.
 __device__ void scores_16x32(float* out, const bf16* a, const bf16* b) {
 #pragma unroll
@@ -54,15 +56,15 @@ __device__ void scores_16x32(float* out, const bf16* a, const bf16* b) {
     for (int k = 0; k < D / 16; ++k) {
       FragA fa;
       FragBCol fb;
-      wmma::load_matrix_sync(fa, a + k * 16, D);
-      wmma::load_matrix_sync(fb, b + half * 16 * D + k * 16, D);
+      wmma::load_matrix_sync(fa, a + k * 16, kLd);
+      wmma::load_matrix_sync(fb, b + half * 16 * kLd + k * 16, kLd);
       wmma::mma_sync(acc, fa, fb, acc);
     }
     wmma::store_matrix_sync(out + half * 16, acc, kLdS, wmma::mem_row_major);
   }
 }
 
-// acc[q] (+)= p[16, 32] (bf16, ld kLdP) x v[32, 64] (row-major, ld D), q = quarter of the 64 columns.
+// acc[q] (+)= p[16, 32] (bf16, ld kLdP) x v[32, 64] (row-major, ld kLd), q = quarter of the 64 columns.
 __device__ void product_16x64(FragC (&acc)[4], const bf16* p, const bf16* v) {
 #pragma unroll
   for (int k = 0; k < kTile / 16; ++k) {
@@ -71,7 +73,7 @@ __device__ void product_16x64(FragC (&acc)[4], const bf16* p, const bf16* v) {
 #pragma unroll
     for (int q = 0; q < 4; ++q) {
       FragBRow fb;
-      wmma::load_matrix_sync(fb, v + k * 16 * D + q * 16, D);
+      wmma::load_matrix_sync(fb, v + k * 16 * kLd + q * 16, kLd);
       wmma::mma_sync(acc[q], fa, fb, acc[q]);
     }
   }
@@ -80,8 +82,8 @@ __device__ void product_16x64(FragC (&acc)[4], const bf16* p, const bf16* v) {
 __global__ void __launch_bounds__(kWarps * 32)
     forward_kernel(bf16* __restrict__ out, float* __restrict__ lse, const bf16* __restrict__ q,
                    const bf16* __restrict__ k, const bf16* __restrict__ v, Shape shape) {
-  __shared__ __align__(32) bf16 q_s[kBlockRows][D];
-  __shared__ __align__(32) bf16 k_s[kTile][D], v_s[kTile][D];
+  __shared__ __align__(32) bf16 q_s[kBlockRows][kLd];
+  __shared__ __align__(32) bf16 k_s[kTile][kLd], v_s[kTile][kLd];
   __shared__ __align__(32) float s_s[kWarps][kWarpRows][kLdS];
   __shared__ __align__(32) bf16 p_s[kWarps][kWarpRows][kLdP];
   const int b = blockIdx.z, h = blockIdx.y, q0 = blockIdx.x * kBlockRows;
@@ -135,7 +137,7 @@ __global__ void __launch_bounds__(kWarps * 32)
           FragA fa;
           FragBRow fb;
           wmma::load_matrix_sync(fa, &p_s[warp][0][kk * 16], kLdP);
-          wmma::load_matrix_sync(fb, &v_s[kk * 16][part * 32 + qq * 16], D);
+          wmma::load_matrix_sync(fb, &v_s[kk * 16][part * 32 + qq * 16], kLd);
           wmma::mma_sync(acc, fa, fb, acc);
         }
         wmma::store_matrix_sync(&s_s[warp][0][qq * 16], acc, kLdS, wmma::mem_row_major);
@@ -163,8 +165,8 @@ __global__ void __launch_bounds__(kWarps * 32)
                        const float* __restrict__ lse, const float* __restrict__ delta,
                        const bf16* __restrict__ q, const bf16* __restrict__ k,
                        const bf16* __restrict__ v, Shape shape) {
-  __shared__ __align__(32) bf16 q_s[kBlockRows][D], do_s[kBlockRows][D];
-  __shared__ __align__(32) bf16 k_s[kTile][D], v_s[kTile][D];
+  __shared__ __align__(32) bf16 q_s[kBlockRows][kLd], do_s[kBlockRows][kLd];
+  __shared__ __align__(32) bf16 k_s[kTile][kLd], v_s[kTile][kLd];
   __shared__ __align__(32) float s_s[kWarps][kWarpRows][kLdS];
   __shared__ __align__(32) bf16 ds_s[kWarps][kWarpRows][kLdP];
   const int b = blockIdx.z, h = blockIdx.y, q0 = blockIdx.x * kBlockRows;
@@ -226,8 +228,8 @@ __global__ void __launch_bounds__(kWarps * 32)
                          const float* __restrict__ lse, const float* __restrict__ delta,
                          const bf16* __restrict__ q, const bf16* __restrict__ k,
                          const bf16* __restrict__ v, Shape shape) {
-  __shared__ __align__(32) bf16 k_s[kBlockRows][D], v_s[kBlockRows][D];
-  __shared__ __align__(32) bf16 q_t[kTile][D], do_t[kTile][D];
+  __shared__ __align__(32) bf16 k_s[kBlockRows][kLd], v_s[kBlockRows][kLd];
+  __shared__ __align__(32) bf16 q_t[kTile][kLd], do_t[kTile][kLd];
   __shared__ float lse_t[kTile], delta_t[kTile];
   __shared__ __align__(32) float s_s[kWarps][kWarpRows][kLdS];
   __shared__ __align__(32) bf16 p_s[kWarps][kWarpRows][kLdP], ds_s[kWarps][kWarpRows][kLdP];
