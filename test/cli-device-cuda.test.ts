@@ -4,9 +4,10 @@
 import { existsSync } from 'node:fs';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { SYNTHETIC_STUDENT_TEMPLATE, buildSyntheticWorld } from '@siked/core';
+import { buildSyntheticWorld } from '@siked/core';
 import { Model, parseModelConfig } from '@siked/native-cuda';
 import { jsonLines, siked, temporaryDirectory } from './helpers/cli';
+import { writeStudentFolder } from './helpers/fixture-model';
 
 const emulatedAddon = path.resolve(
   __dirname,
@@ -45,18 +46,7 @@ describeCuda('siked --device cuda (CUDA backend, emulated without a GPU)', () =>
           model.getParameter(name).map((x) => 8 * x),
         );
     }
-    fs.mkdirSync(modelDir, { recursive: true });
-    await model.save(modelDir);
-    model.dispose();
-    fs.writeFileSync(path.join(modelDir, 'tokenizer.json'), JSON.stringify(world.tokenizerJson));
-    fs.writeFileSync(
-      path.join(modelDir, 'tokenizer_config.json'),
-      JSON.stringify(world.tokenizerConfig),
-    );
-    fs.writeFileSync(
-      path.join(modelDir, 'student-format.json'),
-      JSON.stringify(SYNTHETIC_STUDENT_TEMPLATE),
-    );
+    await writeStudentFolder(modelDir, model, world);
     questions = world.splits.test.slice(0, 3).map((p) => p.question);
   });
   afterAll(() => {

@@ -3,7 +3,12 @@
 // the CLI loads. Its answers are meaningless; the tests check formats, shapes and exit codes.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { SYNTHETIC_STUDENT_TEMPLATE, buildSyntheticWorld, type Problem } from '@siked/core';
+import {
+  SYNTHETIC_STUDENT_TEMPLATE,
+  buildSyntheticWorld,
+  type Problem,
+  type SyntheticWorld,
+} from '@siked/core';
 import { Model, parseModelConfig } from '@siked/native-cuda';
 
 /** What {@link writeTinyModel} wrote. */
@@ -20,8 +25,24 @@ export interface TinyModelFixture {
 export async function writeTinyModel(dir: string, seed = 3): Promise<TinyModelFixture> {
   const world = buildSyntheticWorld('tiny', seed);
   const modelDir = path.join(dir, 'model');
-  fs.mkdirSync(modelDir, { recursive: true });
   const model = Model.fromConfig(parseModelConfig(world.modelConfig), { seed, threads: 1 });
+  await writeStudentFolder(modelDir, model, world);
+  const problems = world.splits.test;
+  const problemsFile = path.join(dir, 'test.jsonl');
+  fs.writeFileSync(problemsFile, problems.map((p) => JSON.stringify(p)).join('\n') + '\n');
+  return { modelDir, problemsFile, problems, encode: (text) => world.tokenizer.encode(text) };
+}
+
+/**
+ * Writes `model` (then disposes it) as a student checkpoint folder the CLI loads: the weights,
+ * the world's tokenizer files and the synthetic student format.
+ */
+export async function writeStudentFolder(
+  modelDir: string,
+  model: Model,
+  world: SyntheticWorld,
+): Promise<void> {
+  fs.mkdirSync(modelDir, { recursive: true });
   try {
     await model.save(modelDir);
   } finally {
@@ -36,8 +57,4 @@ export async function writeTinyModel(dir: string, seed = 3): Promise<TinyModelFi
     path.join(modelDir, 'student-format.json'),
     JSON.stringify(SYNTHETIC_STUDENT_TEMPLATE),
   );
-  const problems = world.splits.test;
-  const problemsFile = path.join(dir, 'test.jsonl');
-  fs.writeFileSync(problemsFile, problems.map((p) => JSON.stringify(p)).join('\n') + '\n');
-  return { modelDir, problemsFile, problems, encode: (text) => world.tokenizer.encode(text) };
 }

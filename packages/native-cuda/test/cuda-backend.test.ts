@@ -8,10 +8,14 @@ import * as path from 'node:path';
 import { buildInfo, Model, type ModelConfig, type TrainBatch } from '@siked/native-cuda';
 
 const emulatedAddon = path.resolve(__dirname, '../build-emulate/Release/siked_native.node');
-// Chosen before the first call loads the addon (loading is lazy).
-if (!process.env.SIKED_ADDON_PATH && existsSync(emulatedAddon)) {
-  process.env.SIKED_ADDON_PATH = emulatedAddon;
-}
+// Chosen before the first call loads the addon (loading is lazy), and put back afterwards: the
+// jest worker runs other test files after this one.
+const addonPathBefore = process.env.SIKED_ADDON_PATH;
+if (!addonPathBefore && existsSync(emulatedAddon)) process.env.SIKED_ADDON_PATH = emulatedAddon;
+afterAll(() => {
+  if (addonPathBefore === undefined) delete process.env.SIKED_ADDON_PATH;
+  else process.env.SIKED_ADDON_PATH = addonPathBefore;
+});
 const cudaUsable = (() => {
   try {
     return buildInfo().cuda.deviceCount > 0;

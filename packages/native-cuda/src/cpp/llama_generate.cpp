@@ -5,6 +5,7 @@
 #include <limits>
 #include <stdexcept>
 
+#include "backend_checks.h"
 #include "gemm.h"
 #include "llama_model.h"
 #include "llama_model_internal.h"
@@ -146,10 +147,7 @@ void LlamaModel::forward_cached(KvCache& cache, const int32_t* tokens, const int
 }
 
 std::vector<float> LlamaModel::logits(const int32_t* tokens, int B, int T) {
-  if (B <= 0 || T <= 0) throw std::invalid_argument("logits: batchSize and seqLen must be positive");
-  if (T > config_.max_position_embeddings)
-    throw std::invalid_argument("seqLen " + std::to_string(T) + " exceeds max_position_embeddings");
-  check_tokens(tokens, int64_t(B) * T, "tokens");
+  check_logits_batch(config_, tokens, B, T);
   const int V = config_.vocab_size;
   std::vector<float> out(size_t(B) * T * V);
   // Whole rows per packed call, at most kMaxPackedRows tokens (one row always fits).
@@ -173,23 +171,11 @@ std::vector<float> LlamaModel::logits(const int32_t* tokens, int B, int T) {
 std::vector<std::vector<float>> LlamaModel::score(const std::vector<std::vector<int32_t>>& sequences) {
   const int V = config_.vocab_size;
   std::vector<std::vector<float>> out(sequences.size());
-  for (size_t i = 0; i < sequences.size(); ++i) {
-    const auto& seq = sequences[i];
-    if (seq.empty()) throw std::invalid_argument("sequences[" + std::to_string(i) + "] is empty");
-    if (int(seq.size()) > config_.max_position_embeddings)
-      throw std::invalid_argument("sequences[" + std::to_string(i) + "] is longer than max_position_embeddings");
-    check_tokens(seq.data(), int64_t(seq.size()), ("sequences[" + std::to_string(i) + "]").c_str());
-  }
+  check_score_sequences(config_, sequences);
   size_t i = 0;
   while (i < sequences.size()) {
-    // Pack whole sequences up to kMaxPackedRows tokens per forward (at least one).
-    size_t j = i;
     int rows = 0, max_len = 0;
-    while (j < sequences.size() && (j == i || rows + int(sequences[j].size()) <= kMaxPackedRows)) {
-      rows += int(sequences[j].size());
-      max_len = std::max(max_len, int(sequences[j].size()));
-      ++j;
-    }
+    const size_t j = pack_sequences(sequences, i, kMaxPackedRows, &rows, &max_len);
     KvCache& cache = kv_cache(int(j - i), max_len);
     std::vector<int32_t> tokens, slots, positions;
     std::vector<int> logit_rows;
@@ -220,20 +206,8 @@ std::vector<GenerationResult> LlamaModel::generate(const std::vector<std::vector
                                                    const SampleSpec& spec) {
   const LlamaConfig& c = config_;
   const int V = c.vocab_size, n = spec.num_samples, P = int(prompts.size());
-  if (n <= 0) throw std::invalid_argument("numSamples must be positive");
-  if (spec.max_new_tokens <= 0) throw std::invalid_argument("maxNewTokens must be positive");
-  int max_prompt = 0;
-  for (int p = 0; p < P; ++p) {
-    if (prompts[p].empty()) throw std::invalid_argument("prompts[" + std::to_string(p) + "] is empty");
-    check_tokens(prompts[p].data(), int64_t(prompts[p].size()), ("prompts[" + std::to_string(p) + "]").c_str());
-    max_prompt = std::max(max_prompt, int(prompts[p].size()));
-  }
-  for (int32_t t : spec.stop_tokens) check_tokens(&t, 1, "stopTokenIds");
+  const int max_len = check_generation(c, prompts, spec);
   if (P == 0) return {};
-  const int max_len = max_prompt + spec.max_new_tokens;
-  if (max_len > c.max_position_embeddings)
-    throw std::invalid_argument("longest prompt + maxNewTokens = " + std::to_string(max_len) +
-                                " exceeds max_position_embeddings " + std::to_string(c.max_position_embeddings));
   const int slots = P * n;
   KvCache& cache = kv_cache(slots, max_len);
 

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "backend_checks.h"
 #include "gemm.h"
 #include "llama_model_internal.h"
 #include "random.h"
@@ -256,14 +257,6 @@ LinearGrads LlamaModel::grads_of(const Layer& layer, int p) {
   return g;
 }
 
-void LlamaModel::check_tokens(const int32_t* tokens, int64_t n, const char* what) const {
-  for (int64_t i = 0; i < n; ++i)
-    if (tokens[i] < 0 || tokens[i] >= config_.vocab_size)
-      throw std::invalid_argument(std::string(what) + "[" + std::to_string(i) + "] = " +
-                                  std::to_string(tokens[i]) + " is not a token id in [0, " +
-                                  std::to_string(config_.vocab_size) + ")");
-}
-
 // --- training ---------------------------------------------------------------------------------
 
 float* LlamaModel::forward_train(const int32_t* tokens, int B, int T) {
@@ -348,23 +341,11 @@ void LlamaModel::backward_train(const int32_t* tokens, int B, int T) {
 }
 
 std::pair<double, int64_t> LlamaModel::accumulate(const int32_t* tokens, const uint8_t* mask, int B, int T) {
-  if (B <= 0 || T <= 0) throw std::invalid_argument("batch must have positive batchSize and seqLen");
-  if (T > config_.max_position_embeddings)
-    throw std::invalid_argument("seqLen " + std::to_string(T) + " exceeds max_position_embeddings " +
-                                std::to_string(config_.max_position_embeddings));
-  check_tokens(tokens, int64_t(B) * T, "tokens");
+  check_train_batch(config_, tokens, B, T);
   ensure_grads();
   float* logits = forward_train(tokens, B, T);
-  // Position t predicts token t+1; it is trained on when the mask marks token t+1.
   std::vector<int32_t>& targets = acts_->targets;
-  int64_t count = 0;
-  for (int b = 0; b < B; ++b)
-    for (int t = 0; t < T; ++t) {
-      const int64_t n = int64_t(b) * T + t;
-      const bool trained = t + 1 < T && mask[n + 1] != 0;
-      targets[n] = trained ? tokens[n + 1] : -1;
-      count += trained;
-    }
+  const int64_t count = next_token_targets(tokens, mask, B, T, targets.data());
   const double loss = crossentropy_forward_backward(logits, targets.data(), B * T, config_.vocab_size,
                                                     true, pool_.get());
   if (count > 0) backward_train(tokens, B, T);

@@ -95,7 +95,6 @@ class LlamaModel : public ModelBackend {
                       float* logits_out);
   // The model's KV cache shaped for `slots` sequences of max_len positions.
   KvCache& kv_cache(int slots, int max_len);
-  void check_tokens(const int32_t* tokens, int64_t n, const char* what) const;
 
   LlamaConfig config_;
   std::unique_ptr<ThreadPool> pool_;

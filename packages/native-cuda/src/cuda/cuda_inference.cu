@@ -12,6 +12,7 @@
 #include <limits>
 #include <map>
 
+#include "backend_checks.h"
 #include "cuda_model_internal.cuh"
 #include "random.h"
 
@@ -241,10 +242,7 @@ void CudaModel::forward_cached(int M, int R, int max_len) {
 
 std::vector<float> CudaModel::logits(const int32_t* tokens, int B, int T) {
   const LlamaConfig& c = host_->config();
-  if (B <= 0 || T <= 0) throw std::invalid_argument("logits: batchSize and seqLen must be positive");
-  if (T > c.max_position_embeddings)
-    throw std::invalid_argument("seqLen " + std::to_string(T) + " exceeds max_position_embeddings");
-  check_tokens(tokens, int64_t(B) * T, "tokens");
+  check_logits_batch(c, tokens, B, T);
   const int V = c.vocab_size;
   std::vector<float> out(size_t(B) * T * V);
   const int rows_per_call = std::max(1, kMaxPackedRows / T);
@@ -272,24 +270,13 @@ std::vector<float> CudaModel::logits(const int32_t* tokens, int B, int T) {
 std::vector<std::vector<float>> CudaModel::score(const std::vector<std::vector<int32_t>>& sequences) {
   const LlamaConfig& c = host_->config();
   std::vector<std::vector<float>> out(sequences.size());
-  for (size_t i = 0; i < sequences.size(); ++i) {
-    const auto& seq = sequences[i];
-    if (seq.empty()) throw std::invalid_argument("sequences[" + std::to_string(i) + "] is empty");
-    if (int(seq.size()) > c.max_position_embeddings)
-      throw std::invalid_argument("sequences[" + std::to_string(i) + "] is longer than max_position_embeddings");
-    check_tokens(seq.data(), int64_t(seq.size()), "sequences[" + std::to_string(i) + "]");
-  }
+  check_score_sequences(c, sequences);
   RowInputs in;
   std::vector<float> gathered;
   size_t i = 0;
   while (i < sequences.size()) {
-    size_t j = i;
     int rows = 0, max_len = 0;
-    while (j < sequences.size() && (j == i || rows + int(sequences[j].size()) <= kMaxPackedRows)) {
-      rows += int(sequences[j].size());
-      max_len = std::max(max_len, int(sequences[j].size()));
-      ++j;
-    }
+    const size_t j = pack_sequences(sequences, i, kMaxPackedRows, &rows, &max_len);
     in.clear();
     for (size_t s = i; s < j; ++s)
       for (size_t t = 0; t < sequences[s].size(); ++t) {
@@ -328,20 +315,8 @@ std::vector<GenerationResult> CudaModel::generate(const std::vector<std::vector<
                                                   const SampleSpec& spec) {
   const LlamaConfig& c = host_->config();
   const int V = c.vocab_size, n = spec.num_samples, P = int(prompts.size());
-  if (n <= 0) throw std::invalid_argument("numSamples must be positive");
-  if (spec.max_new_tokens <= 0) throw std::invalid_argument("maxNewTokens must be positive");
-  int max_prompt = 0;
-  for (int p = 0; p < P; ++p) {
-    if (prompts[p].empty()) throw std::invalid_argument("prompts[" + std::to_string(p) + "] is empty");
-    check_tokens(prompts[p].data(), int64_t(prompts[p].size()), "prompts[" + std::to_string(p) + "]");
-    max_prompt = std::max(max_prompt, int(prompts[p].size()));
-  }
-  for (int32_t t : spec.stop_tokens) check_tokens(&t, 1, "stopTokenIds");
+  const int max_len = check_generation(c, prompts, spec);
   if (P == 0) return {};
-  const int max_len = max_prompt + spec.max_new_tokens;
-  if (max_len > c.max_position_embeddings)
-    throw std::invalid_argument("longest prompt + maxNewTokens = " + std::to_string(max_len) +
-                                " exceeds max_position_embeddings " + std::to_string(c.max_position_embeddings));
   // Slots: every sample of a prompt must fit at once (they share its prefill); the KV cache of
   // all slots must leave room on the device.
   const size_t slot_bytes = size_t(c.num_layers) * 2 * c.num_kv_heads * size_t(max_len) * c.head_dim * 2;

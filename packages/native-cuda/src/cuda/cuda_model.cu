@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "backend_checks.h"
 #include "cuda_model_internal.cuh"
 
 namespace siked {
@@ -464,21 +465,9 @@ void CudaModel::backward_train(int B, int T) {
                "embedding backward");
 }
 
-void CudaModel::check_tokens(const int32_t* tokens, int64_t n, const std::string& what) const {
-  const int V = host_->config().vocab_size;
-  for (int64_t i = 0; i < n; ++i)
-    if (tokens[i] < 0 || tokens[i] >= V)
-      throw std::invalid_argument(what + "[" + std::to_string(i) + "] = " + std::to_string(tokens[i]) +
-                                  " is not a token id in [0, " + std::to_string(V) + ")");
-}
-
 std::pair<double, int64_t> CudaModel::accumulate(const int32_t* tokens, const uint8_t* mask, int B, int T) {
   const LlamaConfig& c = host_->config();
-  if (B <= 0 || T <= 0) throw std::invalid_argument("batch must have positive batchSize and seqLen");
-  if (T > c.max_position_embeddings)
-    throw std::invalid_argument("seqLen " + std::to_string(T) + " exceeds max_position_embeddings " +
-                                std::to_string(c.max_position_embeddings));
-  check_tokens(tokens, int64_t(B) * T, "tokens");
+  check_train_batch(c, tokens, B, T);
   ensure_training_state();
   const int rank = host_->lora_rank();
   if (!train_ || train_->B != B || train_->T != T || train_->lora_rank != rank) {
@@ -496,20 +485,12 @@ std::pair<double, int64_t> CudaModel::accumulate(const int32_t* tokens, const ui
   }
   CudaTrainActivations& a = *train_;
   const int64_t N = int64_t(B) * T;
-  // Position t predicts token t+1; it is trained on when the mask marks token t+1.
+  // Tokens, next-token targets and positions, uploaded together.
   a.host_ints.resize(size_t(3 * N));
-  int32_t* targets = a.host_ints.data() + N;
-  int32_t* positions = a.host_ints.data() + 2 * N;
   std::memcpy(a.host_ints.data(), tokens, size_t(N) * 4);
-  int64_t count = 0;
-  for (int b = 0; b < B; ++b)
-    for (int t = 0; t < T; ++t) {
-      const int64_t n = int64_t(b) * T + t;
-      const bool trained = t + 1 < T && mask[n + 1] != 0;
-      targets[n] = trained ? tokens[n + 1] : -1;
-      positions[n] = t;
-      count += trained;
-    }
+  const int64_t count = next_token_targets(tokens, mask, B, T, a.host_ints.data() + N);
+  int32_t* positions = a.host_ints.data() + 2 * N;
+  for (int64_t n = 0; n < N; ++n) positions[n] = int32_t(n % T);
   cuda_check_status(cudaMemcpyAsync(a.tokens, a.host_ints.data(), size_t(3 * N) * 4, cudaMemcpyHostToDevice, stream_),
                     "batch upload");
   forward_train(B, T);
