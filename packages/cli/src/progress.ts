@@ -1,7 +1,8 @@
 // Progress for long work (teacher calls, training, sampling, verification). Always on stderr, so
-// stdout carries only results (JSON, JSONL) and stays pipeable. On a terminal: cli-progress bars
-// with rate and ETA. Off a terminal (CI, pipes): plain lines with the same figures, throttled.
-import { MultiBar, Presets, type SingleBar } from 'cli-progress';
+// stdout carries only results (JSON, JSONL) and stays pipeable. On a terminal: bars with rate and
+// ETA that log lines print above (terminal-bars.ts). Off a terminal (CI, pipes): plain lines with
+// the same figures, throttled.
+import { formatSeconds, TerminalBars, type BarState } from './terminal-bars';
 
 /** How progress is shown. */
 export type ProgressMode = 'bar' | 'lines' | 'quiet';
@@ -37,13 +38,6 @@ function formatFields(fields: ProgressFields | undefined): string {
   return Object.entries(fields)
     .map(([key, value]) => ` ${key}=${value}`)
     .join('');
-}
-
-function formatSeconds(seconds: number): string {
-  if (!Number.isFinite(seconds)) return '?';
-  if (seconds < 60) return `${Math.round(seconds)}s`;
-  const minutes = Math.floor(seconds / 60);
-  return `${minutes}m${String(Math.round(seconds - minutes * 60)).padStart(2, '0')}s`;
 }
 
 /** A progress line as `lines` mode prints it: `label: done/total (pct) rate/s ETA t fields`. */
@@ -99,17 +93,21 @@ class LineTask implements ProgressTask {
 class BarTask implements ProgressTask {
   private finished = false;
   constructor(
-    private readonly bar: SingleBar,
-    private readonly total: number,
+    private readonly bars: TerminalBars,
+    private readonly bar: BarState,
   ) {}
   tick(increment = 1, fields?: ProgressFields): void {
-    this.bar.increment(increment, { fields: formatFields(fields) });
+    if (this.finished) return;
+    this.bar.value += increment;
+    if (fields) this.bar.fields = formatFields(fields);
+    this.bars.changed();
   }
   done(fields?: ProgressFields): void {
     if (this.finished) return;
     this.finished = true;
-    this.bar.update(this.total, { fields: formatFields(fields) });
-    this.bar.stop();
+    this.bar.value = Math.max(this.bar.value, this.bar.total);
+    if (fields) this.bar.fields = formatFields(fields);
+    this.bars.finish(this.bar);
   }
 }
 
@@ -133,35 +131,16 @@ export function createProgress(
       close() {},
     };
   }
-  const bars = new MultiBar(
-    {
-      format:
-        '{label} [{bar}] {value}/{total} {percentage}% | {rate}/s | ETA {eta_formatted}{fields}',
-      hideCursor: true,
-      clearOnComplete: false,
-      stopOnComplete: false,
-      etaBuffer: 50,
-    },
-    Presets.shades_classic,
-  );
+  const stream = process.stderr;
+  const bars = new TerminalBars({
+    write: (text) => void stream.write(text),
+    // A pseudo-terminal of unknown size reports 0 columns: assume the classic 80.
+    columns: () => stream.columns || Number(process.env.COLUMNS) || 80,
+  });
   return {
     mode,
-    task: (label, total) => {
-      const started = Date.now();
-      const bar = bars.create(total, 0, { label, fields: '', rate: '0.0' });
-      const task = new BarTask(bar, total);
-      const tick = task.tick.bind(task);
-      task.tick = (increment = 1, fields) => {
-        const seconds = (Date.now() - started) / 1000;
-        bar.update({
-          rate:
-            seconds > 0 ? ((bar.getProgress() * total + increment) / seconds).toFixed(1) : '0.0',
-        });
-        tick(increment, fields);
-      };
-      return task;
-    },
-    log: (message) => bars.log(message + '\n'),
-    close: () => bars.stop(),
+    task: (label, total) => new BarTask(bars, bars.add(label, total)),
+    log: (message) => bars.log(message),
+    close: () => bars.close(),
   };
 }
