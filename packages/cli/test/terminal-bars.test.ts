@@ -13,9 +13,9 @@ function screen(text: string): string[] {
   for (let i = 0; i < text.length; i++) {
     const ch = text[i];
     if (ch === '\x1b') {
-      const match = /^\x1b\[(\d*)([A-Za-z])/.exec(text.slice(i));
+      const match = /^\[(\d*)([A-Za-z])/.exec(text.slice(i + 1)); // after ESC
       if (!match) continue;
-      i += match[0].length - 1;
+      i += match[0].length;
       if (match[2] === 'A') row = Math.max(0, row - Number(match[1] || 1));
       if (match[2] === 'J') {
         rows[row] = rows[row].slice(0, column);
