@@ -81,11 +81,31 @@ export class EngineStudent implements Student {
     private readonly options: EngineStudentOptions = {},
   ) {}
 
+  /**
+   * Training ids = the prompt's ids exactly as generate() gives them to the model (BOS included),
+   * then the target's ids and EOS. With a BPE the whole text is tokenized at once, as `transformers`
+   * would, whenever its ids start with the prompt's ids: then a forced-strategy prompt (the prompt
+   * plus its tag) is a prefix of the training ids too, because the prompt's trailing spaces move to
+   * the continuation and a BPE pre-tokenizer cuts before a space. Otherwise (or word-level) the
+   * prompt's and the target's ids are joined.
+   */
   private tokenize(example: TrainingExample): TokenizedExample {
-    return {
-      promptIds: this.tokenizer.encode(example.prompt),
-      targetIds: [...this.tokenizer.encode(example.target), this.tokenizer.eosTokenId],
-    };
+    const { prompt, carried } = this.tokenizer.splitPrompt(example.prompt);
+    const promptIds = this.tokenizer.encodeSequence(prompt);
+    const eos = this.tokenizer.eosTokenId;
+    if (this.tokenizer.spaceJoinsNextToken) {
+      const whole = this.tokenizer.encodeSequence(prompt + carried + example.target);
+      if (promptIds.every((id, i) => whole[i] === id) && whole.length > promptIds.length) {
+        return { promptIds, targetIds: [...whole.slice(promptIds.length), eos] };
+      }
+    }
+    return { promptIds, targetIds: [...this.tokenizer.encode(carried + example.target), eos] };
+  }
+
+  /** The ids generate() gives the model for `prompt`, and the spaces its continuation starts with. */
+  promptIds(prompt: string): { ids: number[]; carried: string } {
+    const split = this.tokenizer.splitPrompt(prompt);
+    return { ids: this.tokenizer.encodeSequence(split.prompt), carried: split.carried };
   }
 
   async train(
@@ -178,16 +198,16 @@ export class EngineStudent implements Student {
     return this.model.config.max_position_embeddings;
   }
 
-  /** How many tokens `text` takes, encoded as generate and score encode it. */
+  /** How many tokens `text` takes, encoded as generate and score encode it (BOS included). */
   tokenCount(text: string): number {
-    return this.tokenizer.encode(text).length;
+    return this.tokenizer.encodeSequence(text).length;
   }
 
   async generate(prompts: readonly string[], options: GenerationOptions): Promise<GeneratedText[]> {
     const chunkSize = this.options.generationChunkSize ?? 32;
     const maxPositions = this.model.config.max_position_embeddings;
-    const encoded = prompts.map((prompt, index) => {
-      const ids = this.tokenizer.encode(prompt);
+    const split = prompts.map((prompt) => this.promptIds(prompt));
+    const encoded = split.map(({ ids }, index) => {
       if (ids.length + options.maxNewTokens > maxPositions) {
         throw new RangeError(
           `prompt ${index} has ${ids.length} tokens; with maxNewTokens ${options.maxNewTokens} it exceeds the model's ${maxPositions} positions`,
@@ -212,7 +232,12 @@ export class EngineStudent implements Student {
           generation.tokens.at(-1) === this.tokenizer.eosTokenId &&
           generation.finishReason === 'stop';
         const ids = hitEos ? generation.tokens.slice(0, -1) : generation.tokens;
-        const cut = cutAtStops(this.tokenizer.decode(ids), options.stop ?? []);
+        // The continuation starts with the spaces moved off its prompt: they were the prompt's.
+        const carried = split[start + generation.promptIndex]!.carried;
+        const decoded = this.tokenizer.decode(ids);
+        const text =
+          carried && decoded.startsWith(carried) ? decoded.slice(carried.length) : decoded;
+        const cut = cutAtStops(text, options.stop ?? []);
         results.push({
           promptIndex: start + generation.promptIndex,
           sampleIndex: generation.sampleIndex,
@@ -226,7 +251,7 @@ export class EngineStudent implements Student {
   }
 
   async score(texts: readonly string[]): Promise<ScoredText[]> {
-    const sequences = texts.map((text) => this.tokenizer.encode(text));
+    const sequences = texts.map((text) => this.tokenizer.encodeSequence(text));
     const scores = sequences.some((ids) => ids.length === 0)
       ? Promise.reject(new RangeError('score: a text encodes to no tokens'))
       : this.model.scoreTokens(sequences);

@@ -31,6 +31,32 @@ export interface TokenizerOptions {
   eosToken?: string;
   /** The padding token text (default: `pad_token`, else the EOS token: padding is masked anyway). */
   padToken?: string;
+  /**
+   * Whether sequences start with the beginning-of-sequence token. Default: what `transformers`
+   * adds, i.e. the special token the post-processor's template puts first (Llama 3, Gemma), else
+   * `bos_token` when tokenizer_config.json sets `add_bos_token: true` (Llama 2), else none (Qwen).
+   */
+  addBosToken?: boolean;
+}
+
+/** The special token a TemplateProcessing post-processor puts before a single sequence, if any. */
+function templateBosToken(tokenizerJson: object): string | undefined {
+  const find = (processor: unknown): string | undefined => {
+    if (processor === null || typeof processor !== 'object') return undefined;
+    const p = processor as { type?: string; single?: unknown[]; processors?: unknown[] };
+    if (p.type === 'Sequence') {
+      for (const inner of p.processors ?? []) {
+        const token = find(inner);
+        if (token !== undefined) return token;
+      }
+      return undefined;
+    }
+    if (p.type !== 'TemplateProcessing' || !Array.isArray(p.single)) return undefined;
+    const first = p.single[0] as { SpecialToken?: { id?: unknown } } | undefined;
+    const id = first?.SpecialToken?.id;
+    return typeof id === 'string' ? id : undefined;
+  };
+  return find((tokenizerJson as { post_processor?: unknown }).post_processor);
 }
 
 function tokenText(value: unknown): string | undefined {
@@ -52,6 +78,13 @@ function tokenText(value: unknown): string | undefined {
  */
 export class HfTokenizer {
   readonly eosTokenId: number;
+  /** The id every prompt and scored text starts with (see TokenizerOptions.addBosToken), if any. */
+  readonly bosTokenId: number | undefined;
+  /**
+   * Whether a space joins the token after it (byte-level BPE, SentencePiece): then a prompt must
+   * not end in a space, or training text and sampling prompt would split it differently.
+   */
+  readonly spaceJoinsNextToken: boolean;
   readonly padTokenId: number;
   readonly vocabSize: number;
   /** The id text outside the vocabulary maps to (WordLevel/WordPiece `unk_token`), if any. */
@@ -62,6 +95,7 @@ export class HfTokenizer {
     tokenizerJson: object,
     eosToken: string,
     padToken: string,
+    bosToken: string | undefined,
     source: string,
   ) {
     const eos = tokenizer.token_to_id(eosToken);
@@ -76,6 +110,15 @@ export class HfTokenizer {
       );
     this.eosTokenId = eos;
     this.padTokenId = pad;
+    if (bosToken !== undefined) {
+      this.bosTokenId = tokenizer.token_to_id(bosToken);
+      if (this.bosTokenId === undefined)
+        throw new Error(
+          `${source}: beginning-of-sequence token ${JSON.stringify(bosToken)} is not in the vocabulary`,
+        );
+    }
+    const modelType = (tokenizerJson as { model?: { type?: unknown } }).model?.type;
+    this.spaceJoinsNextToken = modelType === 'BPE' || modelType === 'Unigram';
     this.vocabSize = tokenizer.get_vocab(true).size;
     const unknown = (tokenizerJson as { model?: { unk_token?: unknown } }).model?.unk_token;
     this.unknownTokenId = typeof unknown === 'string' ? tokenizer.token_to_id(unknown) : undefined;
@@ -109,7 +152,18 @@ export class HfTokenizer {
       );
     }
     const padToken = options.padToken ?? tokenText(tokenizerConfig.pad_token) ?? eosToken;
-    return new HfTokenizer(tokenizer, tokenizerJson, eosToken, padToken, source);
+    const configBos = tokenText(tokenizerConfig.bos_token);
+    const defaultBos =
+      templateBosToken(tokenizerJson) ??
+      (tokenizerConfig.add_bos_token === true ? configBos : undefined);
+    let bosToken: string | undefined;
+    if (options.addBosToken === undefined) bosToken = defaultBos;
+    else if (options.addBosToken) {
+      bosToken = defaultBos ?? configBos;
+      if (bosToken === undefined)
+        throw new Error(`${source}: addBosToken is set but the tokenizer names no bos_token`);
+    }
+    return new HfTokenizer(tokenizer, tokenizerJson, eosToken, padToken, bosToken, source);
   }
 
   /** Loads `tokenizer.json` (a file, or a folder holding it and optionally `tokenizer_config.json`). */
@@ -124,6 +178,24 @@ export class HfTokenizer {
       throw error;
     });
     return HfTokenizer.fromJson(json, config as Record<string, unknown>, options, file);
+  }
+
+  /** Token ids of a whole sequence as the model sees it: the BOS id (if any), then `text`. */
+  encodeSequence(text: string): number[] {
+    const ids = this.encode(text);
+    return this.bosTokenId === undefined ? ids : [this.bosTokenId, ...ids];
+  }
+
+  /**
+   * A prompt and the text that will follow it, cut where both training and sampling tokenize
+   * alike: with a tokenizer whose spaces join the next token, the prompt's trailing spaces move
+   * to the start of the continuation (`"[pot]: "` + `"x = 3"` becomes `"[pot]:"` + `" x = 3"`),
+   * so the model never sees a lone space token at the end of a prompt.
+   */
+  splitPrompt(prompt: string): { prompt: string; carried: string } {
+    if (!this.spaceJoinsNextToken) return { prompt, carried: '' };
+    const trimmed = prompt.replace(/ +$/, '');
+    return { prompt: trimmed, carried: prompt.slice(trimmed.length) };
   }
 
   /** Token ids of `text`, without special tokens. */
