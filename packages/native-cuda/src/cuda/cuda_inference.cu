@@ -143,7 +143,7 @@ void CudaModel::prepare_inference(int M, int R, int slots, int max_len) {
   // KV cache: (L, 2, slots, KV, max_len, hd) bf16, grown, never shrunk.
   const size_t kv_bytes = size_t(c.num_layers) * 2 * slots * c.num_kv_heads * size_t(max_len) * c.head_dim * 2;
   kv_.grow(kv_bytes, "KV cache");
-  kv_slots_ = slots, kv_max_len_ = max_len;
+  kv_slots_ = slots;
 }
 
 namespace {

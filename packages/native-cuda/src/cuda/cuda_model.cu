@@ -46,6 +46,26 @@ void DeviceBuffer::release() {
   bytes_ = 0;
 }
 
+void DeviceSlab::load(const std::vector<float>& host, cudaStream_t stream, const char* what) {
+  size = host.size();
+  master.allocate(size * 4, what);
+  half.allocate(size * 2, what);
+  cuda_check_status(cudaMemcpyAsync(master.get(), host.data(), size * 4, cudaMemcpyHostToDevice, stream), what);
+  cuda_check(siked_cuda_cast_f32_to_bf16(half.get(), master.get<float>(), int64_t(size), stream), what);
+  cuda_check_status(cudaStreamSynchronize(stream), what);
+}
+
+void DeviceSlab::store(std::vector<float>& host, const char* what) const {
+  cuda_check_status(cudaMemcpy(host.data(), master.get(), size * 4, cudaMemcpyDeviceToHost), what);
+}
+
+void DeviceSlab::start_training(cudaStream_t stream, const char* what) {
+  for (DeviceBuffer* b : {&grad, &m, &v}) {
+    b->allocate(size * 4, what);
+    cuda_check_status(cudaMemsetAsync(b->get(), 0, b->bytes(), stream), what);
+  }
+}
+
 namespace {
 
 // The shapes the kernels are specialised for, checked before any allocation.
@@ -82,11 +102,8 @@ CudaModel::CudaModel(const LlamaConfig& config, uint64_t seed, bool random_init)
   cuda_check_status(cudaStreamCreate(&stream_), "cudaStreamCreate");
   try {
     cuda_check(siked_cuda_blas_create(&blas_, stream_), "cuBLAS");
-    const size_t P = size_t(host_->parameter_count());
-    master_.allocate(P * 4, "fp32 master weights");
-    half_.allocate(P * 2, "bf16 weights");
+    base_.load(host_->parameter_slab(), stream_, "weights (fp32 masters and bf16 copy)");
     scalars_.allocate(2 * sizeof(float), "optimizer scalars");
-    upload_parameters();
   } catch (...) {
     if (blas_) siked_cuda_blas_destroy(blas_);
     cudaStreamDestroy(stream_);
@@ -105,39 +122,10 @@ CudaModel::~CudaModel() {
 
 // --- host <-> device ---------------------------------------------------------------------------
 
-void CudaModel::upload_parameters() {
-  std::vector<float>& p = host_->parameter_slab();
-  cuda_check_status(cudaMemcpyAsync(master_.get(), p.data(), p.size() * 4, cudaMemcpyHostToDevice, stream_),
-                    "upload of the weights");
-  cuda_check(siked_cuda_cast_f32_to_bf16(half_.get(), master_.get<float>(), int64_t(p.size()), stream_),
-             "bf16 copy of the weights");
-  cuda_check_status(cudaStreamSynchronize(stream_), "upload of the weights");
-  host_params_stale_ = false;
-}
-
-void CudaModel::upload_lora() {
-  std::vector<float>& p = host_->lora_slab();
-  cuda_check_status(cudaMemcpyAsync(lora_master_.get(), p.data(), p.size() * 4, cudaMemcpyHostToDevice, stream_),
-                    "upload of the adapters");
-  cuda_check(siked_cuda_cast_f32_to_bf16(lora_half_.get(), lora_master_.get<float>(), int64_t(p.size()), stream_),
-             "bf16 copy of the adapters");
-  cuda_check_status(cudaStreamSynchronize(stream_), "upload of the adapters");
-  host_lora_stale_ = false;
-}
-
 void CudaModel::refresh_host() const {
-  if (host_params_stale_) {
-    std::vector<float>& p = host_->parameter_slab();
-    cuda_check_status(cudaMemcpy(p.data(), master_.get(), p.size() * 4, cudaMemcpyDeviceToHost),
-                      "download of the weights");
-    host_params_stale_ = false;
-  }
-  if (host_lora_stale_) {
-    std::vector<float>& p = host_->lora_slab();
-    cuda_check_status(cudaMemcpy(p.data(), lora_master_.get(), p.size() * 4, cudaMemcpyDeviceToHost),
-                      "download of the adapters");
-    host_lora_stale_ = false;
-  }
+  if (host_params_stale_) base_.store(host_->parameter_slab(), "download of the weights");
+  if (host_lora_stale_) lora_.store(host_->lora_slab(), "download of the adapters");
+  host_params_stale_ = host_lora_stale_ = false;
 }
 
 std::vector<float> CudaModel::get_parameter(const std::string& name) const {
@@ -163,8 +151,9 @@ void CudaModel::set_parameter(const std::string& name, const float* data, size_t
   host_->set_parameter(name, data, count);  // validates the name and the count
   bool is_lora = false;
   const TensorEntry& entry = find_tensor(name, &is_lora);
-  float* master = (is_lora ? lora_master_.get<float>() : master_.get<float>()) + entry.offset;
-  void* copy = is_lora ? lora_half(entry.offset) : half(entry.offset);
+  const DeviceSlab& slab = is_lora ? lora_ : base_;
+  float* master = slab.master.get<float>() + entry.offset;
+  void* copy = slab.half.get<char>() + entry.offset * 2;
   cuda_check_status(cudaMemcpyAsync(master, data, count * 4, cudaMemcpyHostToDevice, stream_), "setParameter upload");
   cuda_check(siked_cuda_cast_f32_to_bf16(copy, master, int64_t(count), stream_), "setParameter bf16 copy");
   cuda_check_status(cudaStreamSynchronize(stream_), "setParameter");
@@ -176,7 +165,7 @@ std::vector<float> CudaModel::get_gradient(const std::string& name) const {
   if (!is_lora && lora_enabled())
     throw std::invalid_argument("tensor '" + name + "' is frozen (LoRA is enabled) and has no gradient");
   std::vector<float> out(entry.numel, 0.f);
-  const DeviceBuffer& g = is_lora ? lora_grad_ : grad_;
+  const DeviceBuffer& g = (is_lora ? lora_ : base_).grad;
   if (g.empty()) return out;
   cuda_check_status(cudaStreamSynchronize(stream_), "getGradient");
   cuda_check_status(cudaMemcpy(out.data(), g.get<float>() + entry.offset, entry.numel * 4, cudaMemcpyDeviceToHost),
@@ -189,17 +178,10 @@ std::vector<float> CudaModel::get_gradient(const std::string& name) const {
 void CudaModel::enable_lora(const LoraSpec& spec) {
   refresh_host();
   host_->enable_lora(spec);  // validates, builds the PEFT table and PEFT's init
-  const size_t R = host_->lora_slab().size();
-  lora_master_.allocate(R * 4, "LoRA fp32 adapters");
-  lora_half_.allocate(R * 2, "LoRA bf16 adapters");
-  lora_grad_.allocate(R * 4, "LoRA gradients");
-  lora_m_.allocate(R * 4, "LoRA AdamW first moment");
-  lora_v_.allocate(R * 4, "LoRA AdamW second moment");
-  for (DeviceBuffer* b : {&lora_grad_, &lora_m_, &lora_v_})
-    cuda_check_status(cudaMemsetAsync(b->get(), 0, b->bytes(), stream_), "LoRA state reset");
-  upload_lora();
+  lora_.load(host_->lora_slab(), stream_, "LoRA adapters (fp32 masters and bf16 copy)");
+  lora_.start_training(stream_, "LoRA gradients and AdamW moments");
   // The base is frozen: its gradients and moments are released, as on the CPU.
-  grad_.release(), m_.release(), v_.release();
+  base_.stop_training();
   train_.reset();  // the activation layout depends on the adapters
   adam_step_ = 0;
   accumulated_loss_ = 0;
@@ -210,8 +192,8 @@ void CudaModel::enable_lora(const LoraSpec& spec) {
 void CudaModel::merge_lora() {
   refresh_host();
   host_->merge_lora();  // throws when LoRA is off
-  for (DeviceBuffer* b : {&lora_master_, &lora_half_, &lora_grad_, &lora_m_, &lora_v_}) b->release();
-  upload_parameters();
+  lora_.release();
+  base_.load(host_->parameter_slab(), stream_, "merged weights (fp32 masters and bf16 copy)");
   train_.reset();
   adam_step_ = 0;
   accumulated_loss_ = 0;
@@ -228,13 +210,8 @@ void CudaModel::configure_optimizer(const AdamWOptions& options) {
 
 void CudaModel::ensure_training_state() {
   if (lora_enabled()) return;
-  if (grad_.empty()) {
-    const size_t P = size_t(host_->parameter_count());
-    grad_.allocate(P * 4, "gradients");
-    m_.allocate(P * 4, "AdamW first moment");
-    v_.allocate(P * 4, "AdamW second moment");
-    for (DeviceBuffer* b : {&grad_, &m_, &v_})
-      cuda_check_status(cudaMemsetAsync(b->get(), 0, b->bytes(), stream_), "optimizer state reset");
+  if (!base_.trained()) {
+    base_.start_training(stream_, "gradients and AdamW moments");
     adam_step_ = 0;
     rebuild_optimizer_plan();
   }
@@ -244,16 +221,16 @@ void CudaModel::ensure_training_state() {
 void CudaModel::rebuild_optimizer_plan() {
   if (plan_) siked_cuda_adam_plan_destroy(plan_);
   plan_ = nullptr;
-  const bool lora = lora_enabled();
+  DeviceSlab& slab = trained_slab();
+  if (!slab.trained()) return;  // created by ensure_training_state once gradients exist
   SikedAdamTensor t{};
-  t.param = (lora ? lora_master_ : master_).get<float>();
-  t.grad = (lora ? lora_grad_ : grad_).get<float>();
-  t.m = (lora ? lora_m_ : m_).get<float>();
-  t.v = (lora ? lora_v_ : v_).get<float>();
-  t.param_bf16 = (lora ? lora_half_ : half_).get();
-  t.n = int64_t(lora ? host_->lora_slab().size() : host_->parameter_slab().size());
+  t.param = slab.master.get<float>();
+  t.grad = slab.grad.get<float>();
+  t.m = slab.m.get<float>();
+  t.v = slab.v.get<float>();
+  t.param_bf16 = slab.half.get();
+  t.n = int64_t(slab.size);
   t.weight_decay = adam_.weight_decay;
-  if (!t.grad) return;  // created by ensure_training_state once gradients exist
   cuda_check(siked_cuda_adam_plan_create(&plan_, &t, 1), "AdamW plan");
 }
 
@@ -290,17 +267,17 @@ void CudaModel::linear_backward(void* dx, bool accumulate, const void* dy, int l
   if (base_gemms) {
     gemm(0, 0, rows, lin.in_dim, lin.out_dim, 1.f, dy, ld_dy, half(lin.w), lin.in_dim, accumulate ? 1.f : 0.f, dx,
          lin.in_dim, false, "linear backward (input)");
-    if (!grad_.empty())
+    if (base_.trained())
       gemm(1, 0, lin.out_dim, lin.in_dim, rows, 1.f, dy, ld_dy, x, lin.in_dim, 1.f, grad(lin.w), lin.in_dim, true,
            "linear backward (weight)");
   }
-  if (lin.b != SIZE_MAX && !grad_.empty())
+  if (lin.b != SIZE_MAX && base_.trained())
     cuda_check(siked_cuda_bias_grad(grad(lin.b), a.bias_partial, dy, rows, lin.out_dim, stream_), "bias gradient");
   if (lin.lora_a != SIZE_MAX) {
     const int r = host_->lora_rank();
     const float scale = host_->lora_scale();
-    float* dA = lora_grad_.get<float>() + lin.lora_a;
-    float* dB = lora_grad_.get<float>() + lin.lora_b;
+    float* dA = lora_.grad.get<float>() + lin.lora_a;
+    float* dB = lora_.grad.get<float>() + lin.lora_b;
     gemm(1, 0, lin.out_dim, r, rows, 1.f, dy, ld_dy, mid, r, 1.f, dB, r, true, "LoRA backward (B)");
     gemm(0, 0, rows, r, lin.out_dim, 1.f, dy, ld_dy, lora_half(lin.lora_b), r, 0.f, a.lora_scratch, r, false,
          "LoRA backward (mid)");
@@ -417,7 +394,7 @@ void CudaModel::backward_train(int B, int T) {
   const float theta = float(c.rope_theta);
   CudaTrainActivations& a = *train_;
   const auto& layout = host_->layer_layout();
-  const bool full = !grad_.empty();
+  const bool full = base_.trained();
   // a.logits now holds d(sum loss)/d(logits) in bf16.
   gemm(0, 0, N, C, V, 1.f, a.logits, V, half(host_->lm_head_offset()), C, 0.f, a.dln, C, false, "lm_head backward");
   if (full)
@@ -513,8 +490,8 @@ StepStats CudaModel::step(float learning_rate) {
   if (accumulated_tokens_ == 0)
     throw std::invalid_argument("step(): no masked tokens were accumulated since the last step");
   const bool lora = lora_enabled();
-  const DeviceBuffer& g = lora ? lora_grad_ : grad_;
-  const int64_t n = int64_t(g.bytes() / 4);
+  const DeviceBuffer& g = trained_slab().grad;
+  const int64_t n = int64_t(trained_slab().size);
   float* scalars = scalars_.get<float>();
   // Gradients hold d(sum loss); the step uses the mean over every accumulated token.
   cuda_check(siked_cuda_scale_f32(g.get<float>(), n, float(1.0 / double(accumulated_tokens_)), stream_),

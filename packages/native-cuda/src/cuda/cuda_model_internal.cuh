@@ -73,6 +73,22 @@ class ArenaCarver {
   size_t used_ = 0;
 };
 
+// One parameter slab on the device (the base weights, or the LoRA adapters): fp32 masters and the
+// bf16 copy the kernels read, plus fp32 gradients and AdamW moments while it is the trained one.
+struct DeviceSlab {
+  DeviceBuffer master, half, grad, m, v;
+  size_t size = 0;  // floats
+  bool trained() const { return !grad.empty(); }
+  // Allocates the masters and copies for `n` floats and uploads `host` into both.
+  void load(const std::vector<float>& host, cudaStream_t stream, const char* what);
+  // Downloads the masters into `host` (same size).
+  void store(std::vector<float>& host, const char* what) const;
+  // Zeroed gradients and moments: the slab becomes trainable.
+  void start_training(cudaStream_t stream, const char* what);
+  void stop_training() { grad.release(), m.release(), v.release(); }
+  void release() { master.release(), half.release(), stop_training(), size = 0; }
+};
+
 struct CudaTrainActivations;
 struct CudaInferenceBuffers;
 
@@ -109,13 +125,11 @@ class CudaModel final : public ModelBackend {
   // The table entry of a base or adapter tensor; throws std::invalid_argument for unknown names.
   const TensorEntry& find_tensor(const std::string& name, bool* is_lora) const;
   // bf16 copy of a base tensor at a slab offset (in elements), and of an adapter tensor.
-  void* half(size_t offset) const { return half_.get<char>() + offset * 2; }
-  void* lora_half(size_t offset) const { return lora_half_.get<char>() + offset * 2; }
-  float* grad(size_t offset) const { return grad_.empty() ? nullptr : grad_.get<float>() + offset; }
+  void* half(size_t offset) const { return base_.half.get<char>() + offset * 2; }
+  void* lora_half(size_t offset) const { return lora_.half.get<char>() + offset * 2; }
+  float* grad(size_t offset) const { return base_.trained() ? base_.grad.get<float>() + offset : nullptr; }
+  DeviceSlab& trained_slab() { return lora_enabled() ? lora_ : base_; }
 
-  // Host <-> device synchronisation of the fp32 masters.
-  void upload_parameters();  // whole base slab: fp32 master and bf16 copy
-  void upload_lora();
   void refresh_host() const;  // downloads what training changed since the last read
   void ensure_training_state();
   void rebuild_optimizer_plan();
@@ -145,8 +159,7 @@ class CudaModel final : public ModelBackend {
   mutable bool host_params_stale_ = false, host_lora_stale_ = false;
   cudaStream_t stream_ = nullptr;
   SikedBlas* blas_ = nullptr;
-  DeviceBuffer master_, half_, grad_, m_, v_;                          // base slab
-  DeviceBuffer lora_master_, lora_half_, lora_grad_, lora_m_, lora_v_;  // adapter slab
+  DeviceSlab base_, lora_;
   DeviceBuffer scalars_;  // [0] grad norm, [1] clip factor
   SikedAdamPlan* plan_ = nullptr;
   AdamWOptions adam_;
@@ -156,7 +169,7 @@ class CudaModel final : public ModelBackend {
   std::unique_ptr<CudaTrainActivations> train_;
   std::unique_ptr<CudaInferenceBuffers> infer_;
   DeviceBuffer kv_;  // (L, 2, slots, KV, max_len, hd) bf16
-  int kv_slots_ = 0, kv_max_len_ = 0;
+  int kv_slots_ = 0;  // the KV cache's current (slots, ...) shape: its layer stride
 };
 
 // Training activations of one (B, T), carved from one grow-only block.
