@@ -198,6 +198,13 @@ void upload_rows(CudaInferenceBuffers& b, const RowInputs& in, cudaStream_t stre
 
 }  // namespace
 
+void CudaModel::kv_layer(int layer, int max_len, char** k, char** v) const {
+  const LlamaConfig& c = host_->config();
+  const size_t bytes = size_t(kv_slots_) * c.num_kv_heads * size_t(max_len) * c.head_dim * 2;  // one K or V
+  *k = kv_.get<char>() + size_t(2 * layer) * bytes;
+  *v = *k + bytes;
+}
+
 void CudaModel::forward_cached(int M, int R, int max_len) {
   const LlamaConfig& c = host_->config();
   const int C = c.hidden_size, F = c.intermediate_size, V = c.vocab_size;
@@ -206,12 +213,11 @@ void CudaModel::forward_cached(int M, int R, int max_len) {
   const float theta = float(c.rope_theta), eps = c.rms_norm_eps;
   CudaInferenceBuffers& b = *infer_;
   const auto& layout = host_->layer_layout();
-  const size_t layer_cache = size_t(kv_slots_) * KV * size_t(max_len) * hd * 2;  // bytes of one K (or V)
   cuda_check(siked_cuda_embedding_forward(b.x, half(host_->embed_offset()), b.tokens, M, C, stream_), "embedding");
   for (int l = 0; l < c.num_layers; ++l) {
     const LlamaModel::Layer& layer = layout[l];
-    char* k_cache = kv_.get<char>() + size_t(2 * l) * layer_cache;
-    char* v_cache = k_cache + layer_cache;
+    char *k_cache, *v_cache;
+    kv_layer(l, max_len, &k_cache, &v_cache);
     cuda_check(siked_cuda_rmsnorm_forward(b.ln, b.rstd, b.x, half(layer.ln1), M, C, eps, stream_), "rmsnorm");
     linear_forward(b.q, qd, false, b.lora_mid, b.ln, M, layer.proj[kQ]);
     linear_forward(b.k, kvd, false, b.lora_mid, b.ln, M, layer.proj[kK]);
@@ -427,10 +433,10 @@ std::vector<GenerationResult> CudaModel::generate(const std::vector<std::vector<
     });
     if (!copy_src.empty()) {  // siblings share the prefill just written into the first slot
       const int count = int(copy_src.size());
-      const size_t layer_cache = size_t(kv_slots_) * c.num_kv_heads * size_t(max_len) * c.head_dim * 2;
       for (int l = 0; l < c.num_layers; ++l) {
-        char* k_cache = kv_.get<char>() + size_t(2 * l) * layer_cache;
-        cuda_check(siked_cuda_kv_copy_prefix(k_cache, k_cache + layer_cache, b.targets, b.targets + count,
+        char *k_cache, *v_cache;
+        kv_layer(l, max_len, &k_cache, &v_cache);
+        cuda_check(siked_cuda_kv_copy_prefix(k_cache, v_cache, b.targets, b.targets + count,
                                              b.targets + 2 * count, count, c.num_kv_heads, max_len, c.head_dim,
                                              stream_),
                    "KV prefix copy");

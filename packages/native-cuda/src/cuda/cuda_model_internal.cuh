@@ -154,6 +154,8 @@ class CudaModel final : public ModelBackend {
   void forward_cached(int M, int R, int max_len);
   // Sizes the inference arena for M rows / R logit rows and the KV cache for slots x max_len.
   void prepare_inference(int M, int R, int slots, int max_len);
+  // Layer `layer`'s keys and values in the KV cache shaped (L, 2, slots, KV, max_len, hd).
+  void kv_layer(int layer, int max_len, char** k, char** v) const;
 
   std::unique_ptr<LlamaModel> host_;  // tables, layout, init and the host fp32 copies
   mutable bool host_params_stale_ = false, host_lora_stale_ = false;
