@@ -108,6 +108,9 @@ describe('siked demo | distill | report | bench (built CLI, tiny preset)', () =>
       '1',
       '--train-learning-rate',
       '0.003',
+      ...['--train-weight-decay', '0.01', '--train-max-grad-norm', '1'],
+      ...['--train-lr-scheduler', 'linear', '--train-warmup-steps', '2'],
+      ...['--train-over-length', 'drop'],
       '--threads',
       '1',
       ...SANDBOX,
@@ -129,6 +132,16 @@ describe('siked demo | distill | report | bench (built CLI, tiny preset)', () =>
     expect(JSON.parse(fs.readFileSync(path.join(runDir, 'run.json'), 'utf8')).status).toBe(
       'running',
     );
+    // The optimizer, schedule and over-length flags reach the run's recorded settings.
+    expect(
+      JSON.parse(fs.readFileSync(path.join(runDir, 'run.json'), 'utf8')).config.training,
+    ).toMatchObject({
+      weightDecay: 0.01,
+      maxGradNorm: 1,
+      lrScheduler: 'linear',
+      warmupSteps: 2,
+      overLength: 'drop',
+    });
     const resumed = siked(['distill', '--resume', runDir, '--json']);
     expect(resumed.status).toBe(0);
     expect(resumed.stderr).toContain('resuming');

@@ -143,13 +143,17 @@ export async function refuseLockedRun(runDir: string): Promise<void> {
  * files -- e.g. what `siked teach --out` wrote, whose teacher.jsonl the run would overwrite.
  * Returns whether the folder already holds this run.
  */
-export async function checkNewRunDir(runDir: string, values: InvocationValues): Promise<boolean> {
+export async function checkNewRunDir(
+  runDir: string,
+  values: InvocationValues,
+  readRecorded: (recorded: InvocationValues) => InvocationValues = (recorded) => recorded,
+): Promise<boolean> {
   if (!existsSync(runDir)) return false;
   if (!statSync(runDir).isDirectory())
     throw new UsageError(`--out ${runDir}: a file, not a folder (give a new or empty folder)`);
   const recorded = await readInvocation(runDir);
   if (recorded) {
-    const differences = differingOptions(recorded, { ...values, out: runDir });
+    const differences = differingOptions(readRecorded(recorded), { ...values, out: runDir });
     if (differences.length > 0) {
       throw new UsageError(
         `--out ${runDir}: a run started with other options (${differences.join('; ')}); ` +

@@ -63,9 +63,14 @@ const trainingOptions = optionsFromSchema(
     'epochs',
     'learningRate',
     'warmupRatio',
+    'warmupSteps',
+    'lrScheduler',
+    'weightDecay',
+    'maxGradNorm',
     'microBatchSize',
     'gradientAccumulation',
     'maxSequenceLength',
+    'overLength',
   ],
   'train',
 );
@@ -196,7 +201,13 @@ export function registerDistill(program: Command): void {
       // Everything is checked and read before the run folder is touched: a refused call leaves
       // an existing run exactly as it was.
       checkInputPaths(values);
-      const existing = options.resume ? true : await checkNewRunDir(runDir, values);
+      // A record written by an older siked lacks the options added since: read it like --resume
+      // does, so those take their defaults (which keep the older behaviour).
+      const existing = options.resume
+        ? true
+        : await checkNewRunDir(runDir, values, (recorded) =>
+            validateOptionValues(distillOptions, recorded, (key) => `distill.json, field "${key}"`),
+          );
       await refuseLockedRun(runDir);
       const trainProblems = (await loadDataset(values.format, train, loadOptionsFrom(values)))
         .problems;

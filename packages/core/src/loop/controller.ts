@@ -16,7 +16,7 @@ import {
 import type { SplitRecord } from './records';
 import type { SikedRunOptions, SikedRunResult } from './run-options';
 import { sampleStage, mixStage } from './self-generation-stages';
-import { resolveRunSettings } from './settings';
+import { recordedRunSettings, resolveRunSettings } from './settings';
 import { splitValidation } from './split';
 import { StageContext, iterationDir, problemsFingerprint, type StageOutput } from './stage-context';
 import { teacherStage } from './teacher-stage';
@@ -56,8 +56,8 @@ export async function runSiked(options: SikedRunOptions): Promise<SikedRunResult
         stoppedAfterIteration: null,
       };
       await writeManifest(runDir, manifest);
-    } else if (JSON.stringify(manifest.config) !== JSON.stringify(settings)) {
-      const differences = describeDifferences(manifest.config, settings);
+    } else if (JSON.stringify(recordedRunSettings(manifest.config)) !== JSON.stringify(settings)) {
+      const differences = describeDifferences(recordedRunSettings(manifest.config), settings);
       throw new Error(
         `${path.join(runDir, 'run.json')}: this run was made with different settings (${differences.join('; ')}); resume with the same settings`,
       );

@@ -6,7 +6,12 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { writeFileAtomic } from './atomic';
 import { readManifest, writeManifest } from './manifest';
-import { resolveRunSettings, type RunSettings, type RunSettingsInput } from './settings';
+import {
+  recordedRunSettings,
+  resolveRunSettings,
+  type RunSettings,
+  type RunSettingsInput,
+} from './settings';
 
 /** Settings that only shape iterations >= 1, so a fork may change them. */
 const FORKABLE_SETTINGS: ReadonlyArray<keyof RunSettings> = [
@@ -45,12 +50,13 @@ export async function forkRunAfterIteration0(
   if (source.stages['iter-0/eval'] === undefined) {
     throw new Error(`${sourceRunDir}: iteration 0 is not finished; nothing to fork`);
   }
+  const recorded = recordedRunSettings(source.config) as RunSettings;
   const differing: string[] = (Object.keys(resolved) as Array<keyof RunSettings>).filter(
     (key) =>
       !FORKABLE_SETTINGS.includes(key) &&
-      JSON.stringify(resolved[key]) !== JSON.stringify(source.config[key]),
+      JSON.stringify(resolved[key]) !== JSON.stringify(recorded[key]),
   );
-  if (iteration0Steps(resolved) !== iteration0Steps(source.config))
+  if (iteration0Steps(resolved) !== iteration0Steps(recorded))
     differing.push('stepsPerIteration[0]');
   if (differing.length > 0) {
     throw new Error(

@@ -30,7 +30,35 @@ export const trainingSettingsSchema = z.object({
   gradientAccumulation: positiveInt
     .default(2)
     .describe('Micro-batches per optimizer step (effective batch 8 by default).'),
-  maxSequenceLength: positiveInt.default(1024).describe('Longer examples are truncated.'),
+  maxSequenceLength: positiveInt
+    .default(1024)
+    .describe('Token limit of one example (prompt + solution + EOS); see overLength.'),
+  overLength: z
+    .enum(['truncate', 'drop'])
+    .default('truncate')
+    .describe(
+      'Examples over maxSequenceLength: truncate (cut, EOS lost) or drop; an example whose prompt alone fills the limit is always dropped (nothing left to learn). Both counted in the train stage.',
+    ),
+  weightDecay: z
+    .number()
+    .min(0)
+    .default(0)
+    .describe('AdamW decoupled weight decay (the reference uses 0.01).'),
+  maxGradNorm: z
+    .number()
+    .min(0)
+    .default(0)
+    .describe('Clip the global gradient norm to this (0 = off; the reference uses 1.0).'),
+  warmupSteps: z
+    .number()
+    .int()
+    .min(0)
+    .optional()
+    .describe('Warmup in optimizer steps; overrides warmupRatio when given.'),
+  lrScheduler: z
+    .enum(['cosine', 'linear', 'constant'])
+    .default('cosine')
+    .describe('Decay after warmup: cosine or linear to the floor, or constant at the peak.'),
 });
 
 /**
@@ -122,6 +150,15 @@ export type RunSettingsInput = z.input<typeof runSettingsSchema>;
 export type RunSettings = z.output<typeof runSettingsSchema>;
 
 /** Validates settings and fills defaults; the error lists each bad field by its path. */
+/**
+ * A run's recorded settings as this version reads them: settings added since the run was written
+ * take their defaults, which keep the earlier behaviour, so such a run still resumes and forks.
+ */
+export function recordedRunSettings(config: unknown): unknown {
+  const parsed = runSettingsSchema.safeParse(config);
+  return parsed.success ? parsed.data : config;
+}
+
 export function resolveRunSettings(input: RunSettingsInput = {}, source = 'settings'): RunSettings {
   const parsed = runSettingsSchema.safeParse(input);
   if (!parsed.success) {

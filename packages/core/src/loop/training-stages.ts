@@ -52,6 +52,7 @@ export async function trainStage(ctx: StageContext, t: number): Promise<StageOut
         steps: summary.steps,
         examples: summary.examples,
         truncatedExamples: summary.truncatedExamples,
+        droppedExamples: summary.droppedExamples,
         finalLoss: summary.finalLoss,
       },
     };

@@ -102,6 +102,25 @@ export class EngineStudent implements Student {
     return { promptIds, targetIds: [...this.tokenizer.encode(carried + example.target), eos] };
   }
 
+  /** Tokenized, length-checked rows to train on, by the schedule's over-length rule. */
+  private packForTraining(examples: readonly TrainingExample[], schedule: TrainingSchedule) {
+    const limit = schedule.maxSequenceLength;
+    const packed: Array<ReturnType<typeof packExample>> = [];
+    let droppedExamples = 0;
+    for (const example of examples) {
+      const tokenized = this.tokenize(example);
+      const length = tokenized.promptIds.length + tokenized.targetIds.length;
+      const nothingLeft = tokenized.promptIds.length >= limit;
+      if (nothingLeft || (length > limit && schedule.overLength === 'drop')) {
+        droppedExamples += 1;
+        continue;
+      }
+      packed.push(packExample(tokenized, limit));
+    }
+    const truncatedExamples = packed.filter((row) => row.truncated).length;
+    return { packed, truncatedExamples, droppedExamples };
+  }
+
   /** The ids generate() gives the model for `prompt`, and the spaces its continuation starts with. */
   promptIds(prompt: string): { ids: number[]; carried: string } {
     const split = this.tokenizer.splitPrompt(prompt);
@@ -115,10 +134,7 @@ export class EngineStudent implements Student {
   ): Promise<TrainSummary> {
     validateSchedule(schedule);
     const started = Date.now();
-    const packed = examples.map((example) =>
-      packExample(this.tokenize(example), schedule.maxSequenceLength),
-    );
-    const truncatedExamples = packed.filter((row) => row.truncated).length;
+    const { packed, truncatedExamples, droppedExamples } = this.packForTraining(examples, schedule);
     const lengths = packed.map((row) => row.ids.length);
     const microBatchesPerEpoch = Math.ceil(packed.length / schedule.microBatchSize);
     const stepsPerEpoch = Math.ceil(microBatchesPerEpoch / schedule.gradientAccumulation);
@@ -129,13 +145,18 @@ export class EngineStudent implements Student {
         steps: 0,
         examples: 0,
         truncatedExamples: 0,
+        droppedExamples,
         finalLoss: NaN,
         meanTokensPerSecond: 0,
         elapsedMs: 0,
       };
     }
     if (this.options.lora) this.model.enableLora({ ...this.options.lora, seed: schedule.seed });
-    this.model.configureOptimizer(this.options.optimizer ?? {});
+    this.model.configureOptimizer({
+      ...this.options.optimizer,
+      ...(schedule.weightDecay === undefined ? {} : { weightDecay: schedule.weightDecay }),
+      ...(schedule.maxGradNorm === undefined ? {} : { maxGradNorm: schedule.maxGradNorm }),
+    });
     let step = 0;
     let finalLoss = NaN;
     let totalTokens = 0;
@@ -187,6 +208,7 @@ export class EngineStudent implements Student {
       steps: step,
       examples: packed.length,
       truncatedExamples,
+      droppedExamples,
       finalLoss,
       meanTokensPerSecond: totalTokens / Math.max(1e-6, elapsedMs / 1000),
       elapsedMs,

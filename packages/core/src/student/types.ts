@@ -20,14 +20,27 @@ export interface TrainingSchedule {
   learningRate: number;
   /** Fraction of optimizer steps spent warming up linearly from 0 (e.g. 0.03). */
   warmupRatio: number;
-  /** The cosine decay ends at learningRate * minLearningRateRatio (0 = decay to zero). */
+  /** Warmup in optimizer steps; overrides warmupRatio when set. */
+  warmupSteps?: number;
+  /** The decay after warmup (default cosine); it ends at learningRate * minLearningRateRatio. */
+  lrScheduler?: 'cosine' | 'linear' | 'constant';
+  /** The decay ends at learningRate * minLearningRateRatio (0 = decay to zero). */
   minLearningRateRatio: number;
+  /** AdamW decoupled weight decay (default: the student's optimizer options, else 0). */
+  weightDecay?: number;
+  /** Global gradient-norm clip, 0 = off (default: the student's optimizer options, else off). */
+  maxGradNorm?: number;
   /** Sequences per forward/backward pass. */
   microBatchSize: number;
   /** Micro-batches per optimizer step; effective batch = microBatchSize * gradientAccumulation. */
   gradientAccumulation: number;
-  /** Longer examples are cut to this many tokens (and counted as truncated). */
+  /** Token limit of one example (prompt + target + EOS). */
   maxSequenceLength: number;
+  /**
+   * Examples over the limit: 'truncate' (default; cut, so their EOS is lost) or 'drop'. One whose
+   * prompt alone fills the limit is always dropped: no target token would be left to learn.
+   */
+  overLength?: 'truncate' | 'drop';
   /** Seeds shuffling (and LoRA initialisation, where used). */
   seed: number;
 }
@@ -53,6 +66,8 @@ export interface TrainSummary {
   examples: number;
   /** Examples cut to maxSequenceLength. */
   truncatedExamples: number;
+  /** Examples left out for their length (see TrainingSchedule.overLength). */
+  droppedExamples: number;
   /** Loss of the last step (NaN when no step ran). */
   finalLoss: number;
   meanTokensPerSecond: number;

@@ -360,6 +360,28 @@ describe('runSiked control flow (MemorisingStudent)', () => {
     expect(events.map((e) => e.type)).toEqual(['run-start', 'run-done']);
   });
 
+  it('resumes a run recorded before newer settings existed (they take their defaults)', async () => {
+    const runDir = path.join(root, 'full');
+    const manifestFile = path.join(runDir, 'run.json');
+    const manifest = JSON.parse(await fs.readFile(manifestFile, 'utf8')) as {
+      config: { training: Record<string, unknown> };
+    };
+    // As an older siked wrote it: no over-length rule, optimizer or scheduler settings.
+    for (const key of ['overLength', 'weightDecay', 'maxGradNorm', 'lrScheduler']) {
+      expect(key in manifest.config.training).toBe(true);
+      delete manifest.config.training[key];
+    }
+    await fs.writeFile(manifestFile, JSON.stringify(manifest));
+    const events: LoopEvent[] = [];
+    await run(runDir, baseSettings, (e) => events.push(e));
+    expect(events.map((e) => e.type)).toEqual(['run-start', 'run-done']);
+    const refused = await run(runDir, {
+      ...baseSettings,
+      training: { weightDecay: 0.01 },
+    }).catch((e: Error) => e);
+    expect((refused as Error).message).toMatch(/training\.weightDecay: 0 recorded, 0\.01 now/);
+  });
+
   it("locks the run folder against a second live process, and takes over a dead one's lock", async () => {
     const runDir = path.join(root, 'locked');
     await fs.mkdir(runDir, { recursive: true });

@@ -37,8 +37,10 @@ class RecordingEngineModel implements EngineModel {
   mergeLora(): void {
     this.calls.push('mergeLora');
   }
-  configureOptimizer(): void {
+  readonly optimizerOptions: Array<Record<string, unknown>> = [];
+  configureOptimizer(options: Record<string, unknown>): void {
     this.calls.push('configureOptimizer');
+    this.optimizerOptions.push(options);
   }
   accumulate(batch: EngineTrainBatch): Promise<{ loss: number; tokens: number }> {
     this.batches.push(batch);
@@ -140,6 +142,49 @@ describe('EngineStudent.train', () => {
       }
     }
     expect(seenRows.size).toBe(7);
+  });
+
+  it("passes the schedule's weight decay and clipping to the optimizer", async () => {
+    const model = new RecordingEngineModel(() => ({ tokens: [1], finishReason: 'stop' }));
+    const student = new EngineStudent(model, tokenizer, { optimizer: { beta2: 0.95 } });
+    await student.train(examples, { ...schedule, weightDecay: 0.01, maxGradNorm: 1 });
+    expect(model.optimizerOptions).toEqual([{ beta2: 0.95, weightDecay: 0.01, maxGradNorm: 1 }]);
+  });
+
+  it("drops or truncates over-long examples by the schedule's rule, and counts them", async () => {
+    const lengths = examples.map(
+      (e) => tokenizer.encode(e.prompt).length + tokenizer.encode(e.target).length + 1,
+    );
+    const promptLength = Math.max(...examples.map((e) => tokenizer.encode(e.prompt).length));
+    // A limit between the shortest and the longest whole example, above every prompt.
+    const limit = Math.min(...lengths) + 1;
+    expect(limit).toBeGreaterThan(promptLength);
+    const over = lengths.filter((n) => n > limit).length;
+    expect(over).toBeGreaterThan(0);
+    const run = async (overLength: 'truncate' | 'drop', maxSequenceLength: number) => {
+      const model = new RecordingEngineModel(() => ({ tokens: [1], finishReason: 'stop' }));
+      const summary = await new EngineStudent(model, tokenizer).train(examples, {
+        ...schedule,
+        epochs: 1,
+        maxSequenceLength,
+        overLength,
+      });
+      const rows = model.batches.reduce((n, b) => n + b.batchSize, 0);
+      return { summary, rows };
+    };
+    const truncated = await run('truncate', limit);
+    expect([truncated.summary.truncatedExamples, truncated.summary.droppedExamples]).toEqual([
+      over,
+      0,
+    ]);
+    expect(truncated.rows).toBe(examples.length);
+    const dropped = await run('drop', limit);
+    expect([dropped.summary.truncatedExamples, dropped.summary.droppedExamples]).toEqual([0, over]);
+    expect(dropped.rows).toBe(examples.length - over);
+    // A prompt that fills the limit leaves nothing to learn: dropped even when truncating.
+    const full = await run('truncate', promptLength);
+    expect(full.summary.droppedExamples).toBeGreaterThan(0);
+    expect(full.rows + full.summary.droppedExamples).toBe(examples.length);
   });
 
   it('reshuffles per epoch, reproducibly by seed', async () => {

@@ -34,7 +34,27 @@ describe('learning-rate schedule', () => {
     expect(learningRateAt(0, 1, { ...schedule, warmupRatio: 0 })).toBe(1e-3);
   });
 
+  it('warms up for warmupSteps when given, then decays linearly or holds the peak', () => {
+    // 11 steps, 3 of warmup (overriding the ratio's 2); linear decay over steps 3..10 (7 intervals).
+    const linear = { ...schedule, warmupSteps: 3, lrScheduler: 'linear' as const };
+    expect(learningRateAt(0, 11, linear)).toBeCloseTo(1e-3 / 3, 15);
+    expect(learningRateAt(2, 11, linear)).toBeCloseTo(1e-3, 15);
+    expect(learningRateAt(3, 11, linear)).toBeCloseTo(1e-3, 15);
+    expect(learningRateAt(5, 11, linear)).toBeCloseTo(1e-4 + 9e-4 * (5 / 7), 15);
+    expect(learningRateAt(10, 11, linear)).toBeCloseTo(1e-4, 15);
+    const constant = { ...schedule, warmupSteps: 0, lrScheduler: 'constant' as const };
+    expect([0, 5, 10].map((s) => learningRateAt(s, 11, constant))).toEqual([1e-3, 1e-3, 1e-3]);
+    // More warmup steps than steps: all warmup, never past the peak.
+    expect(learningRateAt(1, 2, { ...schedule, warmupSteps: 5 })).toBeCloseTo(1e-3, 15);
+  });
+
   it('rejects out-of-range settings by name', () => {
+    expect(() => validateSchedule({ ...schedule, warmupSteps: -1 })).toThrow(
+      /schedule\.warmupSteps/,
+    );
+    expect(() => validateSchedule({ ...schedule, weightDecay: -0.1 })).toThrow(
+      /schedule\.weightDecay/,
+    );
     expect(() => validateSchedule({ ...schedule, microBatchSize: 0 })).toThrow(
       /schedule\.microBatchSize/,
     );
