@@ -25,7 +25,7 @@ describe('siked program', () => {
   it('gives every leaf command --json, --quiet and (bar bench engine) --config FILE', () => {
     const program = createProgram();
     const leaves = program.commands.flatMap((c) => (c.commands.length > 0 ? c.commands : [c]));
-    expect(leaves).toHaveLength(15);
+    expect(leaves).toHaveLength(16); // data has inspect, convert and import-teacher
     for (const command of leaves) {
       const flags = command.options.map((o) => o.flags);
       expect(flags).toEqual(expect.arrayContaining(['--json', '--quiet']));

@@ -4,6 +4,7 @@ import { defineCommand } from '../command';
 import { UsageError } from '../errors';
 import { schemas } from '../options';
 import { checkOutputPath } from '../output';
+import { registerImportTeacher } from './import-teacher';
 import { datasetOptions, loadOptionsFrom } from './shared-options';
 
 /** What `siked data inspect` reports about a data set file. */
@@ -77,11 +78,16 @@ function describeInspection(report: DatasetInspection): string {
   return lines.join('\n');
 }
 
-/** `siked data inspect|convert`: read a data set, report on it, or turn it into Problem JSONL. */
+/**
+ * `siked data inspect|convert|import-teacher`: read a data set, report on it, turn it into
+ * Problem JSONL, or turn recorded teacher outputs for it into a verified teacher.jsonl.
+ */
 export function registerData(program: Command): void {
   const data = program
     .command('data')
-    .description('inspect a data set file, or convert it to Problem JSONL');
+    .description(
+      'inspect a data set file, convert it to Problem JSONL, or import recorded teacher outputs',
+    );
   const file = [{ syntax: '<file>', description: 'the data set file' }];
 
   defineCommand(data, {
@@ -140,4 +146,5 @@ export function registerData(program: Command): void {
         );
     },
   });
+  registerImportTeacher(data);
 }
