@@ -147,7 +147,9 @@ describe(`tools/device-check.sh (DRY_RUN=1 DRY_RUN_BUILD=${build ? 1 : 0})`, () 
       'train_full',
       'train_lora',
       'generate_and_score',
+      'train_packed',
       'train_throughput:tiny:seq64',
+      'train_packing:tiny',
       'sampling_throughput:tiny',
     ]);
   });

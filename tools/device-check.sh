@@ -14,7 +14,9 @@
 #   addon built by `npm run build`, or DRY_RUN_ADDON, stands in for the CUDA build, and the kernel
 #   harness is skipped). ~15 s on the 2-core box; with the builds (DRY_RUN_BUILD=1) ~90 s.
 #
-# Environment: OUT (results; default /tmp/siked-device-check-out), DEVICE_DIR (what prepare.sh
+# Environment: ONLY (space-separated step names: run just those, e.g. ONLY="environment node
+# cublas addon_build api_parity api_throughput" for the Model API's checks in about a minute),
+# OUT (results; default /tmp/siked-device-check-out), DEVICE_DIR (what prepare.sh
 # wrote; default .device), BUDGET_S (whole script; default 360 on a GPU, 1500 for DRY_RUN),
 # EXPORT_LAYERS (exported model's layers; 30, DRY_RUN 2), PYTHON (python3; DRY_RUN /usr/bin/python3
 # when present), BENCH_FULL=1 (torch_bench times 8 training steps instead of 4; same workload).
@@ -106,6 +108,9 @@ record() { # NAME STATUS RC SECONDS LIMIT MESSAGE
 step() {
   local name="$1" limit=$(( $2 * LIMIT_SCALE )) needs="$3" fn="$4"
   local left=$(( BUDGET_S - ($(date +%s) - started_s) )) need
+  if [ -n "${ONLY:-}" ]; then
+    case " $ONLY " in *" $name "*) ;; *) record "$name" "skipped: not in ONLY" -1 0 0 "ONLY=$ONLY"; return 1 ;; esac
+  fi
   for need in $needs; do
     case "$ok_steps" in *" $need "*) ;; *) record "$name" "skipped: needs $need" -1 0 0 "$need did not succeed"; return 1 ;; esac
   done

@@ -128,6 +128,73 @@ function patternBatch(next, batchSize, seqLen) {
   return { tokens, lossMask, batchSize, seqLen };
 }
 
+/**
+ * Documents of GSM8K-like lengths (a third prompt, mask 0; the rest answer, mask 1) and their
+ * two layouts: one per row in length-sorted micro-batches of `perBatch` (what EngineStudent does
+ * unpacked), or packed best-fit into rows of `rowLength`, `rowsPerBatch` rows a micro-batch, with
+ * position ids restarting per document.
+ */
+function documents(next, vocab, count, minLength, maxLength) {
+  return Array.from({ length: count }, () => {
+    const length = minLength + next(maxLength - minLength + 1);
+    const ids = Array.from({ length }, () => next(vocab));
+    const mask = ids.map((_, t) => (t >= Math.floor(length / 3) ? 1 : 0));
+    return { ids, mask };
+  });
+}
+function layoutRows(rows, packed) {
+  const seqLen = Math.max(...rows.map((row) => row.reduce((n, d) => n + d.ids.length, 0)));
+  const tokens = new Int32Array(rows.length * seqLen);
+  const lossMask = new Uint8Array(rows.length * seqLen);
+  const positions = new Int32Array(rows.length * seqLen);
+  let real = 0;
+  rows.forEach((row, r) => {
+    let at = r * seqLen;
+    for (const d of row) {
+      tokens.set(d.ids, at);
+      lossMask.set(d.mask, at);
+      for (let t = 0; t < d.ids.length; t++) positions[at + t] = t;
+      at += d.ids.length;
+      real += d.ids.length;
+    }
+    // Padding stays at position 0: one-token documents, as EngineStudent lays them out.
+  });
+  const batch = { tokens, lossMask, batchSize: rows.length, seqLen };
+  return { batch: packed ? { ...batch, positions } : batch, real, total: rows.length * seqLen };
+}
+function unpackedBatches(docs, perBatch) {
+  const sorted = [...docs].sort((a, b) => a.ids.length - b.ids.length);
+  const out = [];
+  for (let i = 0; i < sorted.length; i += perBatch)
+    out.push(
+      layoutRows(
+        sorted.slice(i, i + perBatch).map((d) => [d]),
+        false,
+      ),
+    );
+  return out;
+}
+function packedBatches(docs, rowLength, rowsPerBatch) {
+  const rows = [];
+  for (const d of [...docs].sort((a, b) => b.ids.length - a.ids.length)) {
+    let best;
+    for (const row of rows)
+      if (row.free >= d.ids.length && (!best || row.free < best.free)) best = row;
+    if (!best) rows.push((best = { free: rowLength, docs: [] }));
+    best.docs.push(d);
+    best.free -= d.ids.length;
+  }
+  const out = [];
+  for (let i = 0; i < rows.length; i += rowsPerBatch)
+    out.push(
+      layoutRows(
+        rows.slice(i, i + rowsPerBatch).map((row) => row.docs),
+        true,
+      ),
+    );
+  return out;
+}
+
 const maxAbsDiff = (a, b) => {
   let worst = 0;
   for (let i = 0; i < a.length; i++) {
@@ -232,6 +299,109 @@ class Check {
       }
     }
     return compareTraining(runs[0], runs[1], lora);
+  }
+
+  /**
+   * Sequence packing: the same documents packed (block-diagonal attention) and one per row give
+   * the same loss and gradients on the device under test, and packed matches the reference
+   * device. Documents of 37-95 tokens in rows of 256 start mid-block and mid-tile.
+   */
+  async packingParity() {
+    const docs = documents(lcg(707), TINY.vocab_size, 10, 37, 95);
+    const gradients = async (device, layouts) => {
+      const model = this.model(TINY, device, 9);
+      try {
+        let loss = 0;
+        let tokens = 0;
+        for (const { batch } of layouts) {
+          const r = await model.accumulate(batch);
+          loss += r.loss * r.tokens;
+          tokens += r.tokens;
+        }
+        const grads = new Map(
+          model.parameterTable().map((t) => [t.name, model.getGradient(t.name)]),
+        );
+        return { loss: loss / tokens, tokens, grads };
+      } finally {
+        model.dispose();
+      }
+    };
+    const relativeNorm = (a, b) => {
+      let num = 0;
+      let den = 0;
+      for (const [name, x] of a) {
+        const y = b.get(name);
+        for (let i = 0; i < x.length; i++) {
+          num += (x[i] - y[i]) ** 2;
+          den += y[i] ** 2;
+        }
+      }
+      return Math.sqrt(num / Math.max(den, 1e-30));
+    };
+    const [test, reference] = this.devices;
+    const unpacked = await gradients(test, [
+      layoutRows(
+        docs.map((d) => [d]),
+        false,
+      ),
+    ]);
+    const packed = await gradients(test, packedBatches(docs, 256, 4));
+    const referencePacked = await gradients(reference, packedBatches(docs, 256, 4));
+    const figures = {
+      documents: docs.length,
+      tokens_trained: [packed.tokens, unpacked.tokens],
+      loss_packed_vs_unpacked: round(relative(packed.loss, unpacked.loss)),
+      grad_packed_vs_unpacked: round(relativeNorm(packed.grads, unpacked.grads)),
+      loss_vs_reference: round(relative(packed.loss, referencePacked.loss)),
+      grad_vs_reference: round(relativeNorm(packed.grads, referencePacked.grads)),
+      bounds: 'same tokens; loss 1e-2 and gradient norm 5e-2 relative (bf16 on cuda)',
+    };
+    figures.pass =
+      packed.tokens === unpacked.tokens &&
+      figures.loss_packed_vs_unpacked < 1e-2 &&
+      figures.grad_packed_vs_unpacked < 5e-2 &&
+      figures.loss_vs_reference < 1e-2 &&
+      figures.grad_vs_reference < 5e-2;
+    return figures;
+  }
+
+  /**
+   * Training tokens/s over the same GSM8K-length documents (about 150-450 tokens on a real
+   * tokenizer) one per row in length-sorted micro-batches vs packed into rows, one pass each
+   * after a warm-up pass; counts real tokens only, and reports padding's share.
+   */
+  async packingThroughput(model, config, shape, onGpu) {
+    const [minLength, maxLength, rowLength, perBatch, rowsPerBatch] = onGpu
+      ? [150, 450, 1024, 16, 4]
+      : [20, 60, 128, 4, 2];
+    const docs = documents(lcg(808), config.vocab_size, onGpu ? 256 : 24, minLength, maxLength);
+    const layouts = {
+      unpacked: unpackedBatches(docs, perBatch),
+      packed: packedBatches(docs, rowLength, rowsPerBatch),
+    };
+    model.configureOptimizer({ maxGradNorm: 1 });
+    const figures = { shape, documents: docs.length, row_length: rowLength };
+    for (const [name, batches] of Object.entries(layouts)) {
+      const pass = async () => {
+        for (const { batch } of batches) await model.trainStep([batch], 1e-5);
+      };
+      await pass(); // warm-up: allocations per (B, T), cuBLAS heuristics
+      const started = performance.now();
+      await pass();
+      const seconds = (performance.now() - started) / 1000;
+      const real = batches.reduce((n, b) => n + b.real, 0);
+      const total = batches.reduce((n, b) => n + b.total, 0);
+      figures[name] = {
+        steps: batches.length,
+        padding_share: round(1 - real / total),
+        seconds: round(seconds),
+        tokens_per_s: round(real / seconds),
+      };
+    }
+    figures.packed_vs_unpacked_tokens_per_s = round(
+      figures.packed.tokens_per_s / figures.unpacked.tokens_per_s,
+    );
+    return figures;
   }
 
   /**
@@ -561,6 +731,7 @@ async function runParity(check) {
   await check.section('train_full', () => check.trainingParity(false, 5));
   await check.section('train_lora', () => check.trainingParity(true, 5));
   await check.section('generate_and_score', () => check.generationParity());
+  await check.section('train_packed', () => check.packingParity());
 }
 
 async function runThroughput(check) {
@@ -589,6 +760,11 @@ async function runThroughput(check) {
             ),
           );
         }
+      }
+      if (shape === workload.train.shapes[0]) {
+        await check.section(`train_packing:${shape}`, () =>
+          check.packingThroughput(build(), config(shape), shape, onGpu),
+        );
       }
       if (workload.generate.shapes.includes(shape)) {
         await check.section(`sampling_throughput:${shape}`, () =>

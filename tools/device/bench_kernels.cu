@@ -140,9 +140,9 @@ int main() {
   float *lse = device_random<float>(size_t{kTokens} * kHeads, 1, 9), *delta = device_random<float>(size_t{kTokens} * kHeads, 1, 10);
   const double attention_flops = 4.0 * kBatch * kHeads * kHeadDim * (double(kSeq) * kSeq / 2);  // causal
   time_it("attention_forward", 2.0 * (nq * 2 + nk * 2), attention_flops,
-          [&] { ok(siked_cuda_attention_forward(out, lse, q, k, v, kBatch, kSeq, kHeads, kKvHeads, kHeadDim, nullptr), "attn fwd"); });
+          [&] { ok(siked_cuda_attention_forward(out, lse, q, k, v, nullptr, kBatch, kSeq, kHeads, kKvHeads, kHeadDim, nullptr), "attn fwd"); });
   time_it("attention_backward", 2.0 * (nq * 4 + nk * 4), 2.5 * attention_flops, [&] {
-    ok(siked_cuda_attention_backward(dq, dk, dv, delta, dout, out, lse, q, k, v, kBatch, kSeq, kHeads, kKvHeads, kHeadDim, nullptr),
+    ok(siked_cuda_attention_backward(dq, dk, dv, delta, dout, out, lse, q, k, v, nullptr, kBatch, kSeq, kHeads, kKvHeads, kHeadDim, nullptr),
        "attn bwd");
   });
 

@@ -325,21 +325,37 @@ void check_swiglu() {
   record("swiglu_backward", rel_error(download_bf16(dgrad), ref_d), kRoundBf16);
 }
 
-void check_attention(int b, int t, int hq, int hkv, int d) {
+// documents: packed rows, the lengths of the documents in each row back to back (row r takes
+// them rotated by r; past their sum the last document goes on to t); empty: one sequence a row.
+void check_attention(int b, int t, int hq, int hkv, int d, const std::vector<int>& documents = {}) {
   const size_t nq = static_cast<size_t>(b) * t * hq * d, nk = static_cast<size_t>(b) * t * hkv * d;
   std::vector<float> q = random_bf16_values(nq), k = random_bf16_values(nk), v = random_bf16_values(nk),
                      dout = random_bf16_values(nq);
   std::unique_ptr<Device<bf16>> dq_in(make_bf16(q)), dk_in(make_bf16(k)), dv_in(make_bf16(v)),
       ddout(make_bf16(dout));
+  std::vector<int32_t> positions;
+  if (!documents.empty()) {
+    positions.resize(static_cast<size_t>(b) * t);
+    for (int bb = 0; bb < b; ++bb) {
+      int32_t* row = positions.data() + static_cast<size_t>(bb) * t;
+      int at = 0;
+      for (size_t i = 0; i < documents.size(); ++i)
+        for (int j = 0; j < documents[(i + bb) % documents.size()] && at < t; ++j) row[at++] = j;
+      for (; at < t; ++at) row[at] = at ? row[at - 1] + 1 : 0;
+    }
+  }
+  std::unique_ptr<Device<int32_t>> dpositions(positions.empty() ? nullptr : make(positions));
+  const int32_t* packed = dpositions ? dpositions->ptr : nullptr;
   Device<bf16> out(nq), dq(nq), dk(nk), dv(nk);
   Device<float> lse(static_cast<size_t>(b) * hq * t), delta(static_cast<size_t>(b) * hq * t);
   for (auto* buffer : {&out, &dq, &dk, &dv}) buffer->poison();
   lse.poison();
   delta.poison();
-  ok(siked_cuda_attention_forward(out.ptr, lse.ptr, dq_in->ptr, dk_in->ptr, dv_in->ptr, b, t, hq, hkv, d, nullptr),
+  ok(siked_cuda_attention_forward(out.ptr, lse.ptr, dq_in->ptr, dk_in->ptr, dv_in->ptr, packed, b, t, hq, hkv, d,
+                                  nullptr),
      "attention fwd");
   ok(siked_cuda_attention_backward(dq.ptr, dk.ptr, dv.ptr, delta.ptr, ddout->ptr, out.ptr, lse.ptr, dq_in->ptr,
-                                   dk_in->ptr, dv_in->ptr, b, t, hq, hkv, d, nullptr),
+                                   dk_in->ptr, dv_in->ptr, packed, b, t, hq, hkv, d, nullptr),
      "attention bwd");
   const int group = hq / hkv;
   const double scale = 1 / std::sqrt(static_cast<double>(d));
@@ -351,22 +367,24 @@ void check_attention(int b, int t, int hq, int hkv, int d) {
     for (int h = 0; h < hq; ++h) {
       const int hk = h / group;
       for (int i = 0; i < t; ++i) {
+        // Keys j0..i: the query's document (packed rows) or the whole prefix.
+        const int j0 = positions.empty() ? 0 : i - positions[static_cast<size_t>(bb) * t + i];
         double m = -INFINITY;
-        for (int j = 0; j <= i; ++j) {
+        for (int j = j0; j <= i; ++j) {
           double s = 0;
           for (int e = 0; e < d; ++e) s += static_cast<double>(q[qi(bb, i, h) + e]) * k[ki(bb, j, hk) + e];
           p[j] = s * scale;
           m = std::max(m, p[j]);
         }
         double sum = 0;
-        for (int j = 0; j <= i; ++j) sum += (p[j] = std::exp(p[j] - m));
-        for (int j = 0; j <= i; ++j) p[j] /= sum;
+        for (int j = j0; j <= i; ++j) sum += (p[j] = std::exp(p[j] - m));
+        for (int j = j0; j <= i; ++j) p[j] /= sum;
         ref_lse[(static_cast<size_t>(bb) * hq + h) * t + i] = m + std::log(sum);
-        for (int j = 0; j <= i; ++j)
+        for (int j = j0; j <= i; ++j)
           for (int e = 0; e < d; ++e) ref_out[qi(bb, i, h) + e] += p[j] * v[ki(bb, j, hk) + e];
         double delta_i = 0;
         for (int e = 0; e < d; ++e) delta_i += static_cast<double>(dout[qi(bb, i, h) + e]) * ref_out[qi(bb, i, h) + e];
-        for (int j = 0; j <= i; ++j) {
+        for (int j = j0; j <= i; ++j) {
           double dpj = 0;
           for (int e = 0; e < d; ++e) dpj += static_cast<double>(dout[qi(bb, i, h) + e]) * v[ki(bb, j, hk) + e];
           const double ds = p[j] * (dpj - delta_i);
@@ -381,7 +399,8 @@ void check_attention(int b, int t, int hq, int hkv, int d) {
   char suffix[64];
   std::snprintf(suffix, sizeof suffix, "_b%d_t%d_hq%d_hkv%d_d%d", b, t, hq, hkv, d);
   const char* path = std::getenv("SIKED_CUDA_ATTENTION");  // d=64 runs on tensor cores unless "simt"
-  const std::string s = std::string(suffix) + (d == 64 && !(path && std::string(path) == "simt") ? "_tc" : "");
+  const std::string s = std::string(suffix) + (positions.empty() ? "" : "_packed") +
+                        (d == 64 && !(path && std::string(path) == "simt") ? "_tc" : "");
   record("attention_forward_out" + s, rel_error(download_bf16(out), ref_out), kRoundBf16);
   record("attention_forward_lse" + s, rel_error(lse.download(), ref_lse), 1e-5);
   // Gradients go through one more bf16 rounding (out, used for delta) and a difference
@@ -774,9 +793,13 @@ int main() {
   run_check("attention_mha_d128", [] { check_attention(1, 45, 4, 4, 128); });
   run_check("attention_long_d64", [] { check_attention(1, 300, 3, 1, 64); });
   run_check("attention_group3_d64", [] { check_attention(2, 130, 6, 2, 64); });
+  // Packed rows: documents start inside 64-row blocks and 32-key tiles (whole tiles skipped).
+  run_check("attention_packed_d64", [] { check_attention(2, 160, 4, 2, 64, {37, 50, 29, 40}); });
+  run_check("attention_packed_d128", [] { check_attention(2, 100, 2, 1, 128, {37, 50, 7}); });
   // The SIMT kernels at d=64 too (the tensor-core kernels replace them there by default).
   setenv("SIKED_CUDA_ATTENTION", "simt", 1);
   run_check("attention_gqa_d64_simt", [] { check_attention(2, 77, 6, 2, 64); });
+  run_check("attention_packed_d64_simt", [] { check_attention(2, 160, 4, 2, 64, {37, 50, 29, 40}); });
   unsetenv("SIKED_CUDA_ATTENTION");
   run_check("cross_entropy", check_cross_entropy);
   run_check("embedding", check_embedding);

@@ -78,6 +78,14 @@ export interface TrainBatch {
   lossMask: Uint8Array;
   batchSize: number;
   seqLen: number;
+  /**
+   * Packed rows (several documents back to back in one row): position ids [batchSize, seqLen],
+   * counting 0, 1, 2... within each document, a 0 starting the next (as `position_ids` in
+   * transformers' packing). Each token then attends only to its own document (block-diagonal
+   * causal mask), RoPE restarts per document, and the first token of a document is never a
+   * target. Omit for one document per row.
+   */
+  positions?: Int32Array;
 }
 
 /** What one optimizer step did. */
@@ -362,9 +370,11 @@ export class Model {
 
   /** Forward + backward of one micro-batch, accumulating gradients; returns its mean loss. */
   async accumulate(batch: TrainBatch): Promise<{ loss: number; tokens: number }> {
-    const { tokens, lossMask, batchSize, seqLen } = this.checkBatch(batch, 'batch');
+    const { tokens, lossMask, batchSize, seqLen, positions } = this.checkBatch(batch, 'batch');
     const native = this.native;
-    const result = await callNative(() => native.accumulate(tokens, lossMask, batchSize, seqLen));
+    const result = await callNative(() =>
+      native.accumulate(tokens, lossMask, batchSize, seqLen, positions),
+    );
     return { loss: result.tokens > 0 ? result.loss / result.tokens : NaN, tokens: result.tokens };
   }
 
@@ -465,7 +475,23 @@ export class Model {
       if (tokens[i] < 0 || tokens[i] >= vocab)
         fail(`token id in [0, ${vocab})`, `${name}.tokens[${i}]`, tokens[i]);
     }
-    return { tokens, lossMask, batchSize, seqLen };
+    if (batch.positions === undefined) return { tokens, lossMask, batchSize, seqLen };
+    const positions = expectTypedArray<Int32Array>(
+      batch.positions,
+      `${name}.positions`,
+      'Int32Array',
+    );
+    if (positions.length !== n) fail(`Int32Array of ${n} entries`, `${name}.positions`, positions);
+    for (let i = 0; i < n; i++) {
+      const continues = i % seqLen > 0 && positions[i] === positions[i - 1]! + 1;
+      if (positions[i] !== 0 && !continues)
+        fail(
+          '0 (a document starts) or the previous position plus 1',
+          `${name}.positions[${i}]`,
+          positions[i],
+        );
+    }
+    return { tokens, lossMask, batchSize, seqLen, positions };
   }
 
   private flatten(sequences: number[][], name: string): { flat: Int32Array; lengths: Int32Array } {

@@ -41,6 +41,7 @@ export interface NativeModel {
     mask: Uint8Array,
     batchSize: number,
     seqLen: number,
+    positions?: Int32Array,
   ): Promise<{ loss: number; tokens: number }>;
   step(learningRate: number): Promise<{ loss: number; gradNorm: number; tokens: number }>;
   logits(tokens: Int32Array, batchSize: number, seqLen: number): Promise<Float32Array>;

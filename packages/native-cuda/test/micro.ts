@@ -1,5 +1,5 @@
 // Tiny random configs for tests that need no golden file (fast: a few thousand parameters).
-import type { ModelConfig } from '@siked/native-cuda';
+import type { Model, ModelConfig } from '@siked/native-cuda';
 
 /** A micro Llama with GQA, q/k/v bias and an untied head: every code path in a few KB. */
 export function microConfig(overrides: Partial<ModelConfig> = {}): ModelConfig {
@@ -40,4 +40,19 @@ export function argmaxRow(logits: Float32Array, V: number, r: number): number {
   let best = 0;
   for (let j = 1; j < V; j++) if (logits[r * V + j] > logits[r * V + best]) best = j;
   return best;
+}
+
+/**
+ * Multiplies every weight but the norms by `factor` (10x HF's init by default), so attention
+ * and the output distribution are far from uniform and a wrong mask or gradient shows.
+ */
+export function sharpenWeights(model: Model, factor = 10): Model {
+  for (const { name } of model.parameterTable()) {
+    if (!name.includes('norm'))
+      model.setParameter(
+        name,
+        model.getParameter(name).map((x) => factor * x),
+      );
+  }
+  return model;
 }

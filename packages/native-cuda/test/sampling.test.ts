@@ -1,18 +1,12 @@
 // KV-cached sampling: greedy vs full forward, cache vs full-sequence scores, seeds, stops, filters.
 import { Model } from '@siked/native-cuda';
-import { argmaxRow, logSoftmaxRows, microConfig } from './micro';
+import { argmaxRow, logSoftmaxRows, microConfig, sharpenWeights } from './micro';
 
 const V = 16;
 // Weights 10x HF's init so the distributions are far from uniform (greedy has clear winners).
 function sharpModel(threads?: number): Model {
   const model = Model.fromConfig(microConfig(), { seed: 11, threads });
-  for (const { name } of model.parameterTable()) {
-    if (!name.includes('norm'))
-      model.setParameter(
-        name,
-        model.getParameter(name).map((x) => 10 * x),
-      );
-  }
+  sharpenWeights(model);
   return model;
 }
 

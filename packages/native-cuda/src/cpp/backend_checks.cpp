@@ -12,12 +12,13 @@ void check_token_ids(const LlamaConfig& config, const int32_t* tokens, int64_t n
                                   " is not a token id in [0, " + std::to_string(config.vocab_size) + ")");
 }
 
-void check_train_batch(const LlamaConfig& config, const int32_t* tokens, int B, int T) {
+void check_train_batch(const LlamaConfig& config, const int32_t* tokens, int B, int T, const int32_t* positions) {
   if (B <= 0 || T <= 0) throw std::invalid_argument("batch must have positive batchSize and seqLen");
   if (T > config.max_position_embeddings)
     throw std::invalid_argument("seqLen " + std::to_string(T) + " exceeds max_position_embeddings " +
                                 std::to_string(config.max_position_embeddings));
   check_token_ids(config, tokens, int64_t(B) * T, "tokens");
+  if (positions) check_packed_positions(positions, B, T);
 }
 
 void check_logits_batch(const LlamaConfig& config, const int32_t* tokens, int B, int T) {
@@ -58,12 +59,31 @@ int check_generation(const LlamaConfig& config, const std::vector<std::vector<in
   return max_len;
 }
 
-int64_t next_token_targets(const int32_t* tokens, const uint8_t* mask, int B, int T, int32_t* targets) {
+void check_packed_positions(const int32_t* positions, int B, int T) {
+  for (int b = 0; b < B; ++b)
+    for (int t = 0; t < T; ++t) {
+      const int32_t p = positions[int64_t(b) * T + t];
+      const bool ok = p == 0 || (t > 0 && p == positions[int64_t(b) * T + t - 1] + 1);
+      if (!ok)
+        throw std::invalid_argument("positions[" + std::to_string(int64_t(b) * T + t) + "] (row " + std::to_string(b) +
+                                    ", column " + std::to_string(t) + ") is " + std::to_string(p) +
+                                    ": packed positions must be 0 (a document starts) or the previous one plus 1");
+    }
+}
+
+void fill_positions(int32_t* out, const int32_t* positions, int B, int T) {
+  const int64_t N = int64_t(B) * T;
+  for (int64_t n = 0; n < N; ++n) out[n] = positions ? positions[n] : int32_t(n % T);
+}
+
+int64_t next_token_targets(const int32_t* tokens, const uint8_t* mask, int B, int T, int32_t* targets,
+                           const int32_t* positions) {
   int64_t count = 0;
   for (int b = 0; b < B; ++b)
     for (int t = 0; t < T; ++t) {
       const int64_t n = int64_t(b) * T + t;
-      const bool trained = t + 1 < T && mask[n + 1] != 0;
+      const bool same_document = positions == nullptr || (t + 1 < T && positions[n + 1] != 0);
+      const bool trained = t + 1 < T && mask[n + 1] != 0 && same_document;
       targets[n] = trained ? tokens[n + 1] : -1;
       count += trained;
     }

@@ -79,13 +79,18 @@ int siked_cuda_swiglu_backward(void* dgate, void* dup /*bf16, rows ld_in apart*/
 // ---- attention (causal, GQA, flash-style: no [T,T] matrix in memory) -------------------------
 // q [b,t,hq,d], k/v [b,t,hkv,d], out [b,t,hq,d], lse fp32 [b,hq,t] (natural log, of scaled
 // scores). hq % hkv == 0; d is 64 or 128 (specialised kernels). Softmax scale 1/sqrt(d).
+// positions: device int32 [b,t] packed position ids (documents back to back in a row, each
+// counting 0, 1, 2...; a 0 starts the next), or NULL for one document per row. Query i then sees
+// keys i - positions[i] .. i only; the backward must get the forward's positions.
 int siked_cuda_attention_forward(void* out, float* lse, const void* q, const void* k,
-                                 const void* v, int b, int t, int hq, int hkv, int d, void* stream);
+                                 const void* v, const int32_t* positions, int b, int t, int hq,
+                                 int hkv, int d, void* stream);
 // dq/dk/dv written (not accumulated); delta: fp32 scratch [b,hq,t]. Atomic-free: one kernel
 // owns each dq row, another each dk/dv row (summing the q heads of its group).
 int siked_cuda_attention_backward(void* dq, void* dk, void* dv, float* delta, const void* dout,
                                   const void* out, const float* lse, const void* q, const void* k,
-                                  const void* v, int b, int t, int hq, int hkv, int d, void* stream);
+                                  const void* v, const int32_t* positions, int b, int t, int hq,
+                                  int hkv, int d, void* stream);
 
 // ---- loss -------------------------------------------------------------------------------------
 // Masked cross-entropy over the vocabulary, one pass to find max/log-sum-exp then one to write

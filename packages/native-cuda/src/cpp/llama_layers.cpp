@@ -163,49 +163,96 @@ void linear_backward(float* dx, bool accumulate, const LinearGrads& g, const flo
 
 namespace {
 // Causal attention works on blocks of query rows: rows [t0, t1) only see keys [0, t1), so the
-// GEMMs skip the (masked) upper triangle of the T x T scores, about half the attention FLOPs.
+// GEMMs skip the (masked) upper triangle of the L x L scores, about half the attention FLOPs.
 constexpr int kAttentionRowBlock = 64;
+
+// Calls fn(start, length) for each document of row b: the whole row without positions, else
+// the spans that start where positions[b, t] == 0 (padding continues the last document).
+template <typename Fn>
+void for_each_document(const int32_t* positions, int b, int T, Fn&& fn) {
+  if (!positions) return fn(0, T);
+  const int32_t* row = positions + int64_t(b) * T;
+  for (int start = 0; start < T;) {
+    int end = start + 1;
+    while (end < T && row[end] != 0) ++end;
+    fn(start, end - start);
+    start = end;
+  }
+}
+
+// Causal attention of one sequence of L tokens for one head: q/out rows qs apart, k/v rows kvs
+// apart, p its (L, L) probabilities (zero above the diagonal within each row block).
+void attend(float* out, float* p, const float* q, const float* k, const float* v, int L, int qs, int kvs,
+            int hd, float scale) {
+  for (int t0 = 0; t0 < L; t0 += kAttentionRowBlock) {
+    const int t1 = std::min(L, t0 + kAttentionRowBlock);
+    float* pb = p + int64_t(t0) * L;
+    sgemm_nt(t1 - t0, t1, hd, q + int64_t(t0) * qs, qs, k, kvs, pb, L, 0.f, nullptr);
+    for (int t = t0; t < t1; ++t) {
+      float* row = p + int64_t(t) * L;
+      float mx = -INFINITY;
+      for (int s = 0; s <= t; ++s) mx = std::max(mx, row[s] * scale);
+      float sum = 0.f;
+      for (int s = 0; s <= t; ++s) {
+        row[s] = std::exp(row[s] * scale - mx);
+        sum += row[s];
+      }
+      const float inv = 1.f / sum;
+      for (int s = 0; s <= t; ++s) row[s] *= inv;
+      for (int s = t + 1; s < t1; ++s) row[s] = 0.f;  // keys past t1 are never read
+    }
+    sgemm_nn(t1 - t0, hd, t1, pb, L, v, kvs, out + int64_t(t0) * qs, qs, 0.f, nullptr);
+  }
+}
+
+// Backward of attend() for one query head; dk/dv are accumulated into, dq overwritten; dp is
+// scratch of kAttentionRowBlock * L floats.
+void attend_backward(float* dq, float* dk, float* dv, const float* dout, const float* p, const float* q,
+                     const float* k, const float* v, int L, int qs, int kvs, int hd, float scale, float* dp) {
+  for (int t0 = 0; t0 < L; t0 += kAttentionRowBlock) {
+    const int t1 = std::min(L, t0 + kAttentionRowBlock), rows = t1 - t0;
+    const float* pb = p + int64_t(t0) * L;
+    const float* dob = dout + int64_t(t0) * qs;
+    sgemm_tn(t1, hd, rows, pb, L, dob, qs, dv, kvs, 1.f, nullptr);  // dV += P^T dO
+    sgemm_nt(rows, t1, hd, dob, qs, v, kvs, dp, L, 0.f, nullptr);   // dP = dO V^T
+    for (int t = t0; t < t1; ++t) {                                  // softmax backward
+      const float* pr = p + int64_t(t) * L;
+      float* d = dp + int64_t(t - t0) * L;
+      float dot = 0.f;
+      for (int s = 0; s <= t; ++s) dot += pr[s] * d[s];
+      for (int s = 0; s <= t; ++s) d[s] = pr[s] * (d[s] - dot) * scale;
+      for (int s = t + 1; s < t1; ++s) d[s] = 0.f;
+    }
+    sgemm_nn(rows, hd, t1, dp, L, k, kvs, dq + int64_t(t0) * qs, qs, 0.f, nullptr);  // dQ = dS K
+    sgemm_tn(t1, hd, rows, dp, L, q + int64_t(t0) * qs, qs, dk, kvs, 1.f, nullptr);  // dK += dS^T Q
+  }
+}
 }  // namespace
 
 void attention_forward(float* out, float* probs, const float* q, const float* k, const float* v,
-                       int B, int T, int H, int KV, int hd, ThreadPool* pool) {
+                       int B, int T, int H, int KV, int hd, ThreadPool* pool, const int32_t* positions) {
   const int group = H / KV;
   const int qs = H * hd, kvs = KV * hd;
   const float scale = 1.f / std::sqrt(float(hd));
   parallel(int64_t(B) * H, 1, pool, [&](int64_t i0, int64_t i1) {
     for (int64_t i = i0; i < i1; ++i) {
       const int b = int(i / H), h = int(i % H), kvh = h / group;
-      const float* qb = q + int64_t(b) * T * qs + h * hd;
-      const float* kb = k + int64_t(b) * T * kvs + kvh * hd;
-      const float* vb = v + int64_t(b) * T * kvs + kvh * hd;
-      float* ob = out + int64_t(b) * T * qs + h * hd;
-      float* p = probs + i * T * T;  // (T, T), zero above the diagonal
-      for (int t0 = 0; t0 < T; t0 += kAttentionRowBlock) {
-        const int t1 = std::min(T, t0 + kAttentionRowBlock);
-        float* pb = p + int64_t(t0) * T;
-        sgemm_nt(t1 - t0, t1, hd, qb + int64_t(t0) * qs, qs, kb, kvs, pb, T, 0.f, nullptr);
-        for (int t = t0; t < t1; ++t) {
-          float* row = p + int64_t(t) * T;
-          float mx = -INFINITY;
-          for (int s = 0; s <= t; ++s) mx = std::max(mx, row[s] * scale);
-          float sum = 0.f;
-          for (int s = 0; s <= t; ++s) {
-            row[s] = std::exp(row[s] * scale - mx);
-            sum += row[s];
-          }
-          const float inv = 1.f / sum;
-          for (int s = 0; s <= t; ++s) row[s] *= inv;
-          for (int s = t + 1; s < T; ++s) row[s] = 0.f;
-        }
-        sgemm_nn(t1 - t0, hd, t1, pb, T, vb, kvs, ob + int64_t(t0) * qs, qs, 0.f, nullptr);
-      }
+      const int64_t row = int64_t(b) * T;
+      // The (b, h) slab holds each document's (L, L) probabilities back to back (sum L^2 <= T^2),
+      // so packed rows cost what the same documents cost one per row.
+      float* p = probs + i * T * T;
+      for_each_document(positions, b, T, [&](int start, int L) {
+        attend(out + (row + start) * qs + h * hd, p, q + (row + start) * qs + h * hd,
+               k + (row + start) * kvs + kvh * hd, v + (row + start) * kvs + kvh * hd, L, qs, kvs, hd, scale);
+        p += int64_t(L) * L;
+      });
     }
   });
 }
 
 void attention_backward(float* dq, float* dk, float* dv, const float* dout, const float* probs,
                         const float* q, const float* k, const float* v, int B, int T, int H, int KV,
-                        int hd, ThreadPool* pool) {
+                        int hd, ThreadPool* pool, const int32_t* positions) {
   const int group = H / KV;
   const int qs = H * hd, kvs = KV * hd;
   const float scale = 1.f / std::sqrt(float(hd));
@@ -214,37 +261,21 @@ void attention_backward(float* dq, float* dk, float* dv, const float* dout, cons
     std::vector<float> dp(size_t(kAttentionRowBlock) * T);
     for (int64_t i = i0; i < i1; ++i) {
       const int b = int(i / KV), kvh = int(i % KV);
-      const float* kb = k + int64_t(b) * T * kvs + kvh * hd;
-      const float* vb = v + int64_t(b) * T * kvs + kvh * hd;
-      float* dkb = dk + int64_t(b) * T * kvs + kvh * hd;
-      float* dvb = dv + int64_t(b) * T * kvs + kvh * hd;
-      for (int t = 0; t < T; ++t) {  // row blocks only touch keys [0, t1): start from zero
-        std::fill(dkb + int64_t(t) * kvs, dkb + int64_t(t) * kvs + hd, 0.f);
-        std::fill(dvb + int64_t(t) * kvs, dvb + int64_t(t) * kvs + hd, 0.f);
+      const int64_t row = int64_t(b) * T;
+      for (int t = 0; t < T; ++t) {  // accumulated into below
+        std::fill(dk + (row + t) * kvs + kvh * hd, dk + (row + t) * kvs + kvh * hd + hd, 0.f);
+        std::fill(dv + (row + t) * kvs + kvh * hd, dv + (row + t) * kvs + kvh * hd + hd, 0.f);
       }
       for (int g = 0; g < group; ++g) {
         const int h = kvh * group + g;
         const float* p = probs + (int64_t(b) * H + h) * T * T;
-        const float* dob = dout + int64_t(b) * T * qs + h * hd;
-        const float* qb = q + int64_t(b) * T * qs + h * hd;
-        float* dqb = dq + int64_t(b) * T * qs + h * hd;
-        for (int t0 = 0; t0 < T; t0 += kAttentionRowBlock) {
-          const int t1 = std::min(T, t0 + kAttentionRowBlock), rows = t1 - t0;
-          const float* pb = p + int64_t(t0) * T;
-          const float* dobb = dob + int64_t(t0) * qs;
-          sgemm_tn(t1, hd, rows, pb, T, dobb, qs, dvb, kvs, 1.f, nullptr);        // dV += P^T dO
-          sgemm_nt(rows, t1, hd, dobb, qs, vb, kvs, dp.data(), T, 0.f, nullptr);  // dP = dO V^T
-          for (int t = t0; t < t1; ++t) {                                          // softmax backward
-            const float* pr = p + int64_t(t) * T;
-            float* d = dp.data() + int64_t(t - t0) * T;
-            float dot = 0.f;
-            for (int s = 0; s <= t; ++s) dot += pr[s] * d[s];
-            for (int s = 0; s <= t; ++s) d[s] = pr[s] * (d[s] - dot) * scale;
-            for (int s = t + 1; s < t1; ++s) d[s] = 0.f;
-          }
-          sgemm_nn(rows, hd, t1, dp.data(), T, kb, kvs, dqb + int64_t(t0) * qs, qs, 0.f, nullptr);  // dQ = dS K
-          sgemm_tn(t1, hd, rows, dp.data(), T, qb + int64_t(t0) * qs, qs, dkb, kvs, 1.f, nullptr);  // dK += dS^T Q
-        }
+        for_each_document(positions, b, T, [&](int start, int L) {
+          const int64_t at = row + start;
+          attend_backward(dq + at * qs + h * hd, dk + at * kvs + kvh * hd, dv + at * kvs + kvh * hd,
+                          dout + at * qs + h * hd, p, q + at * qs + h * hd, k + at * kvs + kvh * hd,
+                          v + at * kvs + kvh * hd, L, qs, kvs, hd, scale, dp.data());
+          p += int64_t(L) * L;
+        });
       }
     }
   });

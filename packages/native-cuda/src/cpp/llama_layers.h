@@ -61,13 +61,16 @@ void linear_backward(float* dx, bool accumulate, const LinearGrads& g, const flo
                      int N, int in_dim, int out_dim, ThreadPool* pool);
 
 // Causal grouped-query attention over B sequences of length T. q (B*T, H*hd), k/v (B*T, KV*hd),
-// probs (B, H, T, T) kept for backward, out (B*T, H*hd).
+// probs (B, H, T, T) kept for backward, out (B*T, H*hd). With packed positions (B*T, see
+// ModelBackend::accumulate) each document of a row is attended on its own (keys t - positions[t]
+// .. t only), its probabilities stored densely, so packing costs no extra attention work.
 void attention_forward(float* out, float* probs, const float* q, const float* k, const float* v,
-                       int B, int T, int H, int KV, int hd, ThreadPool* pool);
+                       int B, int T, int H, int KV, int hd, ThreadPool* pool,
+                       const int32_t* positions = nullptr);
 // dq, dk, dv are overwritten.
 void attention_backward(float* dq, float* dk, float* dv, const float* dout, const float* probs,
                         const float* q, const float* k, const float* v, int B, int T, int H, int KV,
-                        int hd, ThreadPool* pool);
+                        int hd, ThreadPool* pool, const int32_t* positions = nullptr);
 
 // h = silu(gate) * up   (N, F)
 void swiglu_forward(float* h, const float* gate, const float* up, int64_t n, ThreadPool* pool);

@@ -259,16 +259,21 @@ LinearGrads LlamaModel::grads_of(const Layer& layer, int p) {
 
 // --- training ---------------------------------------------------------------------------------
 
-float* LlamaModel::forward_train(const int32_t* tokens, int B, int T) {
+float* LlamaModel::forward_train(const int32_t* tokens, int B, int T, const int32_t* positions) {
   const LlamaConfig& c = config_;
   const int N = B * T, C = c.hidden_size, F = c.intermediate_size, V = c.vocab_size;
   const int H = c.num_heads, KV = c.num_kv_heads, hd = c.head_dim;
-  if (!acts_ || acts_->B != B || acts_->T != T || acts_->lora_rank != lora_rank_)
+  if (!acts_)
     acts_ = std::make_unique<Activations>(*this, B, T);
+  else if (acts_->B != B || acts_->T != T || acts_->lora_rank != lora_rank_)
+    acts_->reshape(*this, B, T);
   Activations& a = *acts_;
   ThreadPool* pool = pool_.get();
   const float* P = params_.data();
-  for (int n = 0; n < N; ++n) a.positions[n] = n % T;
+  fill_positions(a.positions.data(), positions, B, T);
+  // Packed rows: each query attends within its own document only.
+  a.packed = positions != nullptr;
+  const int32_t* packed = a.packed ? a.positions.data() : nullptr;
 
   embedding_forward(a.resid[0], tokens, P + embed_, N, C);
   for (int l = 0; l < c.num_layers; ++l) {
@@ -280,7 +285,7 @@ float* LlamaModel::forward_train(const int32_t* tokens, int B, int T) {
     linear_forward(x.v, x.lora_mid[kV], x.ln1, weights_of(layer, kV), N, C, KV * hd, pool);
     rope_forward(x.q, a.positions.data(), N, H, rope_);
     rope_forward(x.k, a.positions.data(), N, KV, rope_);
-    attention_forward(x.atty, x.probs, x.q, x.k, x.v, B, T, H, KV, hd, pool);
+    attention_forward(x.atty, x.probs, x.q, x.k, x.v, B, T, H, KV, hd, pool, packed);
     std::memcpy(x.resid_mid, a.resid[l], sizeof(float) * N * C);
     linear_forward(x.resid_mid, x.lora_mid[kO], x.atty, weights_of(layer, kO), N, H * hd, C, pool, true);
     rmsnorm_forward(x.ln2, x.rstd2, x.resid_mid, P + layer.ln2, N, C, c.rms_norm_eps, pool);
@@ -326,7 +331,8 @@ void LlamaModel::backward_train(const int32_t* tokens, int B, int T) {
     // Attention block: resid_mid = resid[l] + o(attention(rope(q), rope(k), v))
     linear_backward(a.datty, false, grads_of(layer, kO), a.dresid, x.atty, x.lora_mid[kO],
                     weights_of(layer, kO), a.lora_scratch, N, H * hd, C, pool);
-    attention_backward(a.dq, a.dk, a.dv, a.datty, x.probs, x.q, x.k, x.v, B, T, H, KV, hd, pool);
+    attention_backward(a.dq, a.dk, a.dv, a.datty, x.probs, x.q, x.k, x.v, B, T, H, KV, hd, pool,
+                       a.packed ? a.positions.data() : nullptr);
     rope_backward(a.dq, a.positions.data(), N, H, rope_);
     rope_backward(a.dk, a.positions.data(), N, KV, rope_);
     linear_backward(a.dln, false, grads_of(layer, kQ), a.dq, x.ln1, x.lora_mid[kQ],
@@ -340,12 +346,13 @@ void LlamaModel::backward_train(const int32_t* tokens, int B, int T) {
   if (G) embedding_backward(G + embed_, a.dresid, tokens, N, C);
 }
 
-std::pair<double, int64_t> LlamaModel::accumulate(const int32_t* tokens, const uint8_t* mask, int B, int T) {
-  check_train_batch(config_, tokens, B, T);
+std::pair<double, int64_t> LlamaModel::accumulate(const int32_t* tokens, const uint8_t* mask, int B, int T,
+                                                  const int32_t* positions) {
+  check_train_batch(config_, tokens, B, T, positions);
   ensure_grads();
-  float* logits = forward_train(tokens, B, T);
+  float* logits = forward_train(tokens, B, T, positions);
   std::vector<int32_t>& targets = acts_->targets;
-  const int64_t count = next_token_targets(tokens, mask, B, T, targets.data());
+  const int64_t count = next_token_targets(tokens, mask, B, T, targets.data(), positions);
   const double loss = crossentropy_forward_backward(logits, targets.data(), B * T, config_.vocab_size,
                                                     true, pool_.get());
   if (count > 0) backward_train(tokens, B, T);

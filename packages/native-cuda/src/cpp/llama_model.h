@@ -46,7 +46,8 @@ class LlamaModel : public ModelBackend {
 
   // Training. tokens/mask: (B, T); mask[b,t] = 1 trains on predicting tokens[b,t] from its prefix.
   // Returns the summed loss and the number of masked tokens of this micro-batch.
-  std::pair<double, int64_t> accumulate(const int32_t* tokens, const uint8_t* mask, int B, int T) override;
+  std::pair<double, int64_t> accumulate(const int32_t* tokens, const uint8_t* mask, int B, int T,
+                                        const int32_t* positions = nullptr) override;
   StepStats step(float learning_rate) override;
 
   // Forward only: logits (B, T, V).
@@ -86,7 +87,8 @@ class LlamaModel : public ModelBackend {
   LinearWeights weights_of(const Layer& layer, int p) const;
   LinearGrads grads_of(const Layer& layer, int p);
   // Runs the decoder on (B, T) tokens, keeping every activation; returns the logits buffer (N, V).
-  float* forward_train(const int32_t* tokens, int B, int T);
+  // positions: packed position ids (see ModelBackend::accumulate) or nullptr.
+  float* forward_train(const int32_t* tokens, int B, int T, const int32_t* positions = nullptr);
   void backward_train(const int32_t* tokens, int B, int T);
   // Packed inference over rows (slot, position) that attend to their slot's KV cache; logits for
   // the rows with want_logits set are written in order to `logits_out` (count, V).

@@ -10,7 +10,9 @@
 namespace siked {
 
 // Every training activation for one (B, T), in one slab; the layout is computed by a first pass
-// that only counts, then the slab is allocated once and the same pass hands out pointers.
+// that only counts, then the same pass hands out pointers. The slab only grows: batches of other
+// shapes (length-bucketed or packed rows change T every micro-batch) reuse it, carved anew,
+// instead of allocating and zeroing hundreds of megabytes each time.
 struct LlamaModel::Activations {
   struct Layer {
     float *ln1, *rstd1;              // (N, C), (N)
@@ -30,8 +32,12 @@ struct LlamaModel::Activations {
   // Backward scratch, reused by every layer.
   float *dresid, *dln, *dq, *dk, *dv, *datty, *dgate, *dup, *dh, *lora_scratch;
   std::vector<int32_t> positions, targets;  // (N)
+  bool packed = false;                      // positions are packed documents (set by forward_train)
 
-  Activations(const LlamaModel& model, int B_, int T_) : B(B_), T(T_), lora_rank(model.lora_rank_) {
+  Activations(const LlamaModel& model, int B_, int T_) { reshape(model, B_, T_); }
+
+  void reshape(const LlamaModel& model, int B_, int T_) {
+    B = B_, T = T_, lora_rank = model.lora_rank_;
     const LlamaConfig& c = model.config_;
     const int64_t N = int64_t(B) * T, C = c.hidden_size, F = c.intermediate_size;
     const int64_t qd = int64_t(c.num_heads) * c.head_dim, kvd = int64_t(c.num_kv_heads) * c.head_dim;
@@ -79,7 +85,11 @@ struct LlamaModel::Activations {
       dup = take(N * F);
       dh = take(N * F);
       lora_scratch = take(N * std::max(1, lora_rank));
-      if (pass == 0) slab.assign(used, 0.f);
+      if (pass == 0 && used > slab.size()) {
+        slab.clear();
+        slab.shrink_to_fit();  // free the old slab before the bigger one is allocated
+        slab.resize(used);
+      }
     }
   }
 };

@@ -83,8 +83,13 @@ class ModelBackend {
   virtual void configure_optimizer(const AdamWOptions& options) = 0;
 
   // Training. tokens/mask: (B, T); mask[b,t] = 1 trains on predicting tokens[b,t] from its prefix.
+  // positions: (B, T) position ids for packed rows (several documents back to back), or nullptr
+  // for one document per row (positions 0..T-1). A position of 0 starts a document; token t then
+  // attends to keys t - positions[t] .. t only (block-diagonal causal mask), RoPE uses
+  // positions[t], and no token is trained on predicting the first token of the next document.
   // Returns the summed loss and the number of masked tokens of this micro-batch.
-  virtual std::pair<double, int64_t> accumulate(const int32_t* tokens, const uint8_t* mask, int B, int T) = 0;
+  virtual std::pair<double, int64_t> accumulate(const int32_t* tokens, const uint8_t* mask, int B, int T,
+                                                const int32_t* positions = nullptr) = 0;
   virtual StepStats step(float learning_rate) = 0;
 
   // Forward only: logits (B, T, V).

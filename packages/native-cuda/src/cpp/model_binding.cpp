@@ -273,19 +273,25 @@ class NativeModel : public Napi::ObjectWrap<NativeModel> {
     return promise;
   }
 
-  // accumulate(tokens: Int32Array, mask: Uint8Array, batchSize, seqLen) -> {loss, tokens}
+  // accumulate(tokens: Int32Array, mask: Uint8Array, batchSize, seqLen, positions?: Int32Array)
+  //   -> {loss, tokens}; positions (packed rows) as ModelBackend::accumulate reads them.
   Napi::Value Accumulate(const Napi::CallbackInfo& info) {
     auto tokens = std::make_shared<std::vector<int32_t>>(CopyTyped<int32_t, Napi::Int32Array>(info[0], "tokens"));
     auto mask = std::make_shared<std::vector<uint8_t>>(CopyTyped<uint8_t, Napi::Uint8Array>(info[1], "lossMask"));
     const int B = info[2].As<Napi::Number>().Int32Value(), T = info[3].As<Napi::Number>().Int32Value();
+    const bool packed = info.Length() > 4 && !info[4].IsUndefined();
+    auto positions = std::make_shared<std::vector<int32_t>>(
+        packed ? CopyTyped<int32_t, Napi::Int32Array>(info[4], "positions") : std::vector<int32_t>());
     auto result = std::make_shared<std::pair<double, int64_t>>();
     auto h = Live(info.Env());
     return Queue(
         info.Env(),
-        [h, tokens, mask, B, T, result] {
+        [h, tokens, mask, positions, packed, B, T, result] {
           if (tokens->size() != size_t(B) * T || mask->size() != tokens->size())
             throw std::invalid_argument("tokens and lossMask must have batchSize * seqLen entries");
-          *result = h->model().accumulate(tokens->data(), mask->data(), B, T);
+          if (packed && positions->size() != tokens->size())
+            throw std::invalid_argument("positions must have batchSize * seqLen entries");
+          *result = h->model().accumulate(tokens->data(), mask->data(), B, T, packed ? positions->data() : nullptr);
         },
         [result](Napi::Env env) {
           Napi::Object o = Napi::Object::New(env);

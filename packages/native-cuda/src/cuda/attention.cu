@@ -7,6 +7,13 @@
 // This is a SIMT (CUDA-core, fp32 FMA) version: each warp lane owns one key of a tile for the
 // scores and d/32 output dimensions for the accumulation. It is the correct reference for a
 // tensor-core (mma/wgmma) version, which is the next step for speed (docs/CUDA.md).
+//
+// Packed rows (sequence packing): with positions given, each row holds documents back to back
+// and query t sees keys t - positions[t] .. t only (block-diagonal causal). Every kernel is
+// instantiated with kPacked = false too, so the unpacked path is the same code as before. Starts
+// of documents never decrease along a row, so key tiles before the document of a block's first
+// query are skipped whole (forward, dq), and the dk/dv kernel stops at the first query tile whose
+// document starts after the block's last key.
 #include <mma.h>
 
 #include <cstdlib>
@@ -27,6 +34,7 @@ constexpr int kPad = 2;  // bf16 row padding: row stride of d/2 + 1 words puts l
 struct Shape {
   int t, hq, hkv;
   float scale;
+  const int32_t* positions;  // [b, t] packed position ids, or nullptr (read only when kPacked)
   __device__ int64_t q_index(int b, int row, int h, int d) const {
     return ((static_cast<int64_t>(b) * t + row) * hq + h) * d;
   }
@@ -37,6 +45,11 @@ struct Shape {
     return (static_cast<int64_t>(b) * hq + h) * t + row;
   }
 };
+
+// The first key query `row` (< t) of a packed row may see: the start of its document.
+__device__ __forceinline__ int document_start(Shape shape, int b, int row) {
+  return max(0, row - shape.positions[static_cast<int64_t>(b) * shape.t + row]);
+}
 
 // Loads rows [row0, row0 + rows) of one head into shared memory (zeros past the sequence).
 template <int D, typename Dst>
@@ -63,7 +76,7 @@ __device__ void load_rows_f32(float (*dst)[D], const bf16* src, Shape shape, int
   }
 }
 
-template <int D>
+template <int D, bool kPacked>
 __global__ void __launch_bounds__(kWarps * 32)
     attention_forward_kernel(bf16* __restrict__ out, float* __restrict__ lse,
                              const bf16* __restrict__ q, const bf16* __restrict__ k,
@@ -77,15 +90,19 @@ __global__ void __launch_bounds__(kWarps * 32)
   load_rows_f32<D>(q_s, q, shape, b, q0, h, false, shape.scale);
 
   float m[kRowsPerWarp], l[kRowsPerWarp], acc[kRowsPerWarp][E];
+  int first[kRowsPerWarp];  // each row's first visible key (packed rows)
 #pragma unroll
   for (int r = 0; r < kRowsPerWarp; ++r) {
     m[r] = -INFINITY;
     l[r] = 0.f;
+    const int row = q0 + warp * kRowsPerWarp + r;
+    first[r] = kPacked && row < shape.t ? document_start(shape, b, row) : 0;
 #pragma unroll
     for (int e = 0; e < E; ++e) acc[r][e] = 0.f;
   }
+  const int kv_begin = kPacked ? document_start(shape, b, q0) / kTile * kTile : 0;
   const int kv_end = min(shape.t, q0 + kRowsPerBlock);
-  for (int k0 = 0; k0 < kv_end; k0 += kTile) {
+  for (int k0 = kv_begin; k0 < kv_end; k0 += kTile) {
     __syncthreads();  // previous tile fully consumed (and q_s written, on the first pass)
     load_rows<D>(k_s, k, shape, b, k0, kTile, hk, true);
     load_rows<D>(v_s, v, shape, b, k0, kTile, hk, true);
@@ -101,7 +118,7 @@ __global__ void __launch_bounds__(kWarps * 32)
 #pragma unroll
     for (int r = 0; r < kRowsPerWarp; ++r) {
       const int row = q0 + warp * kRowsPerWarp + r;
-      const float score = (key <= row && key < shape.t) ? s[r] : -INFINITY;
+      const float score = (key <= row && key < shape.t && (!kPacked || key >= first[r])) ? s[r] : -INFINITY;
       const float m_new = fmaxf(m[r], warp_max(score));
       const float m_safe = m_new == -INFINITY ? 0.f : m_new;  // a row with nothing visible yet
       const float p = __expf(score - m_safe);
@@ -147,7 +164,7 @@ __global__ void attention_delta_kernel(float* __restrict__ delta, const bf16* __
   if (lane == 0) delta[shape.stat_index(b, h, row)] = sum;
 }
 
-template <int D>
+template <int D, bool kPacked>
 __global__ void __launch_bounds__(kWarps * 32)
     attention_backward_dq_kernel(bf16* __restrict__ dq, const bf16* __restrict__ dout,
                                  const float* __restrict__ lse, const float* __restrict__ delta,
@@ -162,16 +179,19 @@ __global__ void __launch_bounds__(kWarps * 32)
   load_rows_f32<D>(q_s, q, shape, b, q0, h, false, shape.scale);
   load_rows_f32<D>(do_s, dout, shape, b, q0, h, false, 1.f);
   float row_lse[kRowsPerWarp], row_delta[kRowsPerWarp], acc[kRowsPerWarp][E];
+  int first[kRowsPerWarp];  // as in the forward: the saved lse covers exactly these keys
 #pragma unroll
   for (int r = 0; r < kRowsPerWarp; ++r) {
     const int row = q0 + warp * kRowsPerWarp + r;
     row_lse[r] = row < shape.t ? lse[shape.stat_index(b, h, row)] : 0.f;
     row_delta[r] = row < shape.t ? delta[shape.stat_index(b, h, row)] : 0.f;
+    first[r] = kPacked && row < shape.t ? document_start(shape, b, row) : 0;
 #pragma unroll
     for (int e = 0; e < E; ++e) acc[r][e] = 0.f;
   }
+  const int kv_begin = kPacked ? document_start(shape, b, q0) / kTile * kTile : 0;
   const int kv_end = min(shape.t, q0 + kRowsPerBlock);
-  for (int k0 = 0; k0 < kv_end; k0 += kTile) {
+  for (int k0 = kv_begin; k0 < kv_end; k0 += kTile) {
     __syncthreads();
     load_rows<D>(k_s, k, shape, b, k0, kTile, hk, true);
     load_rows<D>(v_s, v, shape, b, k0, kTile, hk, true);
@@ -190,7 +210,7 @@ __global__ void __launch_bounds__(kWarps * 32)
 #pragma unroll
     for (int r = 0; r < kRowsPerWarp; ++r) {
       const int row = q0 + warp * kRowsPerWarp + r;
-      const bool visible = key <= row && key < shape.t && row < shape.t;
+      const bool visible = key <= row && key < shape.t && row < shape.t && (!kPacked || key >= first[r]);
       const float p = visible ? __expf(s[r] - row_lse[r]) : 0.f;
       const float ds = p * (dp[r] - row_delta[r]);
 #pragma unroll 4
@@ -211,7 +231,7 @@ __global__ void __launch_bounds__(kWarps * 32)
   }
 }
 
-template <int D>
+template <int D, bool kPacked>
 __global__ void __launch_bounds__(kWarps * 32)
     attention_backward_dkdv_kernel(bf16* __restrict__ dk, bf16* __restrict__ dv,
                                    const bf16* __restrict__ dout, const float* __restrict__ lse,
@@ -228,9 +248,12 @@ __global__ void __launch_bounds__(kWarps * 32)
   load_rows_f32<D>(k_s, k, shape, b, k0, hk, true, shape.scale);
   load_rows_f32<D>(v_s, v, shape, b, k0, hk, true, 1.f);
   float dk_acc[kRowsPerWarp][E] = {}, dv_acc[kRowsPerWarp][E] = {};
+  const int last_key = min(shape.t, k0 + kRowsPerBlock) - 1;
   for (int g = 0; g < group; ++g) {
     const int h = hk * group + g;
     for (int q_start = (k0 / kTile) * kTile; q_start < shape.t; q_start += kTile) {
+      // Packed rows: this and every later query tile lies in documents after these keys.
+      if (kPacked && document_start(shape, b, q_start) > last_key) break;
       __syncthreads();
       load_rows<D>(q_t, q, shape, b, q_start, kTile, h, false);
       load_rows<D>(do_t, dout, shape, b, q_start, kTile, h, false);
@@ -251,10 +274,11 @@ __global__ void __launch_bounds__(kWarps * 32)
         }
       }
       const int row = q_start + lane;  // this lane's query
+      const int first = kPacked && row < shape.t ? document_start(shape, b, row) : 0;
 #pragma unroll
       for (int r = 0; r < kRowsPerWarp; ++r) {
         const int key = k0 + warp * kRowsPerWarp + r;
-        const bool visible = row < shape.t && key <= row && key < shape.t;
+        const bool visible = row < shape.t && key <= row && key < shape.t && (!kPacked || key >= first);
         const float p = visible ? __expf(s[r] - lse_t[lane]) : 0.f;
         const float ds = p * (dp[r] - delta_t[lane]);
   #pragma unroll 4
@@ -301,28 +325,28 @@ int check_shape(const char* what, int b, int t, int hq, int hkv, int d) {
   return 0;
 }
 
-template <int D>
-int forward(void* out, float* lse, const void* q, const void* k, const void* v, int b, int t,
-            int hq, int hkv, cudaStream_t stream) {
-  Shape shape{t, hq, hkv, 1.f / sqrtf(static_cast<float>(D))};
+template <int D, bool kPacked>
+int forward(void* out, float* lse, const void* q, const void* k, const void* v,
+            const int32_t* positions, int b, int t, int hq, int hkv, cudaStream_t stream) {
+  Shape shape{t, hq, hkv, 1.f / sqrtf(static_cast<float>(D)), positions};
   if (use_tensor_cores(D)) {
-    tc::forward_kernel<<<dim3(blocks_for(t, tc::kBlockRows), hq, b), tc::kWarps * 32, 0, stream>>>(
+    tc::forward_kernel<kPacked><<<dim3(blocks_for(t, tc::kBlockRows), hq, b), tc::kWarps * 32, 0, stream>>>(
         static_cast<bf16*>(out), lse, static_cast<const bf16*>(q), static_cast<const bf16*>(k),
         static_cast<const bf16*>(v), shape);
     return check_launch("attention_forward (tensor cores)");
   }
   dim3 grid(blocks_for(t, kRowsPerBlock), hq, b);
-  attention_forward_kernel<D><<<grid, kWarps * 32, 0, stream>>>(
+  attention_forward_kernel<D, kPacked><<<grid, kWarps * 32, 0, stream>>>(
       static_cast<bf16*>(out), lse, static_cast<const bf16*>(q), static_cast<const bf16*>(k),
       static_cast<const bf16*>(v), shape);
   return check_launch("attention_forward");
 }
 
-template <int D>
+template <int D, bool kPacked>
 int backward(void* dq, void* dk, void* dv, float* delta, const void* dout, const void* out,
-             const float* lse, const void* q, const void* k, const void* v, int b, int t, int hq,
-             int hkv, cudaStream_t stream) {
-  Shape shape{t, hq, hkv, 1.f / sqrtf(static_cast<float>(D))};
+             const float* lse, const void* q, const void* k, const void* v,
+             const int32_t* positions, int b, int t, int hq, int hkv, cudaStream_t stream) {
+  Shape shape{t, hq, hkv, 1.f / sqrtf(static_cast<float>(D)), positions};
   const auto* dout_b = static_cast<const bf16*>(dout);
   const auto *q_b = static_cast<const bf16*>(q), *k_b = static_cast<const bf16*>(k),
              *v_b = static_cast<const bf16*>(v);
@@ -330,20 +354,20 @@ int backward(void* dq, void* dk, void* dv, float* delta, const void* dout, const
                               stream>>>(delta, dout_b, static_cast<const bf16*>(out), b, shape);
   if (check_launch("attention_backward (delta)")) return 1;
   if (use_tensor_cores(D)) {
-    tc::backward_dq_kernel<<<dim3(blocks_for(t, tc::kBlockRows), hq, b), tc::kWarps * 32, 0, stream>>>(
+    tc::backward_dq_kernel<kPacked><<<dim3(blocks_for(t, tc::kBlockRows), hq, b), tc::kWarps * 32, 0, stream>>>(
         static_cast<bf16*>(dq), dout_b, lse, delta, q_b, k_b, v_b, shape);
     if (check_launch("attention_backward (dq, tensor cores)")) return 1;
-    tc::backward_dkdv_kernel<<<dim3(blocks_for(t, tc::kBlockRows), hkv, b), tc::kWarps * 32, 0, stream>>>(
+    tc::backward_dkdv_kernel<kPacked><<<dim3(blocks_for(t, tc::kBlockRows), hkv, b), tc::kWarps * 32, 0, stream>>>(
         static_cast<bf16*>(dk), static_cast<bf16*>(dv), dout_b, lse, delta, q_b, k_b, v_b, shape);
     return check_launch("attention_backward (dk/dv, tensor cores)");
   }
-  attention_backward_dq_kernel<D><<<dim3(blocks_for(t, kRowsPerBlock), hq, b), kWarps * 32, 0,
-                                    stream>>>(static_cast<bf16*>(dq), dout_b, lse, delta, q_b, k_b,
-                                              v_b, shape);
+  attention_backward_dq_kernel<D, kPacked><<<dim3(blocks_for(t, kRowsPerBlock), hq, b), kWarps * 32, 0,
+                                             stream>>>(static_cast<bf16*>(dq), dout_b, lse, delta, q_b,
+                                                       k_b, v_b, shape);
   if (check_launch("attention_backward (dq)")) return 1;
-  attention_backward_dkdv_kernel<D><<<dim3(blocks_for(t, kRowsPerBlock), hkv, b), kWarps * 32, 0,
-                                      stream>>>(static_cast<bf16*>(dk), static_cast<bf16*>(dv),
-                                                dout_b, lse, delta, q_b, k_b, v_b, shape);
+  attention_backward_dkdv_kernel<D, kPacked><<<dim3(blocks_for(t, kRowsPerBlock), hkv, b), kWarps * 32, 0,
+                                               stream>>>(static_cast<bf16*>(dk), static_cast<bf16*>(dv),
+                                                         dout_b, lse, delta, q_b, k_b, v_b, shape);
   return check_launch("attention_backward (dk/dv)");
 }
 
@@ -353,20 +377,29 @@ int backward(void* dq, void* dk, void* dv, float* delta, const void* dout, const
 using namespace siked;
 
 extern "C" int siked_cuda_attention_forward(void* out, float* lse, const void* q, const void* k,
-                                            const void* v, int b, int t, int hq, int hkv, int d,
-                                            void* stream) {
+                                            const void* v, const int32_t* positions, int b, int t,
+                                            int hq, int hkv, int d, void* stream) {
   if (check_shape("attention_forward", b, t, hq, hkv, d)) return 1;
   auto s = static_cast<cudaStream_t>(stream);
-  return d == 64 ? forward<64>(out, lse, q, k, v, b, t, hq, hkv, s)
-                 : forward<128>(out, lse, q, k, v, b, t, hq, hkv, s);
+  const int32_t* p = positions;
+  if (d == 64)
+    return p ? forward<64, true>(out, lse, q, k, v, p, b, t, hq, hkv, s)
+             : forward<64, false>(out, lse, q, k, v, p, b, t, hq, hkv, s);
+  return p ? forward<128, true>(out, lse, q, k, v, p, b, t, hq, hkv, s)
+           : forward<128, false>(out, lse, q, k, v, p, b, t, hq, hkv, s);
 }
 
 extern "C" int siked_cuda_attention_backward(void* dq, void* dk, void* dv, float* delta,
                                              const void* dout, const void* out, const float* lse,
-                                             const void* q, const void* k, const void* v, int b,
-                                             int t, int hq, int hkv, int d, void* stream) {
+                                             const void* q, const void* k, const void* v,
+                                             const int32_t* positions, int b, int t, int hq,
+                                             int hkv, int d, void* stream) {
   if (check_shape("attention_backward", b, t, hq, hkv, d)) return 1;
   auto s = static_cast<cudaStream_t>(stream);
-  return d == 64 ? backward<64>(dq, dk, dv, delta, dout, out, lse, q, k, v, b, t, hq, hkv, s)
-                 : backward<128>(dq, dk, dv, delta, dout, out, lse, q, k, v, b, t, hq, hkv, s);
+  const int32_t* p = positions;
+  if (d == 64)
+    return p ? backward<64, true>(dq, dk, dv, delta, dout, out, lse, q, k, v, p, b, t, hq, hkv, s)
+             : backward<64, false>(dq, dk, dv, delta, dout, out, lse, q, k, v, p, b, t, hq, hkv, s);
+  return p ? backward<128, true>(dq, dk, dv, delta, dout, out, lse, q, k, v, p, b, t, hq, hkv, s)
+           : backward<128, false>(dq, dk, dv, delta, dout, out, lse, q, k, v, p, b, t, hq, hkv, s);
 }

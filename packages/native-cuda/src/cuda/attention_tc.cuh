@@ -9,7 +9,8 @@
 // row statistics need one shuffle and every lane rescales only its own part of the output.
 // P and dS are rounded to bf16 before their products, as FlashAttention does.
 // (attention.cu includes <mma.h> at file scope.) SIKED_CUDA_ATTENTION=simt selects the SIMT
-// kernels instead, e.g. to compare the two.
+// kernels instead, e.g. to compare the two. Packed rows (kPacked) mask and skip keys as the SIMT
+// kernels do (attention.cu's header).
 
 namespace tc {
 
@@ -79,6 +80,7 @@ __device__ void product_16x64(FragC (&acc)[4], const bf16* p, const bf16* v) {
   }
 }
 
+template <bool kPacked>
 __global__ void __launch_bounds__(kWarps * 32)
     forward_kernel(bf16* __restrict__ out, float* __restrict__ lse, const bf16* __restrict__ q,
                    const bf16* __restrict__ k, const bf16* __restrict__ v, Shape shape) {
@@ -91,12 +93,14 @@ __global__ void __launch_bounds__(kWarps * 32)
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
   const int r = lane >> 1, half = lane & 1;  // this lane's row of the warp's 16 and its half
   const int row = q0 + warp * kWarpRows + r;
+  const int first = kPacked && row < shape.t ? document_start(shape, b, row) : 0;  // packed rows
   load_tile(q_s, q, shape, b, q0, kBlockRows, h, false);
   float m = -INFINITY, l = 0.f, o[D / 2];
 #pragma unroll
   for (int i = 0; i < D / 2; ++i) o[i] = 0.f;
+  const int kv_begin = kPacked ? document_start(shape, b, q0) / kTile * kTile : 0;
   const int kv_end = min(shape.t, q0 + kBlockRows);
-  for (int k0 = 0; k0 < kv_end; k0 += kTile) {
+  for (int k0 = kv_begin; k0 < kv_end; k0 += kTile) {
     __syncthreads();  // the previous tile is consumed (and q_s is written, on the first pass)
     load_tile(k_s, k, shape, b, k0, kTile, hk, true);
     load_tile(v_s, v, shape, b, k0, kTile, hk, true);
@@ -107,7 +111,8 @@ __global__ void __launch_bounds__(kWarps * 32)
 #pragma unroll
     for (int c = 0; c < 16; ++c) {
       const int key = k0 + half * 16 + c;
-      s[c] = key <= row && key < shape.t ? s_s[warp][r][half * 16 + c] * shape.scale : -INFINITY;
+      const bool visible = key <= row && key < shape.t && (!kPacked || key >= first);
+      s[c] = visible ? s_s[warp][r][half * 16 + c] * shape.scale : -INFINITY;
       tile_max = fmaxf(tile_max, s[c]);
     }
     const float m_new = fmaxf(m, fmaxf(tile_max, __shfl_xor_sync(0xffffffffu, tile_max, 1)));
@@ -160,6 +165,7 @@ __global__ void __launch_bounds__(kWarps * 32)
 
 // dq of 64 query rows: over key tiles, S = Q K^T, P = exp(scale S - lse), dP = dO V^T,
 // dS = P (dP - delta), dQ += scale dS K (accumulated in fragments: no rescaling needed).
+template <bool kPacked>
 __global__ void __launch_bounds__(kWarps * 32)
     backward_dq_kernel(bf16* __restrict__ dq, const bf16* __restrict__ dout,
                        const float* __restrict__ lse, const float* __restrict__ delta,
@@ -178,11 +184,13 @@ __global__ void __launch_bounds__(kWarps * 32)
   load_tile(do_s, dout, shape, b, q0, kBlockRows, h, false);
   const float row_lse = row < shape.t ? lse[shape.stat_index(b, h, row)] : 0.f;
   const float row_delta = row < shape.t ? delta[shape.stat_index(b, h, row)] : 0.f;
+  const int first = kPacked && row < shape.t ? document_start(shape, b, row) : 0;  // as the forward's
   FragC acc[4];
 #pragma unroll
   for (int i = 0; i < 4; ++i) wmma::fill_fragment(acc[i], 0.f);
+  const int kv_begin = kPacked ? document_start(shape, b, q0) / kTile * kTile : 0;
   const int kv_end = min(shape.t, q0 + kBlockRows);
-  for (int k0 = 0; k0 < kv_end; k0 += kTile) {
+  for (int k0 = kv_begin; k0 < kv_end; k0 += kTile) {
     __syncthreads();
     load_tile(k_s, k, shape, b, k0, kTile, hk, true);
     load_tile(v_s, v, shape, b, k0, kTile, hk, true);
@@ -193,7 +201,7 @@ __global__ void __launch_bounds__(kWarps * 32)
 #pragma unroll
     for (int c = 0; c < 16; ++c) {
       const int key = k0 + half * 16 + c;
-      p[c] = key <= row && key < shape.t && row < shape.t
+      p[c] = key <= row && key < shape.t && row < shape.t && (!kPacked || key >= first)
                  ? __expf(s_s[warp][r][half * 16 + c] * shape.scale - row_lse)
                  : 0.f;
     }
@@ -223,6 +231,7 @@ __global__ void __launch_bounds__(kWarps * 32)
 // dk, dv of 64 key rows of one KV head: over the query heads of its group and the query tiles
 // at or after the keys, S^T = K Q^T, P^T = exp(scale S^T - lse), dP^T = V dO^T,
 // dS^T = P^T (dP^T - delta); dV += P^T dO, dK += scale dS^T Q.
+template <bool kPacked>
 __global__ void __launch_bounds__(kWarps * 32)
     backward_dkdv_kernel(bf16* __restrict__ dk, bf16* __restrict__ dv, const bf16* __restrict__ dout,
                          const float* __restrict__ lse, const float* __restrict__ delta,
@@ -231,6 +240,7 @@ __global__ void __launch_bounds__(kWarps * 32)
   __shared__ __align__(32) bf16 k_s[kBlockRows][kLd], v_s[kBlockRows][kLd];
   __shared__ __align__(32) bf16 q_t[kTile][kLd], do_t[kTile][kLd];
   __shared__ float lse_t[kTile], delta_t[kTile];
+  __shared__ int first_t[kTile];  // each query's document start (packed rows)
   __shared__ __align__(32) float s_s[kWarps][kWarpRows][kLdS];
   __shared__ __align__(32) bf16 p_s[kWarps][kWarpRows][kLdP], ds_s[kWarps][kWarpRows][kLdP];
   const int b = blockIdx.z, hk = blockIdx.y, k0 = blockIdx.x * kBlockRows;
@@ -244,9 +254,12 @@ __global__ void __launch_bounds__(kWarps * 32)
 #pragma unroll
   for (int i = 0; i < 4; ++i) wmma::fill_fragment(dk_acc[i], 0.f), wmma::fill_fragment(dv_acc[i], 0.f);
   const int first_tile = (k0 / kTile) * kTile;  // queries before k0 see none of these keys
+  const int last_key = min(shape.t, k0 + kBlockRows) - 1;
   for (int g = 0; g < group; ++g) {
     const int h = hk * group + g;
     for (int t0 = first_tile; t0 < shape.t; t0 += kTile) {
+      // Packed rows: this and every later query tile lies in documents after these keys.
+      if (kPacked && document_start(shape, b, t0) > last_key) break;
       __syncthreads();
       load_tile(q_t, q, shape, b, t0, kTile, h, false);
       load_tile(do_t, dout, shape, b, t0, kTile, h, false);
@@ -254,6 +267,7 @@ __global__ void __launch_bounds__(kWarps * 32)
         const int qi = t0 + threadIdx.x;
         lse_t[threadIdx.x] = qi < shape.t ? lse[shape.stat_index(b, h, qi)] : 0.f;
         delta_t[threadIdx.x] = qi < shape.t ? delta[shape.stat_index(b, h, qi)] : 0.f;
+        if (kPacked) first_t[threadIdx.x] = qi < shape.t ? document_start(shape, b, qi) : 0;
       }
       __syncthreads();
       scores_16x32(&s_s[warp][0][0], &k_s[warp * kWarpRows][0], &q_t[0][0]);  // S^T
@@ -262,7 +276,7 @@ __global__ void __launch_bounds__(kWarps * 32)
 #pragma unroll
       for (int c = 0; c < 16; ++c) {
         const int qi = t0 + half * 16 + c;
-        p[c] = qi >= key && qi < shape.t && key < shape.t
+        p[c] = qi >= key && qi < shape.t && key < shape.t && (!kPacked || key >= first_t[half * 16 + c])
                    ? __expf(s_s[warp][r][half * 16 + c] * shape.scale - lse_t[half * 16 + c])
                    : 0.f;
         p_s[warp][r][half * 16 + c] = to_bf16(p[c]);

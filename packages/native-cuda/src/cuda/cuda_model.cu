@@ -351,6 +351,8 @@ void CudaModel::forward_train(int B, int T) {
   const float theta = float(c.rope_theta), eps = c.rms_norm_eps;
   CudaTrainActivations& a = *train_;
   const auto& layout = host_->layer_layout();
+  // Packed rows: each query attends within its own document only (a.positions, as RoPE reads them).
+  const int32_t* packed = a.packed ? a.positions : nullptr;
   cuda_check(siked_cuda_embedding_forward(a.layers.empty() ? a.resid_out : a.layers[0].x_in,
                                           half(host_->embed_offset()), a.tokens, N, C, stream_),
              "embedding");
@@ -364,7 +366,8 @@ void CudaModel::forward_train(int B, int T) {
     linear_forward(x.v, KV * hd, false, x.lora_mid[kV], x.ln1, N, layer.proj[kV]);
     cuda_check(siked_cuda_rope(x.q, a.positions, N, H, hd, theta, 0, stream_), "rope (q)");
     cuda_check(siked_cuda_rope(x.k, a.positions, N, KV, hd, theta, 0, stream_), "rope (k)");
-    cuda_check(siked_cuda_attention_forward(x.atty, x.lse, x.q, x.k, x.v, B, T, H, KV, hd, stream_), "attention");
+    cuda_check(siked_cuda_attention_forward(x.atty, x.lse, x.q, x.k, x.v, packed, B, T, H, KV, hd, stream_),
+               "attention");
     cuda_check_status(cudaMemcpyAsync(x.resid_mid, x.x_in, size_t(N) * C * 2, cudaMemcpyDeviceToDevice, stream_),
                       "residual copy");
     linear_forward(x.resid_mid, C, true, x.lora_mid[kO], x.atty, N, layer.proj[kO]);
@@ -395,6 +398,7 @@ void CudaModel::backward_train(int B, int T) {
   CudaTrainActivations& a = *train_;
   const auto& layout = host_->layer_layout();
   const bool full = base_.trained();
+  const int32_t* packed = a.packed ? a.positions : nullptr;  // the forward's attention mask
   // a.logits now holds d(sum loss)/d(logits) in bf16.
   gemm(0, 0, N, C, V, 1.f, a.logits, V, half(host_->lm_head_offset()), C, 0.f, a.dln, C, false, "lm_head backward");
   if (full)
@@ -425,8 +429,8 @@ void CudaModel::backward_train(int B, int T) {
                "rmsnorm backward");
     // Attention block: resid_mid = x_in + o(attention(rope(q), rope(k), v))
     linear_backward(a.datty, false, a.dresid, C, x.atty, x.lora_mid[kO], N, layer.proj[kO]);
-    cuda_check(siked_cuda_attention_backward(a.dq, a.dk, a.dv, a.delta, a.datty, x.atty, x.lse, x.q, x.k, x.v, B, T,
-                                             H, KV, hd, stream_),
+    cuda_check(siked_cuda_attention_backward(a.dq, a.dk, a.dv, a.delta, a.datty, x.atty, x.lse, x.q, x.k, x.v, packed,
+                                             B, T, H, KV, hd, stream_),
                "attention backward");
     cuda_check(siked_cuda_rope(a.dq, a.positions, N, H, hd, theta, 1, stream_), "rope backward (q)");
     cuda_check(siked_cuda_rope(a.dk, a.positions, N, KV, hd, theta, 1, stream_), "rope backward (k)");
@@ -442,9 +446,10 @@ void CudaModel::backward_train(int B, int T) {
                "embedding backward");
 }
 
-std::pair<double, int64_t> CudaModel::accumulate(const int32_t* tokens, const uint8_t* mask, int B, int T) {
+std::pair<double, int64_t> CudaModel::accumulate(const int32_t* tokens, const uint8_t* mask, int B, int T,
+                                                 const int32_t* packed_positions) {
   const LlamaConfig& c = host_->config();
-  check_train_batch(c, tokens, B, T);
+  check_train_batch(c, tokens, B, T, packed_positions);
   ensure_training_state();
   const int rank = host_->lora_rank();
   if (!train_ || train_->B != B || train_->T != T || train_->lora_rank != rank) {
@@ -465,9 +470,9 @@ std::pair<double, int64_t> CudaModel::accumulate(const int32_t* tokens, const ui
   // Tokens, next-token targets and positions, uploaded together.
   a.host_ints.resize(size_t(3 * N));
   std::memcpy(a.host_ints.data(), tokens, size_t(N) * 4);
-  const int64_t count = next_token_targets(tokens, mask, B, T, a.host_ints.data() + N);
-  int32_t* positions = a.host_ints.data() + 2 * N;
-  for (int64_t n = 0; n < N; ++n) positions[n] = int32_t(n % T);
+  const int64_t count = next_token_targets(tokens, mask, B, T, a.host_ints.data() + N, packed_positions);
+  fill_positions(a.host_ints.data() + 2 * N, packed_positions, B, T);
+  a.packed = packed_positions != nullptr;
   cuda_check_status(cudaMemcpyAsync(a.tokens, a.host_ints.data(), size_t(3 * N) * 4, cudaMemcpyHostToDevice, stream_),
                     "batch upload");
   forward_train(B, T);

@@ -111,7 +111,8 @@ class CudaModel final : public ModelBackend {
   void merge_lora() override;
   void configure_optimizer(const AdamWOptions& options) override;
 
-  std::pair<double, int64_t> accumulate(const int32_t* tokens, const uint8_t* mask, int B, int T) override;
+  std::pair<double, int64_t> accumulate(const int32_t* tokens, const uint8_t* mask, int B, int T,
+                                        const int32_t* positions = nullptr) override;
   StepStats step(float learning_rate) override;
 
   std::vector<float> logits(const int32_t* tokens, int B, int T) override;
@@ -187,6 +188,7 @@ struct CudaTrainActivations {
   void *resid_out = nullptr, *lnf = nullptr, *logits = nullptr;
   float *rstdf = nullptr, *loss = nullptr;
   int32_t *tokens = nullptr, *targets = nullptr, *positions = nullptr;
+  bool packed = false;  // positions are packed rows' (attention masked per document), not 0..T-1
   // Backward scratch, reused by every layer.
   void *dresid, *dln, *dq, *dk, *dv, *datty, *dgu, *dh, *lora_scratch;
   float *delta, *norm_partial, *bias_partial;
