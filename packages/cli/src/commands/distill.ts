@@ -2,7 +2,10 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { Command } from 'commander';
 import {
+  DEFAULT_LORA,
   EngineStudentFactory,
+  ExternalTrainerFactory,
+  OpenAiStudentServer,
   loadDataset,
   nativeModelLoader,
   readProblemsJsonl,
@@ -11,6 +14,7 @@ import {
   type Problem,
   type RunSettingsInput,
   type Strategy,
+  type StudentServer,
 } from '@siked/core';
 import { z } from 'zod';
 import { defineCommand } from '../command';
@@ -30,7 +34,13 @@ import {
   refuseLockedRun,
   writeInvocation,
 } from './distill-invocation';
-import { modelOptions, resolveStudentFormat, templateOption } from './model-options';
+import {
+  chatTemplateOption,
+  modelOptions,
+  resolveStudentFormat,
+  templateOption,
+  tokenizerOptionsFor,
+} from './model-options';
 import { formatRunTable, runAndReport } from './run-siked';
 import {
   datasetOptions,
@@ -71,6 +81,7 @@ const trainingOptions = optionsFromSchema(
     'gradientAccumulation',
     'maxSequenceLength',
     'overLength',
+    'packing',
   ],
   'train',
 );
@@ -84,6 +95,7 @@ const distillOptions = {
   device: modelOptions.device,
   threads: modelOptions.threads,
   template: templateOption,
+  chatTemplate: chatTemplateOption,
   train: { flag: '--train <file>', description: 'the training problems', schema: schemas.path },
   ...datasetOptions,
   evalSet: {
@@ -126,6 +138,47 @@ const distillOptions = {
   ...runSettingOptions,
   ...trainingOptions,
   ...sandboxOptions,
+  sampler: {
+    flag: '--sampler <url>',
+    description:
+      "scale-out: sample self-generation on this OpenAI-compatible server (vLLM), e.g. http://gpu1:8000/v1; each iteration's student is loaded there as a LoRA adapter (or by --sampler-reload-command)",
+    schema: z.string().regex(/^https?:\/\//, 'expected an http:// or https:// URL'),
+  },
+  samplerModel: {
+    flag: '--sampler-model <name>',
+    description:
+      "the base model's name on the --sampler server (vLLM --served-model-name); requests for a LoRA student name its adapter instead",
+    schema: z.string().min(1),
+  },
+  samplerApiKeyEnv: {
+    flag: '--sampler-api-key-env <VAR>',
+    description: 'environment variable holding the --sampler server API key (never logged)',
+    schema: z.string().min(1),
+  },
+  samplerConcurrency: {
+    flag: '--sampler-concurrency <n>',
+    description: 'requests in flight at once to the --sampler server',
+    schema: schemas.positiveInt,
+    defaultValue: 16,
+  },
+  samplerReloadCommand: {
+    flag: '--sampler-reload-command <cmd>',
+    description:
+      'shell command that makes the --sampler server serve a new student (given SIKED_MODEL_DIR, SIKED_ADAPTER_DIR, SIKED_ITERATION); for servers without runtime LoRA and for full fine-tuning',
+    schema: z.string().min(1),
+  },
+  samplerEval: {
+    flag: '--sampler-eval',
+    description: 'send evaluation (greedy) to the --sampler server too',
+    schema: z.boolean(),
+    defaultValue: false,
+  },
+  trainerCommand: {
+    flag: '--trainer-command <cmd>',
+    description:
+      'scale-out: train each iteration with this shell command (e.g. TRL SFT under accelerate; see docs/SCALING.md) given SIKED_TRAIN_FILE, SIKED_SETTINGS_FILE, SIKED_MODEL_DIR, SIKED_OUTPUT_DIR; its adapter or checkpoint is read back',
+    schema: z.string().min(1),
+  },
 };
 
 type DistillValues = ResolvedOptions<typeof distillOptions>;
@@ -177,6 +230,25 @@ async function resumedValues(
   return values;
 }
 
+/** The --sampler server the run samples on (checked before the run folder is touched). */
+function studentServerFrom(values: DistillValues, log: (line: string) => void): StudentServer {
+  if (!values.samplerModel)
+    throw new UsageError(
+      "--sampler needs --sampler-model NAME: the base model's name on that server (vLLM --served-model-name)",
+    );
+  return new OpenAiStudentServer({
+    baseUrl: values.sampler!,
+    model: values.samplerModel,
+    concurrency: values.samplerConcurrency,
+    evaluation: values.samplerEval,
+    ...(values.samplerApiKeyEnv ? { apiKeyEnv: values.samplerApiKeyEnv } : {}),
+    ...(values.samplerReloadCommand ? { reloadCommand: values.samplerReloadCommand } : {}),
+    onOutput: (text) => {
+      for (const line of text.split('\n')) if (line.trim()) log(`sampler reload: ${line}`);
+    },
+  });
+}
+
 /** `siked distill`: the SIKeD loop on your data, teacher and base model; resumable. */
 export function registerDistill(program: Command): void {
   defineCommand(program, {
@@ -198,6 +270,9 @@ export function registerDistill(program: Command): void {
       if (!train) throw new UsageError('missing --train FILE');
       if (!modelDir) throw new UsageError('missing --model DIR');
       if (!runDir) throw new UsageError('missing --out RUN_DIR');
+      const log = (line: string) => context.progress.log(line);
+      const studentServer = values.sampler ? studentServerFrom(values, log) : undefined;
+      const format = resolveStudentFormat(values.template, modelDir, values.chatTemplate);
       // Everything is checked and read before the run folder is touched: a refused call leaves
       // an existing run exactly as it was.
       checkInputPaths(values);
@@ -231,7 +306,16 @@ export function registerDistill(program: Command): void {
         strategies: values.strategies as Strategy[],
         training: unprefixOptions(byName, 'train'),
       } as RunSettingsInput;
-      const loraRank = values.loraRank;
+      const lora =
+        values.loraRank > 0
+          ? { rank: values.loraRank, alpha: values.loraAlpha, targets: [...DEFAULT_LORA.targets] }
+          : undefined;
+      const engineFactory = new EngineStudentFactory({
+        baseDir: modelDir,
+        loadModel: nativeModelLoader({ device: values.device, threads: values.threads }),
+        student: { ...(lora ? { lora } : {}), studentFormat: format.template },
+        tokenizer: tokenizerOptionsFor(format),
+      });
       try {
         const completed = await runAndReport(
           {
@@ -240,33 +324,16 @@ export function registerDistill(program: Command): void {
             trainProblems,
             evalSets,
             teacher,
-            studentFactory: new EngineStudentFactory({
-              baseDir: modelDir,
-              loadModel: nativeModelLoader({
-                device: values.device,
-                threads: values.threads,
-              }),
-              student:
-                loraRank > 0
-                  ? {
-                      lora: {
-                        rank: loraRank,
-                        alpha: values.loraAlpha,
-                        targets: [
-                          'q_proj',
-                          'k_proj',
-                          'v_proj',
-                          'o_proj',
-                          'gate_proj',
-                          'up_proj',
-                          'down_proj',
-                        ],
-                      },
-                    }
-                  : {},
-            }),
+            studentFactory: values.trainerCommand
+              ? new ExternalTrainerFactory(engineFactory, modelDir, {
+                  command: values.trainerCommand,
+                  workDir: path.join(runDir, 'trainer'),
+                  ...(lora ? { lora } : {}),
+                })
+              : engineFactory,
+            ...(studentServer ? { studentServer } : {}),
             studentName: modelDir,
-            format: resolveStudentFormat(values.template, modelDir),
+            format,
           },
           sandboxOptionsFrom(values),
           context.progress,

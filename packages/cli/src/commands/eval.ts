@@ -15,7 +15,13 @@ import { schemas } from '../options';
 import { checkOutputPath, openOutput } from '../output';
 import { checkLoaded, fitNewTokens } from './context-fit';
 import { forcedStrategy, strategyOption } from './generate';
-import { loadStudent, modelOptions, resolveStudentFormat, templateOption } from './model-options';
+import {
+  chatTemplateOption,
+  loadStudent,
+  modelOptions,
+  resolveStudentFormat,
+  templateOption,
+} from './model-options';
 import {
   datasetOptions,
   loadOptionsFrom,
@@ -48,6 +54,7 @@ export function registerEval(program: Command): void {
       ...datasetOptions,
       strategy: strategyOption,
       template: templateOption,
+      chatTemplate: chatTemplateOption,
       out: {
         flag: '--out <file>',
         description: 'predictions JSONL (one graded answer a line)',
@@ -77,8 +84,8 @@ export function registerEval(program: Command): void {
       const loaded = await loadDataset(options.format, options.data, loadOptionsFrom(options));
       const problems = options.limit ? loaded.problems.slice(0, options.limit) : loaded.problems;
       if (problems.length === 0) throw new UsageError(`${options.data}: no problems to evaluate`);
-      const format = resolveStudentFormat(options.template, options.model);
-      const student = await loadStudent(options);
+      const format = resolveStudentFormat(options.template, options.model, options.chatTemplate);
+      const student = await loadStudent(options, format);
       const forced = forcedStrategy(options.strategy);
       const prompts = problems.map((problem) => ({
         text: format.renderPrompt(problem.question, forced),

@@ -7,7 +7,13 @@ import { readJsonlRecords } from '../jsonl-input';
 import { schemas } from '../options';
 import { checkOutputPath, openOutput } from '../output';
 import { checkLoaded, fitNewTokens } from './context-fit';
-import { loadStudent, modelOptions, resolveStudentFormat, templateOption } from './model-options';
+import {
+  chatTemplateOption,
+  loadStudent,
+  modelOptions,
+  resolveStudentFormat,
+  templateOption,
+} from './model-options';
 
 /** Sampling settings (the engine's options), shared by generate and eval. */
 export const samplingOptions = {
@@ -75,6 +81,7 @@ export function registerGenerate(program: Command): void {
         schema: schemas.path,
       },
       template: templateOption,
+      chatTemplate: chatTemplateOption,
       strategy: strategyOption,
       ...samplingOptions,
     },
@@ -85,7 +92,7 @@ export function registerGenerate(program: Command): void {
       if (!options.input) throw new UsageError('missing --input FILE');
       const file = options.input;
       checkOutputPath(options.out, [file]);
-      const format = resolveStudentFormat(options.template, options.model);
+      const format = resolveStudentFormat(options.template, options.model, options.chatTemplate);
       const forced = forcedStrategy(options.strategy);
       const inputs = (await readJsonlRecords(file)).map((record) => {
         const { question, prompt } = record.value;
@@ -96,7 +103,7 @@ export function registerGenerate(program: Command): void {
           `${file}:${record.line}: field "question": missing (or give "prompt")`,
         );
       });
-      const student = await loadStudent(options);
+      const student = await loadStudent(options, format);
       const prompts = inputs.map(({ prompt, record }) => ({
         text: prompt,
         where: `${file}:${record.line}`,

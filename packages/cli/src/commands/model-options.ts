@@ -1,12 +1,13 @@
 // Loading a student checkpoint (Hugging Face folder: config.json, model.safetensors,
 // tokenizer.json) and its text format; shared by eval, generate and logprobs.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import {
   EngineStudentFactory,
   StudentFormat,
   defaultStudentFormat,
   nativeModelLoader,
+  withChatTemplate,
   type EngineStudent,
 } from '@siked/core';
 import { z } from 'zod';
@@ -42,12 +43,30 @@ export const templateOption = {
   schema: z.string().min(1),
 } satisfies OptionDefinition;
 
+/** Frame prompts with the model's own chat template. */
+export const chatTemplateOption = {
+  flag: '--chat-template',
+  description:
+    "frame prompts with the model's chat template (tokenizer_config.json chat_template): the prompt is the user turn, the solution the assistant turn, ended by the template's end-of-turn token",
+  schema: z.boolean(),
+  defaultValue: false,
+} satisfies OptionDefinition;
+
+/** Tokenizer settings a format implies: a chat format ends sequences with its end-of-turn token. */
+export function tokenizerOptionsFor(format: StudentFormat): { eosToken?: string } {
+  const eosToken = format.endOfSequenceToken;
+  return eosToken === undefined ? {} : { eosToken };
+}
+
 /** Loads the checkpoint as a student; a missing folder or file is a UsageError. */
-export async function loadStudent(values: {
-  model?: string;
-  device: 'cpu' | 'cuda';
-  threads?: number;
-}): Promise<EngineStudent> {
+export async function loadStudent(
+  values: {
+    model?: string;
+    device: 'cpu' | 'cuda';
+    threads?: number;
+  },
+  format?: StudentFormat,
+): Promise<EngineStudent> {
   const dir = values.model;
   if (!dir) throw new UsageError('missing --model DIR');
   for (const file of ['config.json', 'model.safetensors', 'tokenizer.json']) {
@@ -60,12 +79,33 @@ export async function loadStudent(values: {
   const factory = new EngineStudentFactory({
     baseDir: dir,
     loadModel: nativeModelLoader({ device: values.device, threads: values.threads }),
+    ...(format ? { tokenizer: tokenizerOptionsFor(format) } : {}),
   });
   return factory.load(dir);
 }
 
 /** The student format: `full`/`compact`, a template file, or the model folder's own template. */
 export function resolveStudentFormat(
+  template: string | undefined,
+  modelDir: string | undefined,
+  chat = false,
+): StudentFormat {
+  const format = baseStudentFormat(template, modelDir);
+  if (!chat || format.template.chat) return format;
+  const configFile = modelDir ? path.join(modelDir, 'tokenizer_config.json') : undefined;
+  if (!configFile || !existsSync(configFile))
+    throw new UsageError(
+      `--chat-template: no tokenizer_config.json in ${modelDir ?? '(no --model)'}`,
+    );
+  const config = JSON.parse(readFileSync(configFile, 'utf8')) as Record<string, unknown>;
+  try {
+    return withChatTemplate(format, config, configFile);
+  } catch (error) {
+    throw new UsageError(`--chat-template: ${(error as Error).message}`);
+  }
+}
+
+function baseStudentFormat(
   template: string | undefined,
   modelDir: string | undefined,
 ): StudentFormat {

@@ -60,10 +60,15 @@ export function progressListener(progress: ProgressReporter): LoopEventListener 
           advance(`teacher ${event.strategy}`, event.questionsTotal, event.questionsDone);
         break;
       case 'train-step':
+        // An external trainer's log may lack the throughput or the learning rate.
         advance(`train iter-${event.iteration}`, event.totalSteps, event.step, {
           loss: event.loss.toFixed(3),
-          'tok/s': Math.round(event.tokensPerSecond),
-          lr: event.learningRate.toExponential(1),
+          ...(Number.isFinite(event.tokensPerSecond)
+            ? { 'tok/s': Math.round(event.tokensPerSecond) }
+            : {}),
+          ...(Number.isFinite(event.learningRate)
+            ? { lr: event.learningRate.toExponential(1) }
+            : {}),
         });
         break;
       case 'sample-progress':

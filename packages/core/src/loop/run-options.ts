@@ -1,5 +1,6 @@
 import type { PromptFormat } from '../student/sampling';
-import type { Student, StudentFactory, TextSampler } from '../student/types';
+import type { StudentServer } from '../student/served-student';
+import type { StudentFactory } from '../student/types';
 import type { Problem, ProgramRunner, Strategy, Teacher } from '../types';
 import type { LoopEventListener } from './events';
 import type { RunManifest } from './manifest';
@@ -26,8 +27,11 @@ export interface SikedRunOptions {
   format: StudentTextFormat;
   /** Runs PoT programs for verification. */
   runner: ProgramRunner;
-  /** Scale-out hook: where self-generation runs (default: the student itself). */
-  samplerFor?: (student: Student, iteration: number) => TextSampler;
+  /**
+   * Scale-out: a server (vLLM...) that each iteration's student is put on, and that then answers
+   * self-generation, and evaluation when it says so (default: the student, in process).
+   */
+  studentServer?: StudentServer;
   onEvent?: LoopEventListener;
 }
 

@@ -12,12 +12,11 @@ import { derivedSeed, iterationDir, type StageContext, type StageOutput } from '
 
 /**
  * Iteration t's self-generation: the previous student samples k solutions per training question
- * (through the samplerFor hook when given), each is verified; all go to samples.jsonl.
+ * (in process, or on the run's student server), each is verified; all go to samples.jsonl.
  */
 export async function sampleStage(ctx: StageContext, t: number): Promise<StageOutput> {
-  const student = await ctx.loadStudent(t - 1);
+  const { sampler, release } = await ctx.samplerFor(t - 1, 'self-generation');
   try {
-    const sampler = ctx.options.samplerFor?.(student, t) ?? student;
     const chunk = ctx.settings.samplingChunkSize;
     const seed = derivedSeed(ctx.settings.seed, t, 1);
     const records: SampleRecord[] = [];
@@ -100,7 +99,7 @@ export async function sampleStage(ctx: StageContext, t: number): Promise<StageOu
       },
     };
   } finally {
-    student.dispose();
+    release();
   }
 }
 

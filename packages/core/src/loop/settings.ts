@@ -59,6 +59,12 @@ export const trainingSettingsSchema = z.object({
     .enum(['cosine', 'linear', 'constant'])
     .default('cosine')
     .describe('Decay after warmup: cosine or linear to the floor, or constant at the peak.'),
+  packing: z
+    .boolean()
+    .default(false)
+    .describe(
+      'Pack examples into rows of maxSequenceLength tokens (each attends only to itself; microBatchSize then counts rows), as the reference trains.',
+    ),
 });
 
 /**

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import * as path from 'node:path';
-import type { Student } from '../student/types';
+import type { Student, TextSampler } from '../student/types';
 import type { Problem, Solution, Strategy } from '../types';
 import { readJsonLines } from './atomic';
 import type { LoopEventListener } from './events';
@@ -13,6 +14,9 @@ export interface StageOutput {
   artefacts: string[];
   details?: Record<string, unknown>;
 }
+
+/** Iteration t's adapter relative to the base model M0 (LoRA runs), inside iter-t/. */
+export const ADAPTER_FROM_BASE = 'adapter-from-base';
 
 /** The held-out slice's name in eval.json. */
 export const VALIDATION = 'validation';
@@ -79,5 +83,27 @@ export class StageContext {
     return t === 'base'
       ? this.options.studentFactory.loadBase()
       : this.options.studentFactory.load(this.file(iterationDir(t), 'model'));
+  }
+
+  /**
+   * What samples from iteration t's student for `purpose`: the student server when the run has
+   * one (for evaluation only if it says so), else the student loaded here. Call release() after.
+   */
+  async samplerFor(
+    t: number,
+    purpose: 'self-generation' | 'evaluation',
+  ): Promise<{ sampler: TextSampler; release: () => void }> {
+    const server = this.options.studentServer;
+    if (server && (purpose === 'self-generation' || server.evaluation === true)) {
+      const adapterDir = path.resolve(this.file(iterationDir(t), ADAPTER_FROM_BASE));
+      const sampler = await server.serve({
+        iteration: t,
+        modelDir: path.resolve(this.file(iterationDir(t), 'model')),
+        ...(existsSync(adapterDir) ? { adapterDir } : {}),
+      });
+      return { sampler, release: () => undefined };
+    }
+    const student = await this.loadStudent(t);
+    return { sampler: student, release: () => student.dispose() };
   }
 }

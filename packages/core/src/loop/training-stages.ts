@@ -1,6 +1,8 @@
 // Every iteration: fine-tune on the mixed set, then evaluate the new student.
+import { existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { countStrategies, strategyDistribution, type StrategyCounts } from '../mixing/statistics';
+import { composeAdapters, readPeftAdapter, writePeftAdapter } from '../student/peft-adapter';
 import type { TrainingExample } from '../student/types';
 import { JsonlAppender } from '../teachers/jsonl-log';
 import type { Problem, Solution, Strategy } from '../types';
@@ -9,6 +11,7 @@ import { evaluateOnProblems, type DatasetEvaluationSummary } from './evaluate';
 import type { IterationEvaluation, SampleRecord } from './records';
 import { strategyDynamics } from './strategy-dynamics';
 import {
+  ADAPTER_FROM_BASE,
   VALIDATION,
   derivedSeed,
   iterationDir,
@@ -28,9 +31,8 @@ export async function trainStage(ctx: StageContext, t: number): Promise<StageOut
     prompt: ctx.options.format.renderPrompt(byId.get(s.problemId)!.question),
     target: ctx.options.format.renderTarget(s.strategy, s.text),
   }));
-  const student = await ctx.loadStudent(
-    t === 0 || ctx.settings.studentInit === 'restart' ? 'base' : t - 1,
-  );
+  const fromBase = t === 0 || ctx.settings.studentInit === 'restart';
+  const student = await ctx.loadStudent(fromBase ? 'base' : t - 1);
   const metrics = await JsonlAppender.open(ctx.file('metrics.jsonl'));
   const appends: Array<Promise<void>> = [];
   try {
@@ -46,12 +48,14 @@ export async function trainStage(ctx: StageContext, t: number): Promise<StageOut
     });
     await Promise.all(appends);
     await writeDirAtomic(ctx.file(dir, 'model'), (temporary) => student.save(temporary));
+    const adapters = await exportAdapters(ctx, t, fromBase, student);
     return {
-      artefacts: [path.join(dir, 'model')],
+      artefacts: [path.join(dir, 'model'), ...adapters],
       details: {
         steps: summary.steps,
         examples: summary.examples,
         truncatedExamples: summary.truncatedExamples,
+        paddingShare: summary.paddingShare,
         droppedExamples: summary.droppedExamples,
         finalLoss: summary.finalLoss,
       },
@@ -64,13 +68,47 @@ export async function trainStage(ctx: StageContext, t: number): Promise<StageOut
 }
 
 /**
+ * With LoRA, keeps iteration t's adapter (adapter/, relative to the model it started from) and
+ * the adapter that turns the BASE model into this student (adapter-from-base/: this one composed
+ * with the previous iteration's, ranks adding up), which a server holding only M0 (vLLM with
+ * runtime LoRA) loads to sample from this iteration's student. Nothing for full fine-tuning.
+ */
+async function exportAdapters(
+  ctx: StageContext,
+  t: number,
+  fromBase: boolean,
+  student: { saveAdapter?(dir: string): Promise<boolean> },
+): Promise<string[]> {
+  const dir = iterationDir(t);
+  if (!student.saveAdapter) return [];
+  let trained = false;
+  await writeDirAtomic(ctx.file(dir, 'adapter'), async (temporary) => {
+    trained = await student.saveAdapter!(temporary);
+  });
+  if (!trained) {
+    await fs.rm(ctx.file(dir, 'adapter'), { recursive: true, force: true });
+    return [];
+  }
+  const own = await readPeftAdapter(ctx.file(dir, 'adapter'));
+  const previousDir = ctx.file(iterationDir(t - 1), ADAPTER_FROM_BASE);
+  // A run begun before adapters were kept has no earlier one: no from-base adapter then.
+  if (!fromBase && !existsSync(previousDir)) return [path.join(dir, 'adapter')];
+  const previous = fromBase ? [] : [await readPeftAdapter(previousDir)];
+  const composed = composeAdapters([...previous, own], `iteration ${t} adapters`);
+  await writeDirAtomic(ctx.file(dir, ADAPTER_FROM_BASE), (temporary) =>
+    writePeftAdapter(temporary, composed),
+  );
+  return [path.join(dir, 'adapter'), path.join(dir, ADAPTER_FROM_BASE)];
+}
+
+/**
  * Greedy evaluation of iteration t's checkpoint on the validation slice and every evaluation set;
  * writes the graded answers and eval.json (accuracy, greedy strategy shares, and the Figure 2
  * quantities: P_L, P_SM, P_train, alpha, KL(P_train || P_SM)).
  */
 export async function evalStage(ctx: StageContext, t: number): Promise<StageOutput> {
   const dir = iterationDir(t);
-  const student = await ctx.loadStudent(t);
+  const { sampler, release } = await ctx.samplerFor(t, 'evaluation');
   const datasets: Record<string, DatasetEvaluationSummary> = {};
   const artefacts: string[] = [];
   let validationCounts: StrategyCounts = { cot: 0, l2m: 0, pot: 0 };
@@ -80,7 +118,7 @@ export async function evalStage(ctx: StageContext, t: number): Promise<StageOutp
       ...Object.entries(ctx.options.evalSets ?? {}),
     ];
     for (const [name, problems] of sets) {
-      const { records, summary } = await evaluateOnProblems(student, ctx.options.format, problems, {
+      const { records, summary } = await evaluateOnProblems(sampler, ctx.options.format, problems, {
         runner: ctx.options.runner,
         maxNewTokens: ctx.settings.maxNewTokens,
         forced: ctx.settings.forcedStrategy,
@@ -113,7 +151,7 @@ export async function evalStage(ctx: StageContext, t: number): Promise<StageOutp
       });
     }
   } finally {
-    student.dispose();
+    release();
   }
   const mixDetails = ctx.manifest.stages[`${dir}/mix`]?.details;
   const trainSteps = ctx.manifest.stages[`${dir}/train`]?.details?.steps;

@@ -24,6 +24,7 @@ export {
   defaultStudentFormat,
   loadStudentFormat,
   studentTemplatePath,
+  withChatTemplate,
   type ParsedCompletion,
   type StudentFormatVariant,
   type StudentTemplate,

@@ -1,11 +1,22 @@
 // The student's text format: how a question becomes a prompt, how a verified solution becomes
 // a training target (`[cot]: ...`), and how a generated completion is read back.
 import * as path from 'node:path';
+import type { Template } from '@huggingface/jinja' with { 'resolution-mode': 'import' };
 import { z } from 'zod';
 import { STRATEGIES, type Strategy } from '../types';
 import { TEMPLATES_DIR, TemplateError, readTemplateFile, validateTemplate } from './templates';
 
 const QUESTION_SLOT = '{question}';
+
+type JinjaModule = typeof import('@huggingface/jinja', { with: { 'resolution-mode': 'import' } });
+
+/**
+ * A Jinja template (chat templates). TypeScript reads @huggingface/jinja's types as ESM, but the
+ * package ships a CommonJS build under `require`, which Node and jest load synchronously.
+ */
+function jinjaTemplate(source: string): Template {
+  return new (require('@huggingface/jinja') as JinjaModule).Template(source);
+}
 
 const studentTemplateSchema = z.object({
   name: z.string().min(1),
@@ -20,6 +31,13 @@ const studentTemplateSchema = z.object({
   }),
   eos: z.string().default(''),
   stop: z.array(z.string().min(1)).default([]),
+  chat: z
+    .object({
+      template: z.string().min(1),
+      bosToken: z.string().optional(),
+      endOfTurn: z.string().min(1),
+    })
+    .optional(),
 });
 
 /**
@@ -29,6 +47,10 @@ const studentTemplateSchema = z.object({
  * - `eos`: text appended after each target; leave it '' when the trainer appends the
  *   tokenizer's end-of-sequence token id itself (the usual case).
  * - `stop`: texts that end a generation when the model runs on into a new prompt.
+ * - `chat` (optional): the model's chat template (Jinja, from tokenizer_config.json). The
+ *   rendered prompt becomes the user turn, framed with the generation prompt; the target is the
+ *   assistant turn, ended by `endOfTurn` (the token the template closes a turn with), which the
+ *   student then uses as its end-of-sequence token. See {@link withChatTemplate}.
  */
 export type StudentTemplate = z.input<typeof studentTemplateSchema>;
 
@@ -76,11 +98,34 @@ export class StudentFormat {
     return new StudentFormat(readTemplateFile(file, studentTemplateSchema), file);
   }
 
-  /** The prompt for `question`; with `forced`, the strategy's tag is appended so the model must use it. */
+  /**
+   * The prompt for `question` (with a chat template: the user turn and the generation prompt);
+   * with `forced`, the strategy's tag is appended so the model must use it.
+   */
   renderPrompt(question: string, forced?: Strategy): string {
     const [before, after] = this.template.prompt.split(QUESTION_SLOT);
-    const prompt = `${before}${question.trim()}${after}`;
+    const prompt = this.frame(`${before}${question.trim()}${after}`);
     return forced === undefined ? prompt : `${prompt}${this.template.tags[forced]}`;
+  }
+
+  /** The end-of-turn token the student must end targets with (chat), else undefined. */
+  get endOfSequenceToken(): string | undefined {
+    return this.template.chat?.endOfTurn;
+  }
+
+  private chatTemplate: Template | undefined;
+
+  /** `text` as the user turn of the chat template, with the generation prompt after it. */
+  private frame(text: string): string {
+    const chat = this.template.chat;
+    if (!chat) return text;
+    this.chatTemplate ??= jinjaTemplate(chat.template);
+    return this.chatTemplate.render({
+      messages: [{ role: 'user', content: text }],
+      add_generation_prompt: true,
+      bos_token: chat.bosToken ?? '',
+      eos_token: chat.endOfTurn,
+    });
   }
 
   /** The training target: strategy tag, solution text, then the template's `eos` text. */
@@ -127,6 +172,66 @@ export class StudentFormat {
     }
     return generated.slice(0, end);
   }
+}
+
+const ASSISTANT_MARK = '\u0000siked-assistant\u0000';
+
+/**
+ * `format` with the model's chat template (`chat_template` of tokenizer_config.json: a string,
+ * or a list of named templates of which "default" is used). The end-of-turn text is read off the
+ * template itself: what it writes after an assistant message (`<|eot_id|>`, `<|im_end|>`).
+ */
+export function withChatTemplate(
+  format: StudentFormat,
+  tokenizerConfig: Record<string, unknown>,
+  source: string,
+): StudentFormat {
+  let template = tokenizerConfig.chat_template;
+  if (Array.isArray(template)) {
+    const named = template as Array<{ name?: unknown; template?: unknown }>;
+    template = named.find((t) => t.name === 'default')?.template;
+  }
+  if (typeof template !== 'string' || template === '')
+    throw new TemplateError(source, 'chat_template', 'missing (or no "default" one among several)');
+  const text = (value: unknown) =>
+    typeof value === 'string'
+      ? value
+      : typeof (value as { content?: unknown } | null)?.content === 'string'
+        ? (value as { content: string }).content
+        : undefined;
+  const bosToken = text(tokenizerConfig.bos_token);
+  const eosToken = text(tokenizerConfig.eos_token) ?? '';
+  let rendered: string;
+  try {
+    rendered = jinjaTemplate(template).render({
+      messages: [
+        { role: 'user', content: 'q' },
+        { role: 'assistant', content: ASSISTANT_MARK },
+      ],
+      add_generation_prompt: false,
+      bos_token: bosToken ?? '',
+      eos_token: eosToken,
+    });
+  } catch (error) {
+    throw new TemplateError(
+      source,
+      'chat_template',
+      `does not render: ${(error as Error).message}`,
+    );
+  }
+  // The first special token after the assistant's text (`<|eot_id|>`, `<|im_end|>`,
+  // `<end_of_turn>`, `</s>`); some templates write the next generation prompt after it.
+  const after = rendered.slice(rendered.indexOf(ASSISTANT_MARK) + ASSISTANT_MARK.length).trim();
+  const endOfTurn = /^<[^<>\s]+>/.exec(after)?.[0] ?? (after === '' ? eosToken : after);
+  if (!rendered.includes(ASSISTANT_MARK) || endOfTurn === '')
+    throw new TemplateError(source, 'chat_template', 'cannot tell how it ends an assistant turn');
+  return StudentFormat.fromObject(
+    {
+      ...format.template,
+      chat: { template, ...(bosToken ? { bosToken } : {}), endOfTurn },
+    },
+    source,
+  );
 }
 
 /** Loads a student format from a template JSON file (see {@link StudentFormat.load}). */

@@ -7,6 +7,8 @@ export interface EngineTrainBatch {
   lossMask: Uint8Array;
   batchSize: number;
   seqLen: number;
+  /** Packed rows: position ids restarting at 0 per document (ENGINE_API.md, TrainBatch). */
+  positions?: Int32Array;
 }
 
 /** One generation from the engine. */
@@ -36,6 +38,11 @@ export interface EngineModel {
   save(dir: string): Promise<void>;
   enableLora(options: EngineLoraOptions): void;
   mergeLora(): void;
+  /** The adapters' PEFT names and shapes (to keep a trained adapter before it is merged). */
+  loraTable?(): Array<{ name: string; shape: number[] }>;
+  getParameter?(name: string): Float32Array;
+  /** Enables LoRA from a PEFT folder and loads it (an adapter trained elsewhere). */
+  loadLora?(dir: string): Promise<void>;
   configureOptimizer(options: {
     beta1?: number;
     beta2?: number;

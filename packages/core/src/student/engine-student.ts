@@ -1,7 +1,14 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { bucketedBatchOrder, makeMicroBatch, packExample, type TokenizedExample } from './batching';
+import {
+  bucketedBatchOrder,
+  makeMicroBatch,
+  packedBatchOrder,
+  packExample,
+  type TokenizedExample,
+} from './batching';
 import type { EngineLoraOptions, EngineModel } from './engine-model';
+import { readPeftAdapter, writePeftAdapter, type PeftAdapter } from './peft-adapter';
 import { learningRateAt, validateSchedule } from './schedule';
 import type { HfTokenizer } from './tokenizer';
 import type {
@@ -54,6 +61,11 @@ export interface EngineStudentOptions {
   generationChunkSize?: number;
   /** Files copied next to the weights by `save` so a checkpoint folder is self-contained (tokenizer.json...). */
   tokenizerFiles?: readonly string[];
+  /**
+   * The student text format's template, written by `save` as student-format.json (after the
+   * copied files, so it wins): every checkpoint prompts as the run trained it.
+   */
+  studentFormat?: Readonly<object>;
 }
 
 /** Cuts `text` at the first stop text; reports whether one was found. */
@@ -74,6 +86,9 @@ function cutAtStops(text: string, stops: readonly string[]): { text: string; sto
  * then cosine decay per optimizer step, and gradient accumulation gives the effective batch.
  */
 export class EngineStudent implements Student {
+  /** The adapter the last train() call trained, kept from before it was merged. */
+  private trainedAdapter: PeftAdapter | undefined;
+
   constructor(
     /** The engine model; the student owns it and disposes it. */
     readonly model: EngineModel,
@@ -102,9 +117,14 @@ export class EngineStudent implements Student {
     return { promptIds, targetIds: [...this.tokenizer.encode(carried + example.target), eos] };
   }
 
+  /** The token limit of one example, and of a packed row: the schedule's, within the model's context. */
+  private sequenceLimit(schedule: TrainingSchedule): number {
+    return Math.min(schedule.maxSequenceLength, this.contextLength);
+  }
+
   /** Tokenized, length-checked rows to train on, by the schedule's over-length rule. */
   private packForTraining(examples: readonly TrainingExample[], schedule: TrainingSchedule) {
-    const limit = schedule.maxSequenceLength;
+    const limit = this.sequenceLimit(schedule);
     const packed: Array<ReturnType<typeof packExample>> = [];
     let droppedExamples = 0;
     for (const example of examples) {
@@ -136,8 +156,17 @@ export class EngineStudent implements Student {
     const started = Date.now();
     const { packed, truncatedExamples, droppedExamples } = this.packForTraining(examples, schedule);
     const lengths = packed.map((row) => row.ids.length);
-    const microBatchesPerEpoch = Math.ceil(packed.length / schedule.microBatchSize);
-    const stepsPerEpoch = Math.ceil(microBatchesPerEpoch / schedule.gradientAccumulation);
+    // Micro-batches of rows of example indices: one example per row, or packed rows.
+    const epochBatches = (epoch: number): number[][][] => {
+      const seed = schedule.seed + 1_000_003 * (epoch + 1); // a fresh shuffle per epoch
+      return schedule.packing
+        ? packedBatchOrder(lengths, this.sequenceLimit(schedule), schedule.microBatchSize, seed)
+        : bucketedBatchOrder(lengths, schedule.microBatchSize, seed).map((batch) =>
+            batch.map((i) => [i]),
+          );
+    };
+    let batches = epochBatches(0);
+    const stepsPerEpoch = Math.ceil(batches.length / schedule.gradientAccumulation);
     const totalSteps =
       stepsPerEpoch === 0 ? 0 : (schedule.steps ?? stepsPerEpoch * schedule.epochs);
     if (totalSteps === 0) {
@@ -146,6 +175,7 @@ export class EngineStudent implements Student {
         examples: 0,
         truncatedExamples: 0,
         droppedExamples,
+        paddingShare: 0,
         finalLoss: NaN,
         meanTokensPerSecond: 0,
         elapsedMs: 0,
@@ -160,13 +190,9 @@ export class EngineStudent implements Student {
     let step = 0;
     let finalLoss = NaN;
     let totalTokens = 0;
+    let paddedTokens = 0;
     for (let epoch = 0; step < totalSteps; epoch += 1) {
-      // A different shuffle per epoch, reproducible from the schedule's seed.
-      const batches = bucketedBatchOrder(
-        lengths,
-        schedule.microBatchSize,
-        schedule.seed + 1_000_003 * (epoch + 1),
-      );
+      if (epoch > 0) batches = epochBatches(epoch);
       for (
         let first = 0;
         first < batches.length && step < totalSteps;
@@ -175,14 +201,16 @@ export class EngineStudent implements Student {
         const stepStarted = Date.now();
         let stepTokens = 0;
         let targetTokens = 0;
-        for (const indices of batches.slice(first, first + schedule.gradientAccumulation)) {
+        for (const rows of batches.slice(first, first + schedule.gradientAccumulation)) {
           const batch = makeMicroBatch(
-            indices.map((i) => packed[i]!),
+            rows.map((row) => row.map((i) => packed[i]!)),
             this.tokenizer.padTokenId,
+            schedule.packing === true,
           );
           await this.model.accumulate(batch);
           stepTokens += batch.realTokens;
           targetTokens += batch.targetTokens;
+          paddedTokens += batch.batchSize * batch.seqLen - batch.realTokens;
         }
         const learningRate = learningRateAt(step, totalSteps, schedule);
         const result = await this.model.step(learningRate);
@@ -202,17 +230,68 @@ export class EngineStudent implements Student {
         });
       }
     }
-    if (this.options.lora) this.model.mergeLora();
+    if (this.options.lora) {
+      this.trainedAdapter = this.snapshotAdapter(this.options.lora);
+      this.model.mergeLora();
+    }
     const elapsedMs = Date.now() - started;
     return {
       steps: step,
       examples: packed.length,
       truncatedExamples,
       droppedExamples,
+      paddingShare: paddedTokens / Math.max(1, paddedTokens + totalTokens),
       finalLoss,
       meanTokensPerSecond: totalTokens / Math.max(1e-6, elapsedMs / 1000),
       elapsedMs,
     };
+  }
+
+  /** The enabled adapters as a PEFT adapter (undefined when the engine cannot list them). */
+  private snapshotAdapter(lora: Omit<EngineLoraOptions, 'seed'>): PeftAdapter | undefined {
+    const { loraTable, getParameter } = this.model;
+    if (!loraTable || !getParameter) return undefined;
+    const tensors = new Map(
+      loraTable
+        .call(this.model)
+        .map((t) => [t.name, { shape: t.shape, data: getParameter.call(this.model, t.name) }]),
+    );
+    return {
+      config: {
+        peft_type: 'LORA',
+        task_type: 'CAUSAL_LM',
+        r: lora.rank,
+        lora_alpha: lora.alpha,
+        lora_dropout: 0,
+        target_modules: [...lora.targets],
+        bias: 'none',
+        fan_in_fan_out: false,
+        inference_mode: true,
+      },
+      tensors,
+    };
+  }
+
+  /**
+   * Writes the adapter the last train() call trained (PEFT layout), relative to the model that
+   * call started from; false (nothing written) when it trained none (full fine-tuning).
+   */
+  async saveAdapter(dir: string): Promise<boolean> {
+    if (!this.trainedAdapter) return false;
+    await writePeftAdapter(dir, this.trainedAdapter);
+    return true;
+  }
+
+  /**
+   * Loads a PEFT adapter trained elsewhere (an external trainer) and merges it in, so the student
+   * becomes the model that adapter was trained on top of, adapted; saveAdapter then writes it.
+   */
+  async mergeAdapterFrom(dir: string): Promise<void> {
+    if (!this.model.loadLora)
+      throw new Error('mergeAdapterFrom: this engine model cannot load LoRA adapters');
+    await this.model.loadLora(dir);
+    this.trainedAdapter = await readPeftAdapter(dir);
+    this.model.mergeLora();
   }
 
   /** The model's context: a prompt plus its new tokens, or a scored text, must fit in it. */
@@ -289,6 +368,11 @@ export class EngineStudent implements Student {
     for (const file of this.options.tokenizerFiles ?? []) {
       await fs.copyFile(file, path.join(dir, path.basename(file)));
     }
+    if (this.options.studentFormat)
+      await fs.writeFile(
+        path.join(dir, 'student-format.json'),
+        JSON.stringify(this.options.studentFormat, null, 2) + '\n',
+      );
   }
 
   dispose(): void {

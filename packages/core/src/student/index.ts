@@ -15,6 +15,7 @@ export type {
 export { learningRateAt, validateSchedule } from './schedule';
 export {
   bucketedBatchOrder,
+  packedBatchOrder,
   makeMicroBatch,
   packExample,
   shuffledIndices,
@@ -32,3 +33,17 @@ export { DEFAULT_LORA, EngineStudent, type EngineStudentOptions } from './engine
 export { EngineStudentFactory, nativeModelLoader, type EngineModelLoader } from './engine-factory';
 export { sampleSolutions, type PromptFormat } from './sampling';
 export { RemoteSampler, type RemoteSamplerOptions } from './remote-sampler';
+export {
+  OpenAiStudentServer,
+  type OpenAiStudentServerOptions,
+  type ServedCheckpoint,
+  type StudentServer,
+} from './served-student';
+export {
+  composeAdapters,
+  readPeftAdapter,
+  writePeftAdapter,
+  type PeftAdapter,
+  type PeftAdapterConfig,
+} from './peft-adapter';
+export { ExternalTrainerFactory, type ExternalTrainerOptions } from './external-trainer';

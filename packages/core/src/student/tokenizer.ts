@@ -180,10 +180,15 @@ export class HfTokenizer {
     return HfTokenizer.fromJson(json, config as Record<string, unknown>, options, file);
   }
 
-  /** Token ids of a whole sequence as the model sees it: the BOS id (if any), then `text`. */
+  /**
+   * Token ids of a whole sequence as the model sees it: the BOS id (if any), then `text`. A text
+   * that already starts with the BOS token (a chat template writes it) does not get a second.
+   */
   encodeSequence(text: string): number[] {
     const ids = this.encode(text);
-    return this.bosTokenId === undefined ? ids : [this.bosTokenId, ...ids];
+    return this.bosTokenId === undefined || ids[0] === this.bosTokenId
+      ? ids
+      : [this.bosTokenId, ...ids];
   }
 
   /**

@@ -41,6 +41,12 @@ export interface TrainingSchedule {
    * prompt alone fills the limit is always dropped: no target token would be left to learn.
    */
   overLength?: 'truncate' | 'drop';
+  /**
+   * Sequence packing: examples are packed back to back into rows of up to maxSequenceLength
+   * tokens (each attending only to itself, positions restarting per example), and
+   * microBatchSize counts rows, so an epoch takes fewer, fuller steps. Default off.
+   */
+  packing?: boolean;
   /** Seeds shuffling (and LoRA initialisation, where used). */
   seed: number;
 }
@@ -68,6 +74,8 @@ export interface TrainSummary {
   truncatedExamples: number;
   /** Examples left out for their length (see TrainingSchedule.overLength). */
   droppedExamples: number;
+  /** Padding's share of the tokens the forward passes processed (0 when no step ran). */
+  paddingShare: number;
   /** Loss of the last step (NaN when no step ran). */
   finalLoss: number;
   meanTokensPerSecond: number;
@@ -131,6 +139,11 @@ export interface Student extends TextSampler {
   score(texts: readonly string[]): Promise<ScoredText[]>;
   /** Writes a checkpoint that {@link StudentFactory.load} reads back. */
   save(dir: string): Promise<void>;
+  /**
+   * Writes the LoRA adapter the last train() call trained, in the PEFT layout, relative to the
+   * model that call started from; resolves false (nothing written) when it trained none.
+   */
+  saveAdapter?(dir: string): Promise<boolean>;
   /** Frees native memory; the student is unusable afterwards. */
   dispose(): void;
 }

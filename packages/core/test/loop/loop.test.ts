@@ -16,6 +16,7 @@ import {
   type SampleRecord,
   type Solution,
   type TeacherSample,
+  type ServedCheckpoint,
 } from '../../src';
 import { MemorisingStudentFactory } from './memorising-student';
 
@@ -393,30 +394,53 @@ describe('runSiked control flow (MemorisingStudent)', () => {
     await expect(fs.access(path.join(runDir, 'run.lock'))).rejects.toThrow();
   });
 
-  it('sends self-generation through the samplerFor hook (the scale-out path)', async () => {
-    const calls: Array<{ iteration: number; prompts: number; numSamples: number }> = [];
-    const result = await runSiked({
-      runDir: path.join(root, 'hook'),
-      settings: { ...baseSettings, iterations: 1 },
-      trainProblems: problems,
-      teacher: new RecordedTeacher(teacherSamples()),
-      studentFactory: new MemorisingStudentFactory(),
-      format,
-      runner: noPotRunner,
-      samplerFor: (student, iteration) => ({
-        generate: (prompts, options) => {
-          calls.push({ iteration, prompts: prompts.length, numSamples: options.numSamples });
-          return student.generate(prompts, options);
+  for (const evaluation of [false, true]) {
+    it(`sends self-generation${evaluation ? ' and evaluation' : ''} to the student server (the scale-out path)`, async () => {
+      const factory = new MemorisingStudentFactory();
+      const served: ServedCheckpoint[] = [];
+      const calls: Array<{ iteration: number; prompts: number; numSamples: number }> = [];
+      const runDir = path.join(root, `server-${evaluation}`);
+      const result = await runSiked({
+        runDir,
+        settings: { ...baseSettings, iterations: 1 },
+        trainProblems: problems,
+        teacher: new RecordedTeacher(teacherSamples()),
+        studentFactory: factory,
+        format,
+        runner: noPotRunner,
+        studentServer: {
+          evaluation,
+          async serve(checkpoint) {
+            served.push(checkpoint);
+            // The "server" answers from the checkpoint folder it was given.
+            const student = await factory.load(checkpoint.modelDir);
+            return {
+              generate: (prompts, options) => {
+                calls.push({
+                  iteration: checkpoint.iteration,
+                  prompts: prompts.length,
+                  numSamples: options.numSamples,
+                });
+                return student.generate(prompts, options);
+              },
+            };
+          },
         },
-      }),
+      });
+      expect(result.manifest.status).toBe('done');
+      // Self-generation of iteration 1 samples from iteration 0's student.
+      expect(served[0]).toEqual({ iteration: 0, modelDir: path.resolve(runDir, 'iter-0/model') });
+      // 16 training questions in chunks of 8, k = 3 (then greedy evaluation, when sent too).
+      const sampling = calls.filter((c) => c.numSamples === 3);
+      expect(sampling).toEqual([
+        { iteration: 0, prompts: 8, numSamples: 3 },
+        { iteration: 0, prompts: 8, numSamples: 3 },
+      ]);
+      const evaluated = calls.filter((c) => c.numSamples === 1).map((c) => c.iteration);
+      expect(new Set(evaluated)).toEqual(new Set(evaluation ? [0, 1] : []));
+      expect(served.map((c) => c.iteration)).toEqual(evaluation ? [0, 0, 1] : [0]);
     });
-    expect(result.manifest.status).toBe('done');
-    // 16 training questions in chunks of 8, k = 3; evaluation does not go through the hook.
-    expect(calls).toEqual([
-      { iteration: 1, prompts: 8, numSamples: 3 },
-      { iteration: 1, prompts: 8, numSamples: 3 },
-    ]);
-  });
+  }
 
   it('stops early when validation accuracy stops improving', async () => {
     const runDir = path.join(root, 'early');

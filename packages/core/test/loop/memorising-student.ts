@@ -52,6 +52,7 @@ export class MemorisingStudent implements Student {
       steps: schedule.steps ?? examples.length,
       examples: examples.length,
       truncatedExamples: 0,
+      paddingShare: 0,
       droppedExamples: 0,
       finalLoss: 1 / Math.max(1, examples.length),
       meanTokensPerSecond: 1000,

@@ -9,6 +9,7 @@ import {
   EngineStudent,
   HfTokenizer,
   defaultStudentFormat,
+  withChatTemplate,
   type EngineModel,
   type TrainingSchedule,
 } from '../../src';
@@ -128,6 +129,25 @@ function recording(model: Model): {
   return { engine, trained, prompted };
 }
 
+/** A random-weight one-layer Llama over a real tokenizer's vocabulary. */
+function tinyModel(vocabSize: number): Model {
+  const config: ModelConfig = {
+    architectures: ['LlamaForCausalLM'],
+    model_type: 'llama',
+    vocab_size: vocabSize,
+    hidden_size: 16,
+    intermediate_size: 32,
+    num_hidden_layers: 1,
+    num_attention_heads: 2,
+    num_key_value_heads: 1,
+    rms_norm_eps: 1e-6,
+    rope_theta: 10000,
+    max_position_embeddings: 512,
+    tie_word_embeddings: true,
+  };
+  return Model.fromConfig(config, { seed: 3, threads: 1 });
+}
+
 const schedule: TrainingSchedule = {
   epochs: 1,
   learningRate: 1e-3,
@@ -145,23 +165,7 @@ describe.each([
 ])('training ids and sampling prompts agree: %s', (_name, json, config) => {
   it('trains on prompt ids + solution ids, the prompt ids being what generate() is given', async () => {
     const tokenizer = HfTokenizer.fromJson(json, config);
-    const modelConfig: ModelConfig = {
-      architectures: ['LlamaForCausalLM'],
-      model_type: 'llama',
-      vocab_size: tokenizer.vocabSize,
-      hidden_size: 16,
-      intermediate_size: 32,
-      num_hidden_layers: 1,
-      num_attention_heads: 2,
-      num_key_value_heads: 1,
-      rms_norm_eps: 1e-6,
-      rope_theta: 10000,
-      max_position_embeddings: 512,
-      tie_word_embeddings: true,
-    };
-    const { engine, trained, prompted } = recording(
-      Model.fromConfig(modelConfig, { seed: 3, threads: 1 }),
-    );
+    const { engine, trained, prompted } = recording(tinyModel(tokenizer.vocabSize));
     const student = new EngineStudent(engine, tokenizer);
     try {
       const format = defaultStudentFormat('full');
@@ -193,4 +197,65 @@ describe.each([
       student.dispose();
     }
   });
+});
+
+describe.each([
+  [
+    'Llama 3',
+    withLlama3Template(llama3.json),
+    llama3.config,
+    '<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\n',
+    '<|start_header_id|>assistant<|end_header_id|>\n\n',
+    '<|eot_id|>',
+  ],
+  [
+    'Qwen 3',
+    qwen3.json,
+    qwen3.config,
+    '<|im_start|>user\n',
+    '<|im_start|>assistant\n',
+    '<|im_end|>',
+  ],
+])('the chat template (%s)', (_name, json, config, opening, generationPrompt, endOfTurn) => {
+  it('frames the prompt as the user turn, ends targets with the end-of-turn token, one BOS', async () => {
+    const format = withChatTemplate(defaultStudentFormat('full'), config, 'tokenizer_config.json');
+    expect(format.endOfSequenceToken).toBe(endOfTurn);
+    const tokenizer = HfTokenizer.fromJson(json, config, { eosToken: format.endOfSequenceToken });
+    const question = 'Natalia sold clips to 48 of her friends in April. How many clips?';
+    const prompt = format.renderPrompt(question);
+    expect(prompt.startsWith(opening)).toBe(true);
+    expect(prompt.endsWith(generationPrompt)).toBe(true);
+    expect(prompt).toContain(question);
+    const forced = format.renderPrompt(question, 'cot');
+    expect(forced).toBe(`${prompt}[cot]: `);
+    const { engine, trained, prompted } = recording(tinyModel(tokenizer.vocabSize));
+    const student = new EngineStudent(engine, tokenizer);
+    try {
+      const target = format.renderTarget('cot', 'She sold 48 + 24 = 72 clips.\nFinal answer: 72');
+      await student.train([{ prompt, target }], schedule);
+      const greedy = { maxNewTokens: 4, temperature: 0, topP: 1, seed: 0, numSamples: 1 };
+      await student.generate([forced, prompt], greedy);
+      const [trainIds] = trained;
+      for (const promptIds of prompted)
+        expect(trainIds!.slice(0, promptIds.length)).toEqual(promptIds);
+      // The template writes BOS itself (Llama 3): the tokenizer's own BOS is not added again.
+      if (tokenizer.bosTokenId !== undefined) {
+        expect(trainIds!.filter((id) => id === tokenizer.bosTokenId)).toHaveLength(1);
+        expect(trainIds![0]).toBe(tokenizer.bosTokenId);
+      }
+      expect(tokenizer.tokens([trainIds!.at(-1)!])[0]).toBe(endOfTurn);
+    } finally {
+      student.dispose();
+    }
+  });
+});
+
+it('withChatTemplate names the file when the config has no chat template', () => {
+  expect(() =>
+    withChatTemplate(
+      defaultStudentFormat('full'),
+      { eos_token: '</s>' },
+      'base/tokenizer_config.json',
+    ),
+  ).toThrow(/base\/tokenizer_config.json: field "chat_template": missing/);
 });

@@ -1,5 +1,6 @@
 import {
   bucketedBatchOrder,
+  packedBatchOrder,
   learningRateAt,
   makeMicroBatch,
   packExample,
@@ -83,10 +84,7 @@ describe('batching', () => {
 
   it('pads rows to the longest and lays them out row-major', () => {
     const batch = makeMicroBatch(
-      [
-        { ids: [5, 6, 8], mask: [0, 0, 1] },
-        { ids: [5, 8, 9, 1], mask: [0, 1, 1, 1] },
-      ],
+      [[{ ids: [5, 6, 8], mask: [0, 0, 1] }], [{ ids: [5, 8, 9, 1], mask: [0, 1, 1, 1] }]],
       0,
     );
     expect(batch.seqLen).toBe(4);
@@ -94,6 +92,37 @@ describe('batching', () => {
     expect(Array.from(batch.lossMask)).toEqual([0, 0, 1, 0, 0, 1, 1, 1]);
     expect(batch.realTokens).toBe(7);
     expect(batch.targetTokens).toBe(4);
+    expect(batch.positions).toBeUndefined();
+  });
+
+  it('packs several examples per row with positions restarting per example', () => {
+    const a = { ids: [5, 6, 8], mask: [0, 0, 1] };
+    const b = { ids: [5, 8, 1], mask: [0, 1, 1] };
+    const c = { ids: [7, 2], mask: [0, 1] };
+    const batch = makeMicroBatch([[a, b], [c]], 0, true);
+    expect(batch.seqLen).toBe(6);
+    expect(Array.from(batch.tokens)).toEqual([5, 6, 8, 5, 8, 1, 7, 2, 0, 0, 0, 0]);
+    expect(Array.from(batch.lossMask)).toEqual([0, 0, 1, 0, 1, 1, 0, 1, 0, 0, 0, 0]);
+    // Positions restart per example; each padding token is a one-token document of its own.
+    expect(Array.from(batch.positions!)).toEqual([0, 1, 2, 0, 1, 2, 0, 1, 0, 0, 0, 0]);
+    expect([batch.realTokens, batch.targetTokens]).toEqual([8, 4]);
+  });
+
+  it('packs best-fit into rows: every example once, no row over its length, rows nearly full', () => {
+    const lengths = Array.from({ length: 500 }, (_, i) => 20 + ((i * 37) % 180));
+    const rowLength = 512;
+    const batches = packedBatchOrder(lengths, rowLength, 4, 7);
+    const rows = batches.flat();
+    expect(rows.flat().sort((x, y) => x - y)).toEqual(lengths.map((_, i) => i));
+    const fill = rows.map((row) => row.reduce((sum, i) => sum + lengths[i]!, 0));
+    expect(Math.max(...fill)).toBeLessThanOrEqual(rowLength);
+    const total = lengths.reduce((x, y) => x + y, 0);
+    // Best-fit decreasing leaves under 3% of the rows empty on these lengths.
+    expect(total / (rows.length * rowLength)).toBeGreaterThan(0.97);
+    expect(batches.slice(0, -1).every((batch) => batch.length === 4)).toBe(true);
+    expect(packedBatchOrder(lengths, rowLength, 4, 7)).toEqual(batches);
+    expect(packedBatchOrder(lengths, rowLength, 4, 8)).not.toEqual(batches);
+    expect(() => packedBatchOrder([10, 600], rowLength, 4, 7)).toThrow(/example 1 has 600 tokens/);
   });
 
   it('shuffles reproducibly by seed', () => {
