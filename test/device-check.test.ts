@@ -49,6 +49,7 @@ const STEPS = [
   'engine_export',
   'hf_parity',
   'api_hf',
+  'peft_roundtrip',
   'torch_bench',
 ];
 /** Steps that need no GPU and must pass here. */

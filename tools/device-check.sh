@@ -279,6 +279,17 @@ api_hf() {
     --out "$RESULTS/api_hf.json" --deadline-s "$(api_deadline)" > /dev/null
 }
 
+# The scale-out path's adapter files against the real PEFT library, both ways: our adapter loaded
+# by PEFT onto transformers' Llama (what vLLM and --sampler read), and a PEFT-trained adapter
+# loaded by our engine (what --trainer-command reads back). peft_roundtrip.js/.py.
+peft_roundtrip() {
+  use_engine
+  mkdir -p "$work/peft"
+  node tools/device/peft_roundtrip.js export "$work/pkg/dist" "$work/peft" &&
+    PYTHONUNBUFFERED=1 "$PYTHON" tools/device/peft_roundtrip.py "$work/peft" "$RESULTS/peft_roundtrip.json" &&
+    node tools/device/peft_roundtrip.js import "$work/pkg/dist" "$work/peft" "$RESULTS/peft_import.json"
+}
+
 quick_flag() { [ "${BENCH_FULL:-0}" = 1 ] || echo --quick; }
 
 # The PyTorch/transformers baselines of workload.json (summary.py divides api_throughput by them).
@@ -299,7 +310,7 @@ put_nvcc_on_path
 command -v nvcc > /dev/null && export CUDACXX="$(command -v nvcc)"
 export -f environment unpack_node find_cublas device_arch use_engine build_addon addon_info api_deadline \
   api_parity api_throughput api_rehearsal build_parity run_kernel_binary run_parity run_kernel_bench \
-  engine_export hf_parity api_hf quick_flag torch_bench
+  engine_export hf_parity api_hf peft_roundtrip quick_flag torch_bench
 export root work OUT RESULTS DRY_RUN DRY_RUN_BUILD DEVICE_DIR PYTHON EXPORT_LAYERS PATH
 trap 'write_summary; rm -rf "$work"' EXIT
 trap 'echo "device check: killed" >> "$log"; exit 143' TERM INT
@@ -322,6 +333,7 @@ step kernel_bench    45 "parity_build"          run_kernel_bench
 step engine_export   45 "addon_build"           engine_export
 step hf_parity       60 "engine_export"         hf_parity
 step api_hf          30 "hf_parity"             api_hf
+step peft_roundtrip  60 "addon_build"           peft_roundtrip
 step torch_bench    150 ""                      torch_bench
 write_summary
 echo "summary: $summary ($(ls "$OUT" | wc -l) files in OUT)"
