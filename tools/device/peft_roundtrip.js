@@ -10,6 +10,7 @@
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
+const { Buffer } = require('node:buffer');
 
 const CONFIG = {
   architectures: ['LlamaForCausalLM'],
