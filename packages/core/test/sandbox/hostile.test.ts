@@ -88,7 +88,9 @@ describe('runaway programs are stopped and their worker replaced', () => {
       /^timeout: the program ran longer than 1000 ms$/,
       1000,
     );
-    expect(result.elapsedMs).toBeGreaterThanOrEqual(1000);
+    // Node's timers run on libuv's millisecond loop clock, so the limit can fire a fraction of a
+    // millisecond before performance.now() says 1000 ms have passed (999.94 was seen in CI).
+    expect(result.elapsedMs).toBeGreaterThanOrEqual(999);
     expect(result.elapsedMs).toBeLessThan(5000);
     expect(sandbox.stats.workerRestarts).toBe(restarts + 1);
   });
