@@ -34,9 +34,11 @@ enum class Layout { NT, NN, TN };
 const char* layout_name(Layout l) { return l == Layout::NT ? "nt" : l == Layout::NN ? "nn" : "tn"; }
 
 // Which implementation a case exercises.
-enum class Path { Public, Packed, SmallMNT };
+// SmallMNTBf16: the small-M kernel with B in bfloat16 (kernels == null: the public
+// gemm_nt_bf16w); the reference multiplies by the same bf16-rounded B in float.
+enum class Path { Public, Packed, SmallMNT, SmallMNTBf16 };
 const char* path_name(Path p) {
-  return p == Path::Public ? "sgemm" : p == Path::Packed ? "packed" : "small_m_nt";
+  return p == Path::Public ? "sgemm" : p == Path::Packed ? "packed" : p == Path::SmallMNT ? "small_m_nt" : "small_m_nt_bf16";
 }
 
 struct Case {
@@ -70,6 +72,14 @@ bool run_case(const Case& c, std::mt19937& rng) {
   std::vector<float> A(size_t(a_rows) * lda + 1), B(size_t(b_rows) * ldb + 1);
   for (auto& x : A) x = uniform(rng);
   for (auto& x : B) x = uniform(rng);
+  std::vector<uint16_t> B16;
+  if (c.path == Path::SmallMNTBf16) {
+    B16.resize(B.size());
+    for (size_t i = 0; i < B.size(); ++i) {
+      B16[i] = siked::float_to_bf16(B[i]);
+      B[i] = siked::bf16_to_float(B16[i]);  // the reference multiplies by exactly these values
+    }
+  }
   std::vector<float> C(size_t(c.M) * ldc + 1);
   for (auto& x : C) x = c.beta == 0.f ? std::numeric_limits<float>::quiet_NaN() : uniform(rng);
   std::vector<float> expected = C;
@@ -98,9 +108,14 @@ bool run_case(const Case& c, std::mt19937& rng) {
     const Operand a{A.data(), lda, c.layout == Layout::TN};
     const Operand b{B.data(), ldb, c.layout == Layout::NT};
     siked::gemm_detail::gemm_packed(*c.kernels, c.M, c.N, c.K, a, b, C.data(), ldc, c.beta, c.pool);
-  } else {
+  } else if (c.path == Path::SmallMNT) {
     siked::gemm_detail::gemm_small_m_nt(*c.kernels, c.M, c.N, c.K, A.data(), lda, B.data(), ldb,
                                         C.data(), ldc, c.beta, c.pool);
+  } else if (c.kernels) {
+    siked::gemm_detail::gemm_small_m_nt_bf16(*c.kernels, c.M, c.N, c.K, A.data(), lda, B16.data(), ldb,
+                                             C.data(), ldc, c.beta, c.pool);
+  } else {
+    siked::gemm_nt_bf16w(c.M, c.N, c.K, A.data(), lda, B16.data(), ldb, C.data(), ldc, c.beta, c.pool);
   }
 
   // Tolerance: absolute (grows like sqrt(K), the typical size of a sum of K products of
@@ -217,8 +232,10 @@ int main(int argc, char** argv) {
       run_case({layout, Path::Public, nullptr, M, N, K, pa, pb, pc, beta, pool}, rng);
       for (const KernelSet* set : sets) {
         run_case({layout, Path::Packed, set, M, N, K, pa, pb, pc, beta, pool}, rng);
-        if (layout == Layout::NT)
+        if (layout == Layout::NT) {
           run_case({layout, Path::SmallMNT, set, std::min(M, 40), N, K, pa, pb, pc, beta, pool}, rng);
+          run_case({layout, Path::SmallMNTBf16, set, std::min(M, 40), N, K, pa, pb, pc, beta, pool}, rng);
+        }
       }
     }
     if (failures) return 1;
@@ -232,6 +249,8 @@ int main(int argc, char** argv) {
       for (float beta : betas) {
         if (quick && beta != 0.5f) continue;  // --quick: the beta cases are covered in part 1
         run_case({layout, Path::Public, nullptr, b.M, b.N, b.K, 3, 1, 2, beta, &pool2}, rng);
+        if (layout == Layout::NT)
+          run_case({layout, Path::SmallMNTBf16, nullptr, b.M, b.N, b.K, 3, 1, 2, beta, &pool2}, rng);
         if (failures) return 1;
       }
   // 3. K == 0 and empty products: C = beta * C, nothing else touched.

@@ -59,6 +59,41 @@ const PROMPT_LENGTH = 64;
 const NEW_TOKENS = 128;
 const DECODE_BATCHES = [1, 8, 32] as const;
 
+/**
+ * Decode tokens/s at each batch size: generate(128) - generate(1), so the prefill and the first
+ * sample cancel out; `weights` is SampleOptions.weights.
+ */
+async function measureDecode(
+  model: Model,
+  shape: BenchShape,
+  quick: boolean,
+  weights: 'fp32' | 'bf16',
+  log: (line: string) => void,
+): Promise<Record<'1' | '8' | '32', number>> {
+  const decode = {} as Record<'1' | '8' | '32', number>;
+  for (const b of DECODE_BATCHES) {
+    const prompts = Array.from({ length: b }, (_, i) =>
+      Array.from(randomTokens(PROMPT_LENGTH, shape.vocab, 100 + i)),
+    );
+    await model.generate(prompts, { maxNewTokens: 8, weights }); // warm-up
+    const reps = quick ? 1 : 3;
+    const prefillMs: number[] = [];
+    const fullMs: number[] = [];
+    for (let r = 0; r < reps; r++) {
+      let t0 = performance.now();
+      await model.generate(prompts, { maxNewTokens: 1, weights });
+      prefillMs.push(performance.now() - t0);
+      t0 = performance.now();
+      await model.generate(prompts, { maxNewTokens: NEW_TOKENS, weights });
+      fullMs.push(performance.now() - t0);
+    }
+    const decodeS = (median(fullMs) - median(prefillMs)) / 1e3;
+    decode[String(b) as '1' | '8' | '32'] = round((b * (NEW_TOKENS - 1)) / decodeS);
+    log(`  engine decode (${weights} weights) b${b}: ${decode[String(b) as '1']} new tokens/s`);
+  }
+  return decode;
+}
+
 /** Options of {@link benchmarkEngine}. */
 export interface BenchmarkOptions {
   /** tiny | small | smollm135m-shape. */
@@ -108,6 +143,13 @@ export interface EngineBenchmark extends EngineFigures {
   decode_b1_floor_tokens_per_s: number;
   /** decode_tokens_per_s[1] / decode_b1_floor_tokens_per_s (1 = at the floor). */
   decode_b1_fraction_of_floor: number;
+  /** Decode with bf16 weight copies (SampleOptions.weights 'bf16'), same run. */
+  decode_bf16_tokens_per_s: Record<'1' | '8' | '32', number>;
+  /** decode_bf16_tokens_per_s / decode_tokens_per_s (fp32 weights), per batch. */
+  decode_bf16_vs_fp32: Record<'1' | '8' | '32', number>;
+  /** The batch-1 floor for bf16 weights (half the bytes). */
+  decode_b1_bf16_floor_tokens_per_s: number;
+  decode_b1_bf16_fraction_of_floor: number;
   /** PyTorch anchor figures from the same run (absent with baseline: false). */
   baseline?: EngineFigures & { torch: string };
   /** ours / PyTorch. */
@@ -196,7 +238,11 @@ async function measureEngine(
   threads: number,
   quick: boolean,
   log: (line: string) => void,
-): Promise<{ figures: EngineFigures; params: number }> {
+): Promise<{
+  figures: EngineFigures;
+  decodeBf16: Record<'1' | '8' | '32', number>;
+  params: number;
+}> {
   const model = Model.fromConfig(toModelConfig(shape), { seed: 0, threads });
   try {
     model.configureOptimizer({ beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1 });
@@ -221,34 +267,15 @@ async function measureEngine(
     const hd = shape.dModel / shape.heads;
     const flops = tokens * (6 * matmulParams(shape) + 12 * shape.layers * T * shape.heads * hd);
     const stepS = median(stepMs) / 1e3;
-    const decode = {} as Record<'1' | '8' | '32', number>;
-    for (const b of DECODE_BATCHES) {
-      const prompts = Array.from({ length: b }, (_, i) =>
-        Array.from(randomTokens(PROMPT_LENGTH, shape.vocab, 100 + i)),
-      );
-      // Decode time = generate(128) - generate(1): the prefill and first sample cancel out.
-      await model.generate(prompts, { maxNewTokens: 8 }); // warm-up
-      const reps = quick ? 1 : 3;
-      const prefillMs: number[] = [];
-      const fullMs: number[] = [];
-      for (let r = 0; r < reps; r++) {
-        let t0 = performance.now();
-        await model.generate(prompts, { maxNewTokens: 1 });
-        prefillMs.push(performance.now() - t0);
-        t0 = performance.now();
-        await model.generate(prompts, { maxNewTokens: NEW_TOKENS });
-        fullMs.push(performance.now() - t0);
-      }
-      const decodeS = (median(fullMs) - median(prefillMs)) / 1e3;
-      decode[String(b) as '1' | '8' | '32'] = round((b * (NEW_TOKENS - 1)) / decodeS);
-      log(`  engine decode b${b}: ${decode[String(b) as '1']} new tokens/s`);
-    }
+    const decode = await measureDecode(model, shape, quick, 'fp32', log);
+    const decodeBf16 = await measureDecode(model, shape, quick, 'bf16', log);
     return {
       figures: {
         train_tokens_per_s: round(tokens / stepS),
         train_gflops_per_s: round(flops / stepS / 1e9),
         decode_tokens_per_s: decode,
       },
+      decodeBf16,
       params: model.parameterCount,
     };
   } finally {
@@ -324,7 +351,7 @@ export async function benchmarkEngine(options: BenchmarkOptions): Promise<Engine
   const probe = loadBinding().sgemmProbe as (n: number, seconds: number, threads: number) => number;
   const sgemm = probe(1024, 0.5, threads);
   log(`[${options.config}] engine sgemm 1024^3: ${sgemm.toFixed(1)} GFLOP/s (${threads} threads)`);
-  const { figures, params } = await measureEngine(shape, threads, quick, log);
+  const { figures, decodeBf16, params } = await measureEngine(shape, threads, quick, log);
   const peakRssMb = process.resourceUsage().maxRSS / 1024;
   const optimizerMb = (params * 4 * 4) / 2 ** 20;
   const bandwidth = measureCopyBandwidth();
@@ -349,6 +376,18 @@ export async function benchmarkEngine(options: BenchmarkOptions): Promise<Engine
     decode_b1_floor_tokens_per_s: round(floorTokensPerSecond),
     decode_b1_fraction_of_floor:
       Math.round((figures.decode_tokens_per_s['1'] / floorTokensPerSecond) * 1000) / 1000,
+    decode_bf16_tokens_per_s: decodeBf16,
+    decode_bf16_vs_fp32: Object.fromEntries(
+      DECODE_BATCHES.map((b) => [
+        String(b),
+        Math.round(
+          (decodeBf16[String(b) as '1'] / figures.decode_tokens_per_s[String(b) as '1']) * 100,
+        ) / 100,
+      ]),
+    ) as Record<'1' | '8' | '32', number>,
+    decode_b1_bf16_floor_tokens_per_s: round(2 * floorTokensPerSecond),
+    decode_b1_bf16_fraction_of_floor:
+      Math.round((decodeBf16['1'] / (2 * floorTokensPerSecond)) * 1000) / 1000,
     note: 'indicative: compare only within one run, on a quiet machine',
   };
   if (options.baseline ?? true) {

@@ -21,6 +21,13 @@ import {
   fail,
 } from './validate';
 
+/** SampleOptions.weights: 'fp32' (default) or 'bf16'. */
+function expectWeights(value: unknown): 'fp32' | 'bf16' {
+  if (value === undefined) return 'fp32';
+  if (value !== 'fp32' && value !== 'bf16') fail("'fp32' or 'bf16'", 'weights', value);
+  return value;
+}
+
 /** Where and how the model runs. */
 export interface LoadOptions {
   /**
@@ -112,6 +119,14 @@ export interface SampleOptions {
   stopTokenIds?: number[];
   /** Samples per prompt, sharing one prefill (default 1). */
   numSamples?: number;
+  /**
+   * 'bf16': the CPU engine's decode steps read bfloat16 copies of the weights (half the bytes;
+   * float32 products and sums; the prefill stays float32), for faster sampling where decode is
+   * bound by memory bandwidth. Greedy choices can differ from float32 where two logits are
+   * closer than bf16 rounding moves them. Default 'fp32'. The CUDA backend computes in bf16 and
+   * ignores it.
+   */
+  weights?: 'fp32' | 'bf16';
 }
 
 /** One sampled continuation. */
@@ -426,6 +441,7 @@ export class Model {
       topP: expectNumber(options.topP ?? 1, 'topP', Number.MIN_VALUE, 1),
       seed: expectInteger(options.seed ?? 0, 'seed', 0),
       numSamples: expectInteger(options.numSamples ?? 1, 'numSamples'),
+      weights: expectWeights(options.weights),
       stopTokenIds: Int32Array.from(
         expectTokenIds(options.stopTokenIds ?? [], 'stopTokenIds', vocab),
       ),

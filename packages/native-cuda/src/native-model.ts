@@ -56,6 +56,7 @@ export interface NativeModel {
       topP: number;
       seed: number;
       numSamples: number;
+      weights?: 'fp32' | 'bf16';
       stopTokenIds: Int32Array;
     },
   ): Promise<NativeGeneration[]>;

@@ -20,6 +20,7 @@ function formatEngineBenchmark(result: EngineBenchmark): string {
     `  train ${result.train_tokens_per_s} tokens/s (${result.train_gflops_per_s} GFLOP/s, ${(100 * result.train_fraction_of_sgemm).toFixed(1)}% of sgemm ${result.sgemm_gflops_per_s} GFLOP/s)`,
     `  decode ${batches.map((b) => `batch ${b}: ${result.decode_tokens_per_s[b]} tokens/s`).join(', ')}`,
     `  batch-1 floor ${result.decode_b1_floor_tokens_per_s} tokens/s (${result.weight_bytes} weight bytes at ${result.copy_bandwidth_gb_per_s} GB/s copy bandwidth): decode at ${(100 * result.decode_b1_fraction_of_floor).toFixed(0)}% of it`,
+    `  decode with bf16 weight copies (SampleOptions.weights), same run: ${batches.map((b) => `batch ${b}: ${result.decode_bf16_tokens_per_s[b]} tokens/s (${result.decode_bf16_vs_fp32[b]}x fp32)`).join(', ')}; batch-1 bf16 floor ${result.decode_b1_bf16_floor_tokens_per_s} tokens/s: at ${(100 * result.decode_b1_bf16_fraction_of_floor).toFixed(0)}% of it`,
     `  peak RSS ${result.peak_rss_mb} MB (optimizer state ${result.optimizer_state_mb} MB + activations ${result.activations_mb} MB; RSS ${result.rss_over_floor}x that floor)`,
   ];
   if (result.baseline && result.ratio) {

@@ -238,9 +238,59 @@ void gemm_small_m_nt(const KernelSet& kernels, int M, int N, int K, const float*
   });
 }
 
+void gemm_small_m_nt_bf16(const KernelSet& kernels, int M, int N, int K, const float* A,
+                          int64_t lda, const uint16_t* B, int64_t ldb, float* C, int64_t ldc,
+                          float beta, ThreadPool* pool) {
+  if (M <= 0 || N <= 0) return;
+  if (K <= 0) {
+    scale_c(M, N, C, ldc, beta);
+    return;
+  }
+  const int threads = threads_for(pool, M, N, K);
+  if (threads == 1) {
+    kernels.small_m_nt_bf16(M, N, K, A, lda, B, ldb, C, ldc, beta);
+    return;
+  }
+  const int64_t chunk = round_up(ceil_div(N, int64_t(threads) * kTasksPerThread), 8);
+  pool->run_tasks(ceil_div(N, chunk), [&](int64_t task) {
+    const int64_t j0 = task * chunk;
+    const int cols = static_cast<int>(std::min<int64_t>(chunk, N - j0));
+    kernels.small_m_nt_bf16(M, cols, K, A, lda, B + j0 * ldb, ldb, C + j0, ldc, beta);
+  });
+}
+
 }  // namespace gemm_detail
 
 using gemm_detail::Operand;
+
+void gemm_nt_bf16w(int M, int N, int K, const float* A, int lda, const uint16_t* B, int ldb,
+                   float* C, int ldc, float beta, ThreadPool* pool) {
+  gemm_detail::gemm_small_m_nt_bf16(gemm_detail::active_kernels(), M, N, K, A, lda, B, ldb, C, ldc,
+                                    beta, pool);
+}
+
+uint16_t float_to_bf16(float x) {
+  uint32_t bits;
+  std::memcpy(&bits, &x, 4);
+  if ((bits & 0x7fffffffu) > 0x7f800000u) return uint16_t((bits >> 16) | 0x40);  // quiet NaN
+  bits += 0x7fffu + ((bits >> 16) & 1u);  // round to nearest, ties to even
+  return uint16_t(bits >> 16);
+}
+
+float bf16_to_float(uint16_t x) {
+  const uint32_t bits = uint32_t(x) << 16;
+  float out;
+  std::memcpy(&out, &bits, 4);
+  return out;
+}
+
+void floats_to_bf16(const float* src, uint16_t* dst, int64_t n, ThreadPool* pool) {
+  auto convert = [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) dst[i] = float_to_bf16(src[i]);
+  };
+  if (pool) pool->parallel_for(0, n, 1 << 16, convert);
+  else convert(0, n);
+}
 
 void sgemm_nt(int M, int N, int K, const float* A, int lda, const float* B, int ldb, float* C,
               int ldc, float beta, ThreadPool* pool) {

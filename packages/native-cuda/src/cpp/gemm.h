@@ -12,6 +12,8 @@
 // per thread; calls sharing one pool take turns). tools/kernels-lab checks and times them.
 #pragma once
 
+#include <cstdint>
+
 #include "thread_pool.h"
 
 namespace siked {
@@ -27,6 +29,18 @@ void sgemm_nn(int M, int N, int K, const float* A, int lda, const float* B, int 
 // C[M,N] = beta*C + A[K,M]^T . B[K,N]      weight gradient dW = dY^T X
 void sgemm_tn(int M, int N, int K, const float* A, int lda, const float* B, int ldb, float* C,
               int ldc, float beta, ThreadPool* pool);
+
+// C[M,N] = beta*C + A[M,K] . B[N,K]^T with B in bfloat16 (decode with bf16 weight copies: half
+// the bytes of sgemm_nt's B). Streams B row by row like sgemm_nt's small-M path, for any M (meant
+// for small ones). float32 products and sums; equals sgemm_nt on the widened B up to summation
+// order. AVX-512 kernels where the CPU has them, else a portable loop.
+void gemm_nt_bf16w(int M, int N, int K, const float* A, int lda, const uint16_t* B, int ldb,
+                   float* C, int ldc, float beta, ThreadPool* pool);
+
+// float32 -> bfloat16 with round-to-nearest-even (NaN stays NaN), and back (exact).
+uint16_t float_to_bf16(float x);
+float bf16_to_float(uint16_t x);
+void floats_to_bf16(const float* src, uint16_t* dst, int64_t n, ThreadPool* pool);
 
 // Plain triple-loop references the fast kernels are tested against (double accumulation).
 void sgemm_nt_reference(int M, int N, int K, const float* A, int lda, const float* B, int ldb,

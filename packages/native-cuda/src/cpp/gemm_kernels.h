@@ -26,6 +26,11 @@ using MicroKernel = void (*)(int kc, const float* a_panel, const float* b_panel,
 // with every row of A while it sits in L1, so the call is bound by reading B, not by packing it.
 using SmallMKernelNT = void (*)(int M, int N, int K, const float* A, int64_t lda, const float* B,
                                 int64_t ldb, float* C, int64_t ldc, float beta);
+// The same with B in bfloat16 (the upper 16 bits of a float32): half the bytes to stream, each
+// value widened to float32 exactly, products and sums in float32.
+using SmallMKernelNTBf16 = void (*)(int M, int N, int K, const float* A, int64_t lda,
+                                    const uint16_t* B, int64_t ldb, float* C, int64_t ldc,
+                                    float beta);
 
 // dst[k * width + r] = src[r * ld + k] for r < rows, k < kc, and 0 for rows <= r < width: packs
 // rows of a row-major matrix into one interleaved panel (an A panel of sgemm_nt/nn, width MR, or a
@@ -41,7 +46,12 @@ struct KernelSet {
   MicroKernel micro;
   SmallMKernelNT small_m_nt;
   PackInterleaved pack_interleaved;
+  SmallMKernelNTBf16 small_m_nt_bf16;
 };
+
+// The portable bf16 small-M kernel.
+void small_m_nt_bf16_scalar(int M, int N, int K, const float* A, int64_t lda, const uint16_t* B,
+                            int64_t ldb, float* C, int64_t ldc, float beta);
 
 // The portable PackInterleaved (also used by the AVX2 set).
 void pack_interleaved_scalar(const float* src, int64_t ld, int rows, int kc, int width, float* dst);
@@ -75,6 +85,9 @@ void gemm_packed(const KernelSet& kernels, int M, int N, int K, Operand A, Opera
 void gemm_small_m_nt(const KernelSet& kernels, int M, int N, int K, const float* A, int64_t lda,
                      const float* B, int64_t ldb, float* C, int64_t ldc, float beta,
                      ThreadPool* pool);
+void gemm_small_m_nt_bf16(const KernelSet& kernels, int M, int N, int K, const float* A,
+                          int64_t lda, const uint16_t* B, int64_t ldb, float* C, int64_t ldc,
+                          float beta, ThreadPool* pool);
 
 }  // namespace gemm_detail
 }  // namespace siked

@@ -68,8 +68,24 @@ SIKED_TARGET_AVX2 inline float horizontal_sum(__m256 v) {
   return _mm_cvtss_f32(_mm_add_ss(pair, _mm_movehdup_ps(pair)));
 }
 
-template <int RA, int RB>
-SIKED_TARGET_AVX2 void dot_tile_avx2(int K, const float* A, int64_t lda, const float* B,
+// 8 values of a B row as float32: loaded, or (bfloat16) widened by a 16-bit shift; the masked
+// forms read only the first `n` (< 8) values.
+SIKED_TARGET_AVX2 inline __m256 load_b(const float* p) { return _mm256_loadu_ps(p); }
+SIKED_TARGET_AVX2 inline __m256 load_b(const uint16_t* p) {
+  const __m128i half = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(half), 16));
+}
+SIKED_TARGET_AVX2 inline __m256 load_b_masked(const float* p, __m256i mask, int) {
+  return _mm256_maskload_ps(p, mask);
+}
+SIKED_TARGET_AVX2 inline __m256 load_b_masked(const uint16_t* p, __m256i, int n) {
+  alignas(16) uint16_t tail[8] = {};
+  for (int i = 0; i < n; ++i) tail[i] = p[i];
+  return load_b(tail);
+}
+
+template <int RA, int RB, typename BT = float>
+SIKED_TARGET_AVX2 void dot_tile_avx2(int K, const float* A, int64_t lda, const BT* B,
                                      int64_t ldb, float* C, int64_t ldc, float beta) {
   __m256 acc[RA][RB];
 #pragma GCC unroll 8
@@ -80,7 +96,7 @@ SIKED_TARGET_AVX2 void dot_tile_avx2(int K, const float* A, int64_t lda, const f
   for (; k + 8 <= K; k += 8) {
     __m256 bv[RB];
 #pragma GCC unroll 8
-    for (int j = 0; j < RB; ++j) bv[j] = _mm256_loadu_ps(B + j * ldb + k);
+    for (int j = 0; j < RB; ++j) bv[j] = load_b(B + j * ldb + k);
 #pragma GCC unroll 8
     for (int i = 0; i < RA; ++i) {
       const __m256 av = _mm256_loadu_ps(A + i * lda + k);
@@ -92,7 +108,7 @@ SIKED_TARGET_AVX2 void dot_tile_avx2(int K, const float* A, int64_t lda, const f
     const __m256i mask = lane_mask(K - k);
     __m256 bv[RB];
 #pragma GCC unroll 8
-    for (int j = 0; j < RB; ++j) bv[j] = _mm256_maskload_ps(B + j * ldb + k, mask);
+    for (int j = 0; j < RB; ++j) bv[j] = load_b_masked(B + j * ldb + k, mask, K - k);
 #pragma GCC unroll 8
     for (int i = 0; i < RA; ++i) {
       const __m256 av = _mm256_maskload_ps(A + i * lda + k, mask);
@@ -110,25 +126,39 @@ SIKED_TARGET_AVX2 void dot_tile_avx2(int K, const float* A, int64_t lda, const f
     }
 }
 
-template <int RB>
-SIKED_TARGET_AVX2 void dot_rows_avx2(int M, int K, const float* A, int64_t lda, const float* B,
+template <int RB, typename BT>
+SIKED_TARGET_AVX2 void dot_rows_avx2(int M, int K, const float* A, int64_t lda, const BT* B,
                                      int64_t ldb, float* C, int64_t ldc, float beta) {
   int i = 0;
-  for (; i + 3 <= M; i += 3) dot_tile_avx2<3, RB>(K, A + i * lda, lda, B, ldb, C + i * ldc, ldc, beta);
+  for (; i + 3 <= M; i += 3)
+    dot_tile_avx2<3, RB, BT>(K, A + i * lda, lda, B, ldb, C + i * ldc, ldc, beta);
   switch (M - i) {
-    case 2: dot_tile_avx2<2, RB>(K, A + i * lda, lda, B, ldb, C + i * ldc, ldc, beta); break;
-    case 1: dot_tile_avx2<1, RB>(K, A + i * lda, lda, B, ldb, C + i * ldc, ldc, beta); break;
+    case 2: dot_tile_avx2<2, RB, BT>(K, A + i * lda, lda, B, ldb, C + i * ldc, ldc, beta); break;
+    case 1: dot_tile_avx2<1, RB, BT>(K, A + i * lda, lda, B, ldb, C + i * ldc, ldc, beta); break;
     default: break;
   }
+}
+
+template <typename BT>
+SIKED_TARGET_AVX2 void small_m_nt_rows_avx2(int M, int N, int K, const float* A, int64_t lda,
+                                            const BT* B, int64_t ldb, float* C, int64_t ldc,
+                                            float beta) {
+  // 3 x 4 tiles: 12 accumulators + 4 B vectors of the 16 ymm registers.
+  int j = 0;
+  for (; j + 4 <= N; j += 4) dot_rows_avx2<4, BT>(M, K, A, lda, B + j * ldb, ldb, C + j, ldc, beta);
+  for (; j < N; ++j) dot_rows_avx2<1, BT>(M, K, A, lda, B + j * ldb, ldb, C + j, ldc, beta);
 }
 
 SIKED_TARGET_AVX2 void small_m_nt_avx2(int M, int N, int K, const float* A, int64_t lda,
                                        const float* B, int64_t ldb, float* C, int64_t ldc,
                                        float beta) {
-  // 3 x 4 tiles: 12 accumulators + 4 B vectors of the 16 ymm registers.
-  int j = 0;
-  for (; j + 4 <= N; j += 4) dot_rows_avx2<4>(M, K, A, lda, B + j * ldb, ldb, C + j, ldc, beta);
-  for (; j < N; ++j) dot_rows_avx2<1>(M, K, A, lda, B + j * ldb, ldb, C + j, ldc, beta);
+  small_m_nt_rows_avx2<float>(M, N, K, A, lda, B, ldb, C, ldc, beta);
+}
+
+SIKED_TARGET_AVX2 void small_m_nt_bf16_avx2(int M, int N, int K, const float* A, int64_t lda,
+                                            const uint16_t* B, int64_t ldb, float* C, int64_t ldc,
+                                            float beta) {
+  small_m_nt_rows_avx2<uint16_t>(M, N, K, A, lda, B, ldb, C, ldc, beta);
 }
 
 // In-register transpose of an 8 x 8 block (r[i] = row i in, column i out).
@@ -183,7 +213,7 @@ SIKED_TARGET_AVX2 void pack_interleaved_avx2(const float* src, int64_t ld, int r
 
 const KernelSet& avx2_kernels() {
   static const KernelSet set{SimdLevel::Avx2, kMR, kNR, micro_avx2, small_m_nt_avx2,
-                             pack_interleaved_avx2};
+                             pack_interleaved_avx2, small_m_nt_bf16_avx2};
   return set;
 }
 

@@ -9,6 +9,7 @@
 #include "gemm_kernels.h"
 
 #include <algorithm>
+#include <vector>
 
 #if defined(__x86_64__)
 // GCC 12's AVX-512 cast/extract intrinsics start from _mm512_undefined_*(), which its own
@@ -21,6 +22,10 @@
 
 #ifndef SIKED_AVX512_MR
 #define SIKED_AVX512_MR 12
+#endif
+
+#ifndef SIKED_BF16_PREFETCH
+#define SIKED_BF16_PREFETCH 256
 #endif
 
 #define SIKED_TARGET_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq")))
@@ -89,10 +94,24 @@ SIKED_TARGET_AVX512 inline float horizontal_sum(__m512 v) {
   return _mm_cvtss_f32(_mm_add_ss(pair, _mm_movehdup_ps(pair)));
 }
 
-// One RA x RB tile of the small-M kernel: RA rows of A against RB rows of B, K in steps of 16
-// with a masked tail, then one horizontal sum per output.
-template <int RA, int RB>
-SIKED_TARGET_AVX512 void dot_tile_avx512(int K, const float* A, int64_t lda, const float* B,
+// 16 values of a B row as float32: loaded, or (bfloat16) widened by a 16-bit shift.
+SIKED_TARGET_AVX512 inline __m512 load_b(const float* p) { return _mm512_loadu_ps(p); }
+SIKED_TARGET_AVX512 inline __m512 load_b(const uint16_t* p) {
+  const __m256i half = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(half), 16));
+}
+SIKED_TARGET_AVX512 inline __m512 load_b_masked(__mmask16 mask, const float* p) {
+  return _mm512_maskz_loadu_ps(mask, p);
+}
+SIKED_TARGET_AVX512 inline __m512 load_b_masked(__mmask16 mask, const uint16_t* p) {
+  const __m256i half = _mm256_maskz_loadu_epi16(mask, p);
+  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(half), 16));
+}
+
+// One RA x RB tile of the small-M kernel: RA rows of A against RB rows of B (float32 or
+// bfloat16), K in steps of 16 with a masked tail, then one horizontal sum per output.
+template <int RA, int RB, typename BT = float>
+SIKED_TARGET_AVX512 void dot_tile_avx512(int K, const float* A, int64_t lda, const BT* B,
                                          int64_t ldb, float* C, int64_t ldc, float beta) {
   __m512 acc[RA][RB];
 #pragma GCC unroll 16
@@ -103,7 +122,7 @@ SIKED_TARGET_AVX512 void dot_tile_avx512(int K, const float* A, int64_t lda, con
   for (; k + 16 <= K; k += 16) {
     __m512 bv[RB];
 #pragma GCC unroll 16
-    for (int j = 0; j < RB; ++j) bv[j] = _mm512_loadu_ps(B + j * ldb + k);
+    for (int j = 0; j < RB; ++j) bv[j] = load_b(B + j * ldb + k);
 #pragma GCC unroll 16
     for (int i = 0; i < RA; ++i) {
       const __m512 av = _mm512_loadu_ps(A + i * lda + k);
@@ -115,7 +134,7 @@ SIKED_TARGET_AVX512 void dot_tile_avx512(int K, const float* A, int64_t lda, con
     const __mmask16 mask = __mmask16((1u << (K - k)) - 1);
     __m512 bv[RB];
 #pragma GCC unroll 16
-    for (int j = 0; j < RB; ++j) bv[j] = _mm512_maskz_loadu_ps(mask, B + j * ldb + k);
+    for (int j = 0; j < RB; ++j) bv[j] = load_b_masked(mask, B + j * ldb + k);
 #pragma GCC unroll 16
     for (int i = 0; i < RA; ++i) {
       const __m512 av = _mm512_maskz_loadu_ps(mask, A + i * lda + k);
@@ -133,30 +152,114 @@ SIKED_TARGET_AVX512 void dot_tile_avx512(int K, const float* A, int64_t lda, con
     }
 }
 
-template <int RB>
-SIKED_TARGET_AVX512 void dot_rows_avx512(int M, int K, const float* A, int64_t lda,
-                                         const float* B, int64_t ldb, float* C, int64_t ldc,
-                                         float beta) {
+template <int RB, typename BT>
+SIKED_TARGET_AVX512 void dot_rows_avx512(int M, int K, const float* A, int64_t lda, const BT* B,
+                                         int64_t ldb, float* C, int64_t ldc, float beta) {
   int i = 0;
-  for (; i + 4 <= M; i += 4) dot_tile_avx512<4, RB>(K, A + i * lda, lda, B, ldb, C + i * ldc, ldc, beta);
+  for (; i + 4 <= M; i += 4)
+    dot_tile_avx512<4, RB, BT>(K, A + i * lda, lda, B, ldb, C + i * ldc, ldc, beta);
   switch (M - i) {
-    case 3: dot_tile_avx512<3, RB>(K, A + i * lda, lda, B, ldb, C + i * ldc, ldc, beta); break;
-    case 2: dot_tile_avx512<2, RB>(K, A + i * lda, lda, B, ldb, C + i * ldc, ldc, beta); break;
-    case 1: dot_tile_avx512<1, RB>(K, A + i * lda, lda, B, ldb, C + i * ldc, ldc, beta); break;
+    case 3: dot_tile_avx512<3, RB, BT>(K, A + i * lda, lda, B, ldb, C + i * ldc, ldc, beta); break;
+    case 2: dot_tile_avx512<2, RB, BT>(K, A + i * lda, lda, B, ldb, C + i * ldc, ldc, beta); break;
+    case 1: dot_tile_avx512<1, RB, BT>(K, A + i * lda, lda, B, ldb, C + i * ldc, ldc, beta); break;
     default: break;
   }
+}
+
+template <typename BT>
+SIKED_TARGET_AVX512 void small_m_nt_rows_avx512(int M, int N, int K, const float* A, int64_t lda,
+                                                const BT* B, int64_t ldb, float* C, int64_t ldc,
+                                                float beta) {
+  // Four rows of B at a time stay in L1 while every row of A passes over them. A single row of A
+  // (batch-1 decode) is bound by streaming B from memory: eight rows keep more loads in flight.
+  int j = 0;
+  if (M == 1)
+    for (; j + 8 <= N; j += 8)
+      dot_tile_avx512<1, 8, BT>(K, A, lda, B + j * ldb, ldb, C + j, ldc, beta);
+  for (; j + 4 <= N; j += 4) dot_rows_avx512<4, BT>(M, K, A, lda, B + j * ldb, ldb, C + j, ldc, beta);
+  for (; j < N; ++j) dot_rows_avx512<1, BT>(M, K, A, lda, B + j * ldb, ldb, C + j, ldc, beta);
 }
 
 SIKED_TARGET_AVX512 void small_m_nt_avx512(int M, int N, int K, const float* A, int64_t lda,
                                            const float* B, int64_t ldb, float* C, int64_t ldc,
                                            float beta) {
-  // Four rows of B at a time stay in L1 while every row of A passes over them. A single row of A
-  // (batch-1 decode) is bound by streaming B from memory: eight rows keep more loads in flight.
+  small_m_nt_rows_avx512<float>(M, N, K, A, lda, B, ldb, C, ldc, beta);
+}
+
+// bf16 tile for K a multiple of 32: each 64-byte load of a B row holds 32 values; as 16 int32
+// lanes, `<< 16` gives the even-indexed values as float32 and `& 0xffff0000` the odd ones, so
+// no widening shuffle is needed. A's rows come split the same way: even[k/2], odd[k/2].
+template <int RA, int RB>
+SIKED_TARGET_AVX512 void dot_tile_bf16_pairs(int K, const float* even, const float* odd, int64_t lds,
+                                             const uint16_t* B, int64_t ldb, float* C, int64_t ldc,
+                                             float beta) {
+  __m512 acc[RA][RB];
+#pragma GCC unroll 16
+  for (int i = 0; i < RA; ++i)
+#pragma GCC unroll 16
+    for (int j = 0; j < RB; ++j) acc[i][j] = _mm512_setzero_ps();
+  const __m512i high = _mm512_set1_epi32(int32_t(0xffff0000u));
+  for (int k = 0; k < K; k += 32) {
+    __m512 be[RB], bo[RB];
+#pragma GCC unroll 16
+    for (int j = 0; j < RB; ++j) {
+      _mm_prefetch(reinterpret_cast<const char*>(B + j * ldb + k + SIKED_BF16_PREFETCH), _MM_HINT_T0);
+      const __m512i w = _mm512_loadu_si512(B + j * ldb + k);
+      be[j] = _mm512_castsi512_ps(_mm512_slli_epi32(w, 16));
+      bo[j] = _mm512_castsi512_ps(_mm512_and_si512(w, high));
+    }
+#pragma GCC unroll 16
+    for (int i = 0; i < RA; ++i) {
+      const __m512 ae = _mm512_loadu_ps(even + i * lds + k / 2);
+      const __m512 ao = _mm512_loadu_ps(odd + i * lds + k / 2);
+#pragma GCC unroll 16
+      for (int j = 0; j < RB; ++j) {
+        acc[i][j] = _mm512_fmadd_ps(ae, be[j], acc[i][j]);
+        acc[i][j] = _mm512_fmadd_ps(ao, bo[j], acc[i][j]);
+      }
+    }
+  }
+#pragma GCC unroll 16
+  for (int i = 0; i < RA; ++i)
+#pragma GCC unroll 16
+    for (int j = 0; j < RB; ++j) {
+      const float dot = horizontal_sum(acc[i][j]);
+      float& cij = C[i * ldc + j];
+      cij = beta == 0.f ? dot : beta * cij + dot;
+    }
+}
+
+template <int RA>
+SIKED_TARGET_AVX512 void bf16_pairs_rows(int N, int K, const float* even, const float* odd, int64_t lds,
+                                         const uint16_t* B, int64_t ldb, float* C, int64_t ldc,
+                                         float beta) {
   int j = 0;
-  if (M == 1)
-    for (; j + 8 <= N; j += 8) dot_tile_avx512<1, 8>(K, A, lda, B + j * ldb, ldb, C + j, ldc, beta);
-  for (; j + 4 <= N; j += 4) dot_rows_avx512<4>(M, K, A, lda, B + j * ldb, ldb, C + j, ldc, beta);
-  for (; j < N; ++j) dot_rows_avx512<1>(M, K, A, lda, B + j * ldb, ldb, C + j, ldc, beta);
+  for (; j + 8 <= N; j += 8) dot_tile_bf16_pairs<RA, 8>(K, even, odd, lds, B + j * ldb, ldb, C + j, ldc, beta);
+  for (; j < N; ++j) dot_tile_bf16_pairs<RA, 1>(K, even, odd, lds, B + j * ldb, ldb, C + j, ldc, beta);
+}
+
+SIKED_TARGET_AVX512 void small_m_nt_bf16_avx512(int M, int N, int K, const float* A, int64_t lda,
+                                                const uint16_t* B, int64_t ldb, float* C,
+                                                int64_t ldc, float beta) {
+  // Decode shapes (a few rows, K a multiple of 32, as every model width is): the pair kernel.
+  if (M > 4 || K % 32 != 0)
+    return small_m_nt_rows_avx512<uint16_t>(M, N, K, A, lda, B, ldb, C, ldc, beta);
+  thread_local std::vector<float> split;
+  const int half = K / 2;
+  split.resize(size_t(2) * M * half);
+  float* even = split.data();
+  float* odd = even + size_t(M) * half;
+  for (int i = 0; i < M; ++i)
+    for (int k = 0; k < half; ++k) {
+      even[i * half + k] = A[i * lda + 2 * k];
+      odd[i * half + k] = A[i * lda + 2 * k + 1];
+    }
+  switch (M) {
+    case 4: return bf16_pairs_rows<4>(N, K, even, odd, half, B, ldb, C, ldc, beta);
+    case 3: return bf16_pairs_rows<3>(N, K, even, odd, half, B, ldb, C, ldc, beta);
+    case 2: return bf16_pairs_rows<2>(N, K, even, odd, half, B, ldb, C, ldc, beta);
+    default: return bf16_pairs_rows<1>(N, K, even, odd, half, B, ldb, C, ldc, beta);
+  }
 }
 
 // In-register transpose of a 16 x 16 block (r[i] = row i in, column i out): three rounds of
@@ -218,7 +321,7 @@ SIKED_TARGET_AVX512 void pack_interleaved_avx512(const float* src, int64_t ld, i
 
 const KernelSet& avx512_kernels() {
   static const KernelSet set{SimdLevel::Avx512, kMR, kNR, micro_avx512, small_m_nt_avx512,
-                             pack_interleaved_avx512};
+                             pack_interleaved_avx512, small_m_nt_bf16_avx512};
   return set;
 }
 

@@ -2,6 +2,11 @@
 // so the compiler's baseline vectoriser (SSE2 on x86-64) can still use the fixed-size inner loops.
 #include "gemm_kernels.h"
 
+#include <algorithm>
+#include <vector>
+
+#include "gemm.h"
+
 namespace siked {
 namespace gemm_detail {
 
@@ -50,6 +55,16 @@ void small_m_nt_scalar(int M, int N, int K, const float* A, int64_t lda, const f
 
 }  // namespace
 
+void small_m_nt_bf16_scalar(int M, int N, int K, const float* A, int64_t lda, const uint16_t* B,
+                            int64_t ldb, float* C, int64_t ldc, float beta) {
+  std::vector<float> row(size_t(std::max(K, 0)));
+  for (int j = 0; j < N; ++j) {
+    const uint16_t* bj = B + j * ldb;
+    for (int k = 0; k < K; ++k) row[k] = bf16_to_float(bj[k]);  // widened once per B row
+    small_m_nt_scalar(M, 1, K, A, lda, row.data(), K, C + j, ldc, beta);
+  }
+}
+
 void pack_interleaved_scalar(const float* src, int64_t ld, int rows, int kc, int width, float* dst) {
   // Row by row: each source row is read sequentially, its values written `width` apart.
   for (int r = 0; r < rows; ++r) {
@@ -62,7 +77,7 @@ void pack_interleaved_scalar(const float* src, int64_t ld, int rows, int kc, int
 
 const KernelSet& scalar_kernels() {
   static const KernelSet set{SimdLevel::Scalar, kMR, kNR, micro_scalar, small_m_nt_scalar,
-                             pack_interleaved_scalar};
+                             pack_interleaved_scalar, small_m_nt_bf16_scalar};
   return set;
 }
 

@@ -79,9 +79,18 @@ LlamaModel::KvCache& LlamaModel::kv_cache(int slots, int max_len) {
   return *cache_;
 }
 
+const uint16_t* LlamaModel::params_bf16() {
+  if (params_bf16_stale_ || params_bf16_.size() != params_.size()) {
+    params_bf16_.resize(params_.size());
+    floats_to_bf16(params_.data(), params_bf16_.data(), int64_t(params_.size()), pool_.get());
+    params_bf16_stale_ = false;
+  }
+  return params_bf16_.data();
+}
+
 void LlamaModel::forward_cached(KvCache& cache, const int32_t* tokens, const int32_t* slots,
                                 const int32_t* positions, int M, const std::vector<int>& logit_rows,
-                                float* logits_out) {
+                                float* logits_out, bool bf16_weights) {
   const LlamaConfig& c = config_;
   const int C = c.hidden_size, F = c.intermediate_size, V = c.vocab_size;
   const int H = c.num_heads, KV = c.num_kv_heads, hd = c.head_dim, group = H / KV;
@@ -92,14 +101,26 @@ void LlamaModel::forward_cached(KvCache& cache, const int32_t* tokens, const int
   if (!infer_) infer_ = std::make_unique<InferenceBuffers>();
   InferenceBuffers& b = *infer_;
   b.ensure(M, c, lora_rank_);
+  const uint16_t* W16 = bf16_weights ? params_bf16() : nullptr;
+  // y (+)= x W^T (+ bias): from the bf16 copy when asked and the projection has no adapter.
+  auto project = [&](float* y, const float* x, const Layer& layer, int p, int in_dim, int out_dim,
+                     bool accumulate) {
+    const Linear& lin = layer.proj[p];
+    if (!W16 || lin.lora_a != SIZE_MAX)
+      return linear_forward(y, b.lora_mid.data(), x, weights_of(layer, p), M, in_dim, out_dim, pool, accumulate);
+    gemm_nt_bf16w(M, out_dim, in_dim, x, in_dim, W16 + lin.w, in_dim, y, out_dim, accumulate ? 1.f : 0.f, pool);
+    if (lin.b != SIZE_MAX)
+      for (int m = 0; m < M; ++m)
+        for (int j = 0; j < out_dim; ++j) y[size_t(m) * out_dim + j] += P[lin.b + j];
+  };
 
   embedding_forward(b.x.data(), tokens, P + embed_, M, C);
   for (int l = 0; l < c.num_layers; ++l) {
     const Layer& layer = layers_[l];
     rmsnorm_forward(b.ln.data(), b.rstd.data(), b.x.data(), P + layer.ln1, M, C, c.rms_norm_eps, pool);
-    linear_forward(b.q.data(), b.lora_mid.data(), b.ln.data(), weights_of(layer, kQ), M, C, qd, pool);
-    linear_forward(b.k.data(), b.lora_mid.data(), b.ln.data(), weights_of(layer, kK), M, C, kvd, pool);
-    linear_forward(b.v.data(), b.lora_mid.data(), b.ln.data(), weights_of(layer, kV), M, C, kvd, pool);
+    project(b.q.data(), b.ln.data(), layer, kQ, C, qd, false);
+    project(b.k.data(), b.ln.data(), layer, kK, C, kvd, false);
+    project(b.v.data(), b.ln.data(), layer, kV, C, kvd, false);
     rope_forward(b.q.data(), positions, M, H, rope_);
     rope_forward(b.k.data(), positions, M, KV, rope_);
     // All keys/values of this call are written before any row attends, so a prefill of several
@@ -131,19 +152,20 @@ void LlamaModel::forward_cached(KvCache& cache, const int32_t* tokens, const int
                  b.atty.data() + size_t(m) * qd + size_t(kvh) * group * hd, hd, 0.f, nullptr);
       }
     });
-    linear_forward(b.x.data(), b.lora_mid.data(), b.atty.data(), weights_of(layer, kO), M, qd, C, pool, true);
+    project(b.x.data(), b.atty.data(), layer, kO, qd, C, true);
     rmsnorm_forward(b.ln.data(), b.rstd.data(), b.x.data(), P + layer.ln2, M, C, c.rms_norm_eps, pool);
-    linear_forward(b.gate.data(), b.lora_mid.data(), b.ln.data(), weights_of(layer, kGate), M, C, F, pool);
-    linear_forward(b.up.data(), b.lora_mid.data(), b.ln.data(), weights_of(layer, kUp), M, C, F, pool);
+    project(b.gate.data(), b.ln.data(), layer, kGate, C, F, false);
+    project(b.up.data(), b.ln.data(), layer, kUp, C, F, false);
     swiglu_forward(b.h.data(), b.gate.data(), b.up.data(), int64_t(M) * F, pool);
-    linear_forward(b.x.data(), b.lora_mid.data(), b.h.data(), weights_of(layer, kDown), M, F, C, pool, true);
+    project(b.x.data(), b.h.data(), layer, kDown, F, C, true);
   }
   // Final norm and LM head only for the rows whose next-token distribution is wanted.
   const int R = int(logit_rows.size());
   for (int r = 0; r < R; ++r)
     std::memcpy(b.ln.data() + size_t(r) * C, b.x.data() + size_t(logit_rows[r]) * C, sizeof(float) * C);
   rmsnorm_forward(b.tmp.data(), b.rstd.data(), b.ln.data(), P + final_norm_, R, C, c.rms_norm_eps, pool);
-  sgemm_nt(R, V, C, b.tmp.data(), C, P + lm_head_, C, logits_out, V, 0.f, pool);
+  if (W16) gemm_nt_bf16w(R, V, C, b.tmp.data(), C, W16 + lm_head_, C, logits_out, V, 0.f, pool);
+  else sgemm_nt(R, V, C, b.tmp.data(), C, P + lm_head_, C, logits_out, V, 0.f, pool);
 }
 
 std::vector<float> LlamaModel::logits(const int32_t* tokens, int B, int T) {
@@ -289,7 +311,10 @@ std::vector<GenerationResult> LlamaModel::generate(const std::vector<std::vector
       logit_rows[i] = i;
     }
     step_logits.resize(size_t(M) * V);
-    forward_cached(cache, tokens.data(), slot_ids.data(), positions.data(), M, logit_rows, step_logits.data());
+    // Decode steps stream every weight per token: the bf16 copy halves those bytes (at most 32
+    // rows, where the weights, not the arithmetic, bound the step).
+    forward_cached(cache, tokens.data(), slot_ids.data(), positions.data(), M, logit_rows, step_logits.data(),
+                   spec.bf16_weights && M <= 32);
     sample_rows(active, step_logits.data(), false);
   }
   return results;

@@ -73,7 +73,11 @@ class LlamaModel : public ModelBackend {
   size_t lm_head_offset() const { return lm_head_; }
   int lora_rank() const { return lora_rank_; }
   float lora_scale() const { return lora_scale_; }
-  std::vector<float>& parameter_slab() { return params_; }
+  // Mutable access (the CUDA backend's host mirror): the bf16 copy is rebuilt on next use.
+  std::vector<float>& parameter_slab() {
+    params_bf16_stale_ = true;
+    return params_;
+  }
   std::vector<float>& lora_slab() { return lora_; }
 
  private:
@@ -92,9 +96,12 @@ class LlamaModel : public ModelBackend {
   void backward_train(const int32_t* tokens, int B, int T);
   // Packed inference over rows (slot, position) that attend to their slot's KV cache; logits for
   // the rows with want_logits set are written in order to `logits_out` (count, V).
+  // bf16_weights: the projections without an adapter and the head read params_bf16() instead.
   void forward_cached(KvCache& cache, const int32_t* tokens, const int32_t* slots,
                       const int32_t* positions, int M, const std::vector<int>& logit_rows,
-                      float* logits_out);
+                      float* logits_out, bool bf16_weights = false);
+  // The weights rounded to bfloat16 (round to nearest even), rebuilt after any weight change.
+  const uint16_t* params_bf16();
   // The model's KV cache shaped for `slots` sequences of max_len positions.
   KvCache& kv_cache(int slots, int max_len);
 
@@ -104,6 +111,8 @@ class LlamaModel : public ModelBackend {
   std::vector<Layer> layers_;
   size_t embed_ = 0, final_norm_ = 0, lm_head_ = 0;  // lm_head_ == embed_ when tied
   std::vector<float> params_, grads_, adam_m_, adam_v_;
+  std::vector<uint16_t> params_bf16_;  // decode's bf16 copy of params_ (SampleSpec::bf16_weights)
+  bool params_bf16_stale_ = true;
   std::vector<float> lora_, lora_grads_, lora_m_, lora_v_;
   std::vector<float> rope_cos_, rope_sin_;
   RopeTable rope_;

@@ -51,6 +51,10 @@ struct SampleSpec {
   uint64_t seed = 0;
   std::vector<int32_t> stop_tokens;
   int num_samples = 1;
+  // CPU engine: decode steps (up to 32 rows) read bfloat16 copies of the weights, half the bytes
+  // of float32 (products and sums stay float32; the prefill keeps float32). The CUDA backend
+  // computes in bf16 anyway and ignores it.
+  bool bf16_weights = false;
 };
 
 struct GenerationResult {

@@ -348,7 +348,8 @@ class NativeModel : public Napi::ObjectWrap<NativeModel> {
           return a;
         });
   }
-  // generate(flat, lengths, {maxNewTokens, temperature, topK, topP, seed, stopTokenIds, numSamples})
+  // generate(flat, lengths, {maxNewTokens, temperature, topK, topP, seed, stopTokenIds, numSamples,
+  //   weights?: 'bf16'})
   Napi::Value Generate(const Napi::CallbackInfo& info) {
     auto flat = CopyTyped<int32_t, Napi::Int32Array>(info[0], "prompts");
     auto lengths = CopyTyped<int32_t, Napi::Int32Array>(info[1], "lengths");
@@ -367,6 +368,8 @@ class NativeModel : public Napi::ObjectWrap<NativeModel> {
     spec->seed = uint64_t(o.Get("seed").As<Napi::Number>().Int64Value());
     spec->num_samples = o.Get("numSamples").As<Napi::Number>().Int32Value();
     spec->stop_tokens = CopyTyped<int32_t, Napi::Int32Array>(o.Get("stopTokenIds"), "stopTokenIds");
+    spec->bf16_weights = o.Has("weights") && o.Get("weights").IsString() &&
+                         o.Get("weights").As<Napi::String>().Utf8Value() == "bf16";
     auto out = std::make_shared<std::vector<GenerationResult>>();
     auto h = Live(info.Env());
     return Queue(
