@@ -216,9 +216,12 @@ void gemm_packed(const KernelSet& kernels, int M, int N, int K, Operand A, Opera
   }
 }
 
-void gemm_small_m_nt(const KernelSet& kernels, int M, int N, int K, const float* A, int64_t lda,
-                     const float* B, int64_t ldb, float* C, int64_t ldc, float beta,
-                     ThreadPool* pool) {
+namespace {
+// The small-M driver for either B element type: kernel(M, cols, K, A, lda, B, ldb, C, ldc, beta)
+// over chunks of B's rows (output columns), multiples of 8 (the kernels' widest B tile).
+template <typename BT, typename Kernel>
+void run_small_m_nt(Kernel kernel, int M, int N, int K, const float* A, int64_t lda, const BT* B,
+                    int64_t ldb, float* C, int64_t ldc, float beta, ThreadPool* pool) {
   if (M <= 0 || N <= 0) return;
   if (K <= 0) {
     scale_c(M, N, C, ldc, beta);
@@ -226,37 +229,28 @@ void gemm_small_m_nt(const KernelSet& kernels, int M, int N, int K, const float*
   }
   const int threads = threads_for(pool, M, N, K);
   if (threads == 1) {
-    kernels.small_m_nt(M, N, K, A, lda, B, ldb, C, ldc, beta);
-    return;
-  }
-  // Rows of B (output columns) in chunks of a multiple of 4 (the kernels' B tile).
-  const int64_t chunk = round_up(ceil_div(N, int64_t(threads) * kTasksPerThread), 4);
-  pool->run_tasks(ceil_div(N, chunk), [&](int64_t task) {
-    const int64_t j0 = task * chunk;
-    const int cols = static_cast<int>(std::min<int64_t>(chunk, N - j0));
-    kernels.small_m_nt(M, cols, K, A, lda, B + j0 * ldb, ldb, C + j0, ldc, beta);
-  });
-}
-
-void gemm_small_m_nt_bf16(const KernelSet& kernels, int M, int N, int K, const float* A,
-                          int64_t lda, const uint16_t* B, int64_t ldb, float* C, int64_t ldc,
-                          float beta, ThreadPool* pool) {
-  if (M <= 0 || N <= 0) return;
-  if (K <= 0) {
-    scale_c(M, N, C, ldc, beta);
-    return;
-  }
-  const int threads = threads_for(pool, M, N, K);
-  if (threads == 1) {
-    kernels.small_m_nt_bf16(M, N, K, A, lda, B, ldb, C, ldc, beta);
+    kernel(M, N, K, A, lda, B, ldb, C, ldc, beta);
     return;
   }
   const int64_t chunk = round_up(ceil_div(N, int64_t(threads) * kTasksPerThread), 8);
   pool->run_tasks(ceil_div(N, chunk), [&](int64_t task) {
     const int64_t j0 = task * chunk;
     const int cols = static_cast<int>(std::min<int64_t>(chunk, N - j0));
-    kernels.small_m_nt_bf16(M, cols, K, A, lda, B + j0 * ldb, ldb, C + j0, ldc, beta);
+    kernel(M, cols, K, A, lda, B + j0 * ldb, ldb, C + j0, ldc, beta);
   });
+}
+}  // namespace
+
+void gemm_small_m_nt(const KernelSet& kernels, int M, int N, int K, const float* A, int64_t lda,
+                     const float* B, int64_t ldb, float* C, int64_t ldc, float beta,
+                     ThreadPool* pool) {
+  run_small_m_nt(kernels.small_m_nt, M, N, K, A, lda, B, ldb, C, ldc, beta, pool);
+}
+
+void gemm_small_m_nt_bf16(const KernelSet& kernels, int M, int N, int K, const float* A,
+                          int64_t lda, const uint16_t* B, int64_t ldb, float* C, int64_t ldc,
+                          float beta, ThreadPool* pool) {
+  run_small_m_nt(kernels.small_m_nt_bf16, M, N, K, A, lda, B, ldb, C, ldc, beta, pool);
 }
 
 }  // namespace gemm_detail
