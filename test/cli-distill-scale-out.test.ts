@@ -4,6 +4,7 @@
 // /v1/load_lora_adapter and samples by naming it; a full fine-tuning run gets its checkpoints
 // served by a reload command; --trainer-command trains in a separate process (the reference
 // trainer tools/trainers/siked-sft.js) and the loop reads its adapter back.
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { buildSyntheticWorld, readPeftAdapter } from '@siked/core';
@@ -13,6 +14,12 @@ import { writeTinyModel } from './helpers/fixture-model';
 import { startStudentServer, type StudentServerFixture } from './helpers/student-server';
 
 const SANDBOX = ['--sandbox-workers', '1', '--no-sandbox-sympy'];
+
+/** The name the loop registers iteration t's adapter under (its folder's hash in it). */
+function adapterName(runDir: string, t: number): string {
+  const folder = path.join(runDir, `iter-${t}/adapter-from-base`);
+  return `siked-${createHash('sha256').update(folder).digest('hex').slice(0, 10)}-iter-${t}`;
+}
 const TRAINER = path.resolve(__dirname, '../tools/trainers/siked-sft.js');
 
 describe('siked distill --sampler / --trainer-command (loopback vLLM-like server)', () => {
@@ -50,6 +57,7 @@ describe('siked distill --sampler / --trainer-command (loopback vLLM-like server
   it('LoRA: samples on the server through runtime-loaded adapters that equal the merged students', async () => {
     server = await startStudentServer(baseDir, 'base');
     const runDir = path.join(dir, 'lora');
+    const name = (t: number) => adapterName(runDir, t);
     const result = await distill(
       runDir,
       ...['--lora-rank', '4', '--lora-alpha', '8', '--train-packing'],
@@ -61,11 +69,11 @@ describe('siked distill --sampler / --trainer-command (loopback vLLM-like server
     const loads = server.requests.filter((r) => r.url === '/v1/load_lora_adapter');
     // Iteration t's self-generation samples from student t-1; evaluation asks for every student.
     expect(loads.map((r) => r.body.lora_name)).toEqual([
-      'siked-iter-0',
-      'siked-iter-0',
-      'siked-iter-1',
-      'siked-iter-1',
-      'siked-iter-2',
+      name(0),
+      name(0),
+      name(1),
+      name(1),
+      name(2),
     ]);
     expect(loads[0]!.body.lora_path).toBe(path.join(runDir, 'iter-0/adapter-from-base'));
     const completions = server.requests.filter((r) => r.url === '/v1/completions');
@@ -73,11 +81,9 @@ describe('siked distill --sampler / --trainer-command (loopback vLLM-like server
     // One request per training question (the validation slice held out) and sampling iteration.
     const samples1 = jsonLines(fs.readFileSync(path.join(runDir, 'iter-1/samples.jsonl'), 'utf8'));
     expect(samples1.length).toBe(
-      2 * samplingRequests.filter((r) => r.body.model === 'siked-iter-0').length,
+      2 * samplingRequests.filter((r) => r.body.model === name(0)).length,
     );
-    expect(new Set(samplingRequests.map((r) => r.body.model))).toEqual(
-      new Set(['siked-iter-0', 'siked-iter-1']),
-    );
+    expect(new Set(samplingRequests.map((r) => r.body.model))).toEqual(new Set([name(0), name(1)]));
     // Every sample record is a completion the server sent.
     const sent = new Set<string>();
     for (const request of samplingRequests) sent.add(String(request.body.prompt));
@@ -100,7 +106,7 @@ describe('siked distill --sampler / --trainer-command (loopback vLLM-like server
     merged.dispose();
     expect(worst).toBeLessThan(1e-5);
     // Evaluation went to the server too: greedy requests (n = 1) for each student.
-    expect(completions.some((r) => r.body.n === 1 && r.body.model === 'siked-iter-2')).toBe(true);
+    expect(completions.some((r) => r.body.n === 1 && r.body.model === name(2))).toBe(true);
   });
 
   it('full fine-tuning: a reload command serves each checkpoint; --trainer-command trains outside', async () => {

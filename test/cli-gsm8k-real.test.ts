@@ -5,6 +5,7 @@
 // the report; then the same run with self-generation and evaluation on a vLLM-like server
 // (test/helpers/student-server.ts) and the prompts framed by the model's chat template. The student is untrained, so accuracy is not the point:
 // every stage must run on real text and leave its records. Needs ../shared/data (skips without).
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Model } from '@siked/native-cuda';
@@ -139,7 +140,15 @@ const SANDBOX = ['--sandbox-workers', '1', '--no-sandbox-sympy'];
       );
       expect(saved.chat.endOfTurn).toBe('<|eot_id|>');
       expect(new Set(completions.map((r) => r.body.model))).toEqual(
-        new Set(['siked-iter-0', 'siked-iter-1']),
+        new Set(
+          [0, 1].map(
+            (t) =>
+              `siked-${createHash('sha256')
+                .update(path.join(runDir, `iter-${t}/adapter-from-base`))
+                .digest('hex')
+                .slice(0, 10)}-iter-${t}`,
+          ),
+        ),
       );
     } finally {
       await server.close();

@@ -5,6 +5,7 @@
 // that adapter); any student reaches any server through a user-given reload command, which is
 // told where the checkpoint is and must leave the server serving it.
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { RemoteSampler, type RemoteSamplerOptions } from './remote-sampler';
 import type { TextSampler } from './types';
 
@@ -33,7 +34,10 @@ export interface OpenAiStudentServerOptions extends RemoteSamplerOptions {
    * adapters are loaded through the runtime LoRA endpoints.
    */
   reloadCommand?: string;
-  /** Served adapter names are `${adapterPrefix}-iter-${t}` (default "siked"). */
+  /**
+   * Served adapter names are `${adapterPrefix}-<hash of the adapter folder>-iter-${t}` (prefix
+   * default "siked").
+   */
   adapterPrefix?: string;
   /** How long to wait for the server after a reload command (default 900 s). */
   readyTimeoutMs?: number;
@@ -130,7 +134,10 @@ export class OpenAiStudentServer implements StudentServer {
         `iteration ${checkpoint.iteration}'s student has no LoRA adapter (full fine-tuning), so a server holding the base model cannot load it at run time: give a reload command (--sampler-reload-command) that serves ${checkpoint.modelDir}`,
       );
     }
-    const name = `${this.options.adapterPrefix ?? 'siked'}-iter-${checkpoint.iteration}`;
+    // The adapter's folder is in the name, so runs sharing a server never answer from each
+    // other's adapters, while a resumed run finds its own already loaded.
+    const folder = createHash('sha256').update(checkpoint.adapterDir).digest('hex').slice(0, 10);
+    const name = `${this.options.adapterPrefix ?? 'siked'}-${folder}-iter-${checkpoint.iteration}`;
     await this.loadAdapter(name, checkpoint.adapterDir);
     return new RemoteSampler({ ...this.options, model: name });
   }
