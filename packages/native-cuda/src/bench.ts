@@ -104,6 +104,12 @@ export interface BenchmarkOptions {
   quick?: boolean;
   /** Engine threads (and the anchor's --threads); default: all cores. */
   threads?: number;
+  /**
+   * 'bf16': also run the PyTorch anchor under CPU bf16 autocast (--dtype bf16: oneDNN, AMX tiles
+   * where present) and report ours against it too: our training is fp32 (the engine has no bf16
+   * training), our decode reads bf16 weight copies; the anchor samples in fp32 either way.
+   */
+  dtype?: 'fp32' | 'bf16';
   /** The anchor script; default $SIKED_TORCH_ANCHOR or ../shared/anchors/torch_llama_bench.py. */
   anchorScript?: string;
   /** Interpreter with torch; default /usr/bin/python3. */
@@ -154,6 +160,9 @@ export interface EngineBenchmark extends EngineFigures {
   baseline?: EngineFigures & { torch: string };
   /** ours / PyTorch. */
   ratio?: { train: number; decode: Record<'1' | '8' | '32', number> };
+  /** dtype 'bf16': the anchor under bf16 autocast, and ours (fp32 training, bf16-weight decode) / it. */
+  baseline_bf16?: EngineFigures & { torch: string };
+  ratio_bf16?: { train: number; decode: Record<'1' | '8' | '32', number> };
   note: string;
 }
 
@@ -294,7 +303,14 @@ interface AnchorResult {
   >;
 }
 
-function runAnchor(name: string, threads: number, quick: boolean, script: string, python: string) {
+function runAnchor(
+  name: string,
+  threads: number,
+  quick: boolean,
+  script: string,
+  python: string,
+  dtype: 'fp32' | 'bf16' = 'fp32',
+) {
   if (!existsSync(script)) {
     throw new Error(
       `PyTorch anchor not found at ${script}; pass anchorScript or set SIKED_TORCH_ANCHOR`,
@@ -310,6 +326,7 @@ function runAnchor(name: string, threads: number, quick: boolean, script: string
     '1,8,32',
   ];
   if (quick) args.push('--quick');
+  if (dtype === 'bf16') args.push('--dtype', 'bf16');
   const run = spawnSync(python, args, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
   if (run.status !== 0) {
     throw new Error(
@@ -404,16 +421,35 @@ export async function benchmarkEngine(options: BenchmarkOptions): Promise<Engine
       options.python ?? '/usr/bin/python3',
     );
     result.baseline = baseline;
-    const decodeRatio = {} as Record<'1' | '8' | '32', number>;
-    for (const b of DECODE_BATCHES) {
-      const k = String(b) as '1';
-      decodeRatio[k] =
-        Math.round((figures.decode_tokens_per_s[k] / baseline.decode_tokens_per_s[k]) * 100) / 100;
+    result.ratio = ratios(figures.train_tokens_per_s, figures.decode_tokens_per_s, baseline);
+    if (options.dtype === 'bf16') {
+      log(`[${options.config}] PyTorch anchor again under bf16 autocast`);
+      const bf16 = runAnchor(
+        options.config,
+        threads,
+        quick,
+        script,
+        options.python ?? '/usr/bin/python3',
+        'bf16',
+      );
+      result.baseline_bf16 = bf16;
+      result.ratio_bf16 = ratios(figures.train_tokens_per_s, result.decode_bf16_tokens_per_s, bf16);
     }
-    result.ratio = {
-      train: Math.round((figures.train_tokens_per_s / baseline.train_tokens_per_s) * 100) / 100,
-      decode: decodeRatio,
-    };
   }
   return result;
+}
+
+/** ours / baseline, to two decimals. */
+function ratios(
+  train: number,
+  decode: Record<'1' | '8' | '32', number>,
+  baseline: EngineFigures,
+): { train: number; decode: Record<'1' | '8' | '32', number> } {
+  const round2 = (x: number) => Math.round(x * 100) / 100;
+  const decodeRatio = {} as Record<'1' | '8' | '32', number>;
+  for (const b of DECODE_BATCHES) {
+    const k = String(b) as '1';
+    decodeRatio[k] = round2(decode[k] / baseline.decode_tokens_per_s[k]);
+  }
+  return { train: round2(train / baseline.train_tokens_per_s), decode: decodeRatio };
 }

@@ -31,6 +31,12 @@ function formatEngineBenchmark(result: EngineBenchmark): string {
   } else {
     lines.push('baseline: skipped (--no-baseline)');
   }
+  if (result.baseline_bf16 && result.ratio_bf16) {
+    lines.push(
+      `baseline under bf16 autocast, same run: train ${result.baseline_bf16.train_tokens_per_s} tokens/s, decode (fp32 in the anchor) ${batches.map((b) => `${b}: ${result.baseline_bf16!.decode_tokens_per_s[b]}`).join(', ')}`,
+      `ratio (ours: fp32 training, bf16-weight decode / bf16 baseline): train ${result.ratio_bf16.train}x, decode ${batches.map((b) => `${b}: ${result.ratio_bf16!.decode[b]}x`).join(', ')}`,
+    );
+  }
   lines.push(`note: ${result.note}`);
   return lines.join('\n');
 }
@@ -84,9 +90,18 @@ export function registerBench(program: Command): void {
         description: 'engine threads (default: all cores)',
         schema: schemas.positiveInt,
       },
+      dtype: {
+        flag: '--dtype <dtype>',
+        description:
+          'bf16: also run the PyTorch anchor under CPU bf16 autocast and compare (our training stays fp32; our decode reads bf16 weight copies)',
+        schema: z.enum(['fp32', 'bf16']),
+        choices: ['fp32', 'bf16'],
+        defaultValue: 'fp32' as const,
+      },
     },
     examples: [
       'siked bench engine --config tiny --json',
+      'siked bench engine --config small --dtype bf16',
       'siked bench engine --config small --no-baseline --quick',
     ],
     async run(options, _args, context) {
@@ -95,6 +110,7 @@ export function registerBench(program: Command): void {
         baseline: options.baseline,
         quick: options.quick,
         threads: options.threads,
+        dtype: options.dtype,
         log: (line) => context.progress.log(line),
       });
       if (context.json) context.printJson(result);
