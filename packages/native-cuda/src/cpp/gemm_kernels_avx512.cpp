@@ -94,6 +94,20 @@ SIKED_TARGET_AVX512 inline float horizontal_sum(__m512 v) {
   return _mm_cvtss_f32(_mm_add_ss(pair, _mm_movehdup_ps(pair)));
 }
 
+// C[i, j] = (beta * C[i, j] +) the lane sum of acc[i][j]: the end of a small-M tile.
+template <int RA, int RB>
+SIKED_TARGET_AVX512 inline void store_dots(const __m512 (&acc)[RA][RB], float* C, int64_t ldc,
+                                           float beta) {
+#pragma GCC unroll 16
+  for (int i = 0; i < RA; ++i)
+#pragma GCC unroll 16
+    for (int j = 0; j < RB; ++j) {
+      const float dot = horizontal_sum(acc[i][j]);
+      float& cij = C[i * ldc + j];
+      cij = beta == 0.f ? dot : beta * cij + dot;
+    }
+}
+
 // 16 values of a B row as float32: loaded, or (bfloat16) widened by a 16-bit shift.
 SIKED_TARGET_AVX512 inline __m512 load_b(const float* p) { return _mm512_loadu_ps(p); }
 SIKED_TARGET_AVX512 inline __m512 load_b(const uint16_t* p) {
@@ -142,14 +156,7 @@ SIKED_TARGET_AVX512 void dot_tile_avx512(int K, const float* A, int64_t lda, con
       for (int j = 0; j < RB; ++j) acc[i][j] = _mm512_fmadd_ps(av, bv[j], acc[i][j]);
     }
   }
-#pragma GCC unroll 16
-  for (int i = 0; i < RA; ++i)
-#pragma GCC unroll 16
-    for (int j = 0; j < RB; ++j) {
-      const float dot = horizontal_sum(acc[i][j]);
-      float& cij = C[i * ldc + j];
-      cij = beta == 0.f ? dot : beta * cij + dot;
-    }
+  store_dots<RA, RB>(acc, C, ldc, beta);
 }
 
 template <int RB, typename BT>
@@ -219,14 +226,7 @@ SIKED_TARGET_AVX512 void dot_tile_bf16_pairs(int K, const float* even, const flo
       }
     }
   }
-#pragma GCC unroll 16
-  for (int i = 0; i < RA; ++i)
-#pragma GCC unroll 16
-    for (int j = 0; j < RB; ++j) {
-      const float dot = horizontal_sum(acc[i][j]);
-      float& cij = C[i * ldc + j];
-      cij = beta == 0.f ? dot : beta * cij + dot;
-    }
+  store_dots<RA, RB>(acc, C, ldc, beta);
 }
 
 template <int RA>
