@@ -15,11 +15,11 @@
 //                        adapter_model.safetensors) trained on top of SIKED_MODEL_DIR, or a whole
 //                        checkpoint (model.safetensors + config.json)
 // Its output goes to trainer.log in its work folder, which a failure names.
-import { createWriteStream, existsSync, promises as fs } from 'node:fs';
-import { spawn } from 'node:child_process';
+import { existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { EngineLoraOptions } from './engine-model';
 import type { EngineStudent } from './engine-student';
+import { runShellCommand } from './shell-command';
 import type {
   GeneratedText,
   GenerationOptions,
@@ -131,11 +131,16 @@ class ExternallyTrainedStudent implements Student {
       settingsFile,
       JSON.stringify({ schedule, lora: this.options.lora ?? null }, null, 2) + '\n',
     );
-    await this.runTrainer(work, {
-      SIKED_TRAIN_FILE: trainFile,
-      SIKED_SETTINGS_FILE: settingsFile,
-      SIKED_MODEL_DIR: path.resolve(this.sourceDir),
-      SIKED_OUTPUT_DIR: out,
+    await runShellCommand(this.options.command, {
+      role: 'trainer command',
+      env: {
+        SIKED_TRAIN_FILE: trainFile,
+        SIKED_SETTINGS_FILE: settingsFile,
+        SIKED_MODEL_DIR: path.resolve(this.sourceDir),
+        SIKED_OUTPUT_DIR: out,
+      },
+      logFile: path.join(work, 'trainer.log'),
+      ...(this.options.onOutput ? { onOutput: this.options.onOutput } : {}),
     });
     const isAdapter = existsSync(path.join(out, 'adapter_config.json'));
     if (isAdapter) {
@@ -181,38 +186,6 @@ class ExternallyTrainedStudent implements Student {
       meanTokensPerSecond: NaN,
       elapsedMs: Date.now() - started,
     };
-  }
-
-  private runTrainer(work: string, env: Record<string, string>): Promise<void> {
-    const logFile = path.join(work, 'trainer.log');
-    const log = createWriteStream(logFile);
-    return new Promise<void>((resolve, reject) => {
-      const child = spawn('/bin/sh', ['-c', this.options.command], {
-        env: { ...process.env, ...env },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let tail = '';
-      const collect = (chunk: Buffer) => {
-        log.write(chunk);
-        const text = chunk.toString('utf8');
-        this.options.onOutput?.(text);
-        tail = (tail + text).slice(-3000);
-      };
-      child.stdout.on('data', collect);
-      child.stderr.on('data', collect);
-      child.on('error', (error) => reject(new Error(`trainer command: ${error.message}`)));
-      child.on('close', (code, signal) => {
-        log.end(() => {
-          if (code === 0) resolve();
-          else
-            reject(
-              new Error(
-                `trainer command exited with ${signal ?? code} (log: ${logFile}); its output ended with:\n${tail}`,
-              ),
-            );
-        });
-      });
-    });
   }
 
   generate(prompts: readonly string[], options: GenerationOptions): Promise<GeneratedText[]> {

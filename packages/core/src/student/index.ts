@@ -47,3 +47,4 @@ export {
   type PeftAdapterConfig,
 } from './peft-adapter';
 export { ExternalTrainerFactory, type ExternalTrainerOptions } from './external-trainer';
+export { runShellCommand, type ShellCommandOptions } from './shell-command';

@@ -4,9 +4,9 @@
 // (POST /v1/load_lora_adapter with the iteration's adapter-from-base folder, then requests name
 // that adapter); any student reaches any server through a user-given reload command, which is
 // told where the checkpoint is and must leave the server serving it.
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { RemoteSampler, type RemoteSamplerOptions } from './remote-sampler';
+import { runShellCommand } from './shell-command';
 import type { TextSampler } from './types';
 
 /** The checkpoint to serve: iteration t's student. Paths are as the SERVER must read them. */
@@ -62,38 +62,6 @@ async function postControl(
   return { status: response.status, text: await response.text() };
 }
 
-/** Runs `command` in a shell with `env` added; rejects with the output's tail on failure. */
-function runShell(
-  command: string,
-  env: Record<string, string>,
-  onOutput?: (text: string) => void,
-): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('/bin/sh', ['-c', command], {
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let tail = '';
-    const collect = (chunk: Buffer) => {
-      const text = chunk.toString('utf8');
-      onOutput?.(text);
-      tail = (tail + text).slice(-4000);
-    };
-    child.stdout.on('data', collect);
-    child.stderr.on('data', collect);
-    child.on('error', (error) => reject(new Error(`reload command: ${error.message}`)));
-    child.on('close', (code, signal) => {
-      if (code === 0) resolve();
-      else
-        reject(
-          new Error(
-            `reload command ${JSON.stringify(command)} exited with ${signal ?? code}; its output ended with:\n${tail}`,
-          ),
-        );
-    });
-  });
-}
-
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
@@ -117,15 +85,15 @@ export class OpenAiStudentServer implements StudentServer {
 
   async serve(checkpoint: ServedCheckpoint): Promise<TextSampler> {
     if (this.options.reloadCommand !== undefined) {
-      await runShell(
-        this.options.reloadCommand,
-        {
+      await runShellCommand(this.options.reloadCommand, {
+        role: 'reload command',
+        env: {
           SIKED_MODEL_DIR: checkpoint.modelDir,
           SIKED_ADAPTER_DIR: checkpoint.adapterDir ?? '',
           SIKED_ITERATION: String(checkpoint.iteration),
         },
-        this.options.onOutput,
-      );
+        ...(this.options.onOutput ? { onOutput: this.options.onOutput } : {}),
+      });
       await this.waitUntilReady();
       return new RemoteSampler(this.options);
     }
