@@ -8,6 +8,7 @@ export { AddonLoadError, type BuildInfo } from './addon';
 export { type ModelConfig, ModelConfigError, parseModelConfig, readModelConfig } from './config';
 export {
   Model,
+  peftAdapterConfig,
   type Generation,
   type LoadOptions,
   type LoraOptions,

@@ -21,6 +21,24 @@ import {
   fail,
 } from './validate';
 
+/** The adapter_config.json PEFT (and vLLM) read for adapters with these LoRA settings. */
+export function peftAdapterConfig(lora: Pick<LoraOptions, 'rank' | 'alpha' | 'targets'>) {
+  return {
+    peft_type: 'LORA',
+    task_type: 'CAUSAL_LM',
+    r: lora.rank,
+    lora_alpha: lora.alpha,
+    lora_dropout: 0,
+    target_modules: [...lora.targets],
+    bias: 'none',
+    fan_in_fan_out: false,
+    inference_mode: true,
+    init_lora_weights: true,
+    modules_to_save: null,
+    base_model_name_or_path: null,
+  };
+}
+
 /** SampleOptions.weights: 'fp32' (default) or 'bf16'. */
 function expectWeights(value: unknown): 'fp32' | 'bf16' {
   if (value === undefined) return 'fp32';
@@ -303,23 +321,9 @@ export class Model {
     const lora = this.loraOptions;
     if (lora === undefined) throw new Error('saveLora(): LoRA is not enabled');
     await fs.mkdir(dir, { recursive: true });
-    const adapterConfig = {
-      peft_type: 'LORA',
-      task_type: 'CAUSAL_LM',
-      r: lora.rank,
-      lora_alpha: lora.alpha,
-      lora_dropout: 0,
-      target_modules: lora.targets,
-      bias: 'none',
-      fan_in_fan_out: false,
-      inference_mode: true,
-      init_lora_weights: true,
-      modules_to_save: null,
-      base_model_name_or_path: null,
-    };
     await fs.writeFile(
       path.join(dir, 'adapter_config.json'),
-      JSON.stringify(adapterConfig, null, 2) + '\n',
+      JSON.stringify(peftAdapterConfig(lora), null, 2) + '\n',
     );
     const tensors: Array<[string, Tensor]> = native
       .loraTable()

@@ -1,9 +1,9 @@
 // Every iteration: fine-tune on the mixed set, then evaluate the new student.
-import { existsSync, promises as fs } from 'node:fs';
+import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { countStrategies, strategyDistribution, type StrategyCounts } from '../mixing/statistics';
 import { composeAdapters, readPeftAdapter, writePeftAdapter } from '../student/peft-adapter';
-import type { TrainingExample } from '../student/types';
+import type { Student, TrainingExample } from '../student/types';
 import { JsonlAppender } from '../teachers/jsonl-log';
 import type { Problem, Solution, Strategy } from '../types';
 import { readJsonLines, writeDirAtomic, writeJsonAtomic, writeJsonLinesAtomic } from './atomic';
@@ -77,19 +77,12 @@ async function exportAdapters(
   ctx: StageContext,
   t: number,
   fromBase: boolean,
-  student: { saveAdapter?(dir: string): Promise<boolean> },
+  student: Student,
 ): Promise<string[]> {
   const dir = iterationDir(t);
-  if (!student.saveAdapter) return [];
-  let trained = false;
-  await writeDirAtomic(ctx.file(dir, 'adapter'), async (temporary) => {
-    trained = await student.saveAdapter!(temporary);
-  });
-  if (!trained) {
-    await fs.rm(ctx.file(dir, 'adapter'), { recursive: true, force: true });
-    return [];
-  }
-  const own = await readPeftAdapter(ctx.file(dir, 'adapter'));
+  const own = student.trainedAdapter?.();
+  if (!own) return [];
+  await writeDirAtomic(ctx.file(dir, 'adapter'), (temporary) => writePeftAdapter(temporary, own));
   const previousDir = ctx.file(iterationDir(t - 1), ADAPTER_FROM_BASE);
   // A run begun before adapters were kept has no earlier one: no from-base adapter then.
   if (!fromBase && !existsSync(previousDir)) return [path.join(dir, 'adapter')];

@@ -1,4 +1,5 @@
 import { promises as fs } from 'node:fs';
+import { peftAdapterConfig } from '@siked/native-cuda';
 import * as path from 'node:path';
 import {
   bucketedBatchOrder,
@@ -87,7 +88,7 @@ function cutAtStops(text: string, stops: readonly string[]): { text: string; sto
  */
 export class EngineStudent implements Student {
   /** The adapter the last train() call trained, kept from before it was merged. */
-  private trainedAdapter: PeftAdapter | undefined;
+  private lastAdapter: PeftAdapter | undefined;
 
   constructor(
     /** The engine model; the student owns it and disposes it. */
@@ -231,7 +232,7 @@ export class EngineStudent implements Student {
       }
     }
     if (this.options.lora) {
-      this.trainedAdapter = this.snapshotAdapter(this.options.lora);
+      this.lastAdapter = this.snapshotAdapter(this.options.lora);
       this.model.mergeLora();
     }
     const elapsedMs = Date.now() - started;
@@ -257,28 +258,23 @@ export class EngineStudent implements Student {
         .map((t) => [t.name, { shape: t.shape, data: getParameter.call(this.model, t.name) }]),
     );
     return {
-      config: {
-        peft_type: 'LORA',
-        task_type: 'CAUSAL_LM',
-        r: lora.rank,
-        lora_alpha: lora.alpha,
-        lora_dropout: 0,
-        target_modules: [...lora.targets],
-        bias: 'none',
-        fan_in_fan_out: false,
-        inference_mode: true,
-      },
+      config: peftAdapterConfig(lora),
       tensors,
     };
   }
 
+  /** The adapter the last train() call trained, relative to the model it started from. */
+  trainedAdapter(): PeftAdapter | undefined {
+    return this.lastAdapter;
+  }
+
   /**
-   * Writes the adapter the last train() call trained (PEFT layout), relative to the model that
-   * call started from; false (nothing written) when it trained none (full fine-tuning).
+   * Writes the adapter the last train() call trained (PEFT layout); false (nothing written) when
+   * it trained none (full fine-tuning).
    */
   async saveAdapter(dir: string): Promise<boolean> {
-    if (!this.trainedAdapter) return false;
-    await writePeftAdapter(dir, this.trainedAdapter);
+    if (!this.lastAdapter) return false;
+    await writePeftAdapter(dir, this.lastAdapter);
     return true;
   }
 
@@ -290,7 +286,7 @@ export class EngineStudent implements Student {
     if (!this.model.loadLora)
       throw new Error('mergeAdapterFrom: this engine model cannot load LoRA adapters');
     await this.model.loadLora(dir);
-    this.trainedAdapter = await readPeftAdapter(dir);
+    this.lastAdapter = await readPeftAdapter(dir);
     this.model.mergeLora();
   }
 

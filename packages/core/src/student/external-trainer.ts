@@ -19,6 +19,7 @@ import { existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { EngineLoraOptions } from './engine-model';
 import type { EngineStudent } from './engine-student';
+import type { PeftAdapter } from './peft-adapter';
 import { runShellCommand } from './shell-command';
 import type {
   GeneratedText,
@@ -197,8 +198,8 @@ class ExternallyTrainedStudent implements Student {
   save(dir: string): Promise<void> {
     return this.student.save(dir);
   }
-  saveAdapter(dir: string): Promise<boolean> {
-    return this.student.saveAdapter(dir);
+  trainedAdapter(): PeftAdapter | undefined {
+    return this.student.trainedAdapter();
   }
   dispose(): void {
     this.student.dispose();

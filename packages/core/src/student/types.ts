@@ -1,4 +1,5 @@
 import type { Strategy } from '../types';
+import type { PeftAdapter } from './peft-adapter';
 
 /** One supervised example as text: the rendered prompt and the target the model learns to write. */
 export interface TrainingExample {
@@ -140,10 +141,10 @@ export interface Student extends TextSampler {
   /** Writes a checkpoint that {@link StudentFactory.load} reads back. */
   save(dir: string): Promise<void>;
   /**
-   * Writes the LoRA adapter the last train() call trained, in the PEFT layout, relative to the
-   * model that call started from; resolves false (nothing written) when it trained none.
+   * The LoRA adapter the last train() call trained, relative to the model that call started from
+   * (undefined when it trained none: full fine-tuning). Students without adapters omit it.
    */
-  saveAdapter?(dir: string): Promise<boolean>;
+  trainedAdapter?(): PeftAdapter | undefined;
   /** Frees native memory; the student is unusable afterwards. */
   dispose(): void;
 }
