@@ -16,6 +16,27 @@ export interface RemoteSamplerOptions {
   retry?: Partial<RetryPolicy>;
 }
 
+/** The server root without trailing slashes; throws unless it is an http(s) URL. */
+export function serverRoot(options: Pick<RemoteSamplerOptions, 'baseUrl'>): string {
+  if (!/^https?:\/\//.test(options.baseUrl)) {
+    throw new Error(
+      `baseUrl must start with http:// or https://, got ${JSON.stringify(options.baseUrl)}`,
+    );
+  }
+  return options.baseUrl.replace(/\/+$/, '');
+}
+
+/** The Authorization header from the key's environment variable; throws when it is unset. */
+export function authorizationHeaders(
+  options: Pick<RemoteSamplerOptions, 'apiKeyEnv'>,
+): Record<string, string> {
+  if (options.apiKeyEnv === undefined) return {};
+  const key = process.env[options.apiKeyEnv];
+  if (key === undefined || key === '')
+    throw new Error(`environment variable ${options.apiKeyEnv} (the sampler API key) is not set`);
+  return { authorization: `Bearer ${key}` };
+}
+
 /**
  * The scale-out hook for self-generation: sends the student's sampling to an OpenAI-compatible
  * `/v1/completions` server (e.g. vLLM serving the exported checkpoint of the current iteration),
@@ -26,26 +47,14 @@ export interface RemoteSamplerOptions {
 export class RemoteSampler implements TextSampler {
   private readonly limiter: ConcurrencyLimiter;
   private readonly policy: RetryPolicy;
-  private readonly headers: Record<string, string> = {};
+  private readonly headers: Record<string, string>;
   private readonly url: string;
 
   constructor(private readonly options: RemoteSamplerOptions) {
-    if (!/^https?:\/\//.test(options.baseUrl)) {
-      throw new Error(
-        `baseUrl must start with http:// or https://, got ${JSON.stringify(options.baseUrl)}`,
-      );
-    }
-    this.url = `${options.baseUrl.replace(/\/+$/, '')}/completions`;
+    this.url = `${serverRoot(options)}/completions`;
     this.limiter = new ConcurrencyLimiter(options.concurrency ?? 16);
     this.policy = { ...DEFAULT_RETRY_POLICY, ...options.retry };
-    if (options.apiKeyEnv !== undefined) {
-      const key = process.env[options.apiKeyEnv];
-      if (key === undefined || key === '')
-        throw new Error(
-          `environment variable ${options.apiKeyEnv} (the sampler API key) is not set`,
-        );
-      this.headers.authorization = `Bearer ${key}`;
-    }
+    this.headers = authorizationHeaders(options);
   }
 
   async generate(prompts: readonly string[], options: GenerationOptions): Promise<GeneratedText[]> {

@@ -5,7 +5,12 @@
 // that adapter); any student reaches any server through a user-given reload command, which is
 // told where the checkpoint is and must leave the server serving it.
 import { createHash } from 'node:crypto';
-import { RemoteSampler, type RemoteSamplerOptions } from './remote-sampler';
+import {
+  RemoteSampler,
+  authorizationHeaders,
+  serverRoot,
+  type RemoteSamplerOptions,
+} from './remote-sampler';
 import { runShellCommand } from './shell-command';
 import type { TextSampler } from './types';
 
@@ -71,16 +76,13 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 export class OpenAiStudentServer implements StudentServer {
   readonly evaluation: boolean;
   private readonly root: string;
-  private readonly headers: Record<string, string> = {};
+  private readonly headers: Record<string, string>;
   private loaded: string | undefined;
 
   constructor(private readonly options: OpenAiStudentServerOptions) {
-    // Checks the URL and the key variable up front, as the sampler will.
-    new RemoteSampler(options);
-    this.root = options.baseUrl.replace(/\/+$/, '');
+    this.root = serverRoot(options);
     this.evaluation = options.evaluation ?? false;
-    if (options.apiKeyEnv !== undefined)
-      this.headers.authorization = `Bearer ${process.env[options.apiKeyEnv] ?? ''}`;
+    this.headers = authorizationHeaders(options);
   }
 
   async serve(checkpoint: ServedCheckpoint): Promise<TextSampler> {
