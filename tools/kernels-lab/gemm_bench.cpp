@@ -10,7 +10,9 @@
 // with T = batch*seq for training (2048, 1024 for smollm) and T = 1, 8, 32 for decode (nt only).
 //
 // Usage: gemm_bench [--config tiny|small|smollm135m|all] [--threads 1,2] [--train] [--decode]
-//                   [--min-time SECONDS] [--no-naive] [--openblas PATH] [--paths]
+//                   [--min-time SECONDS] [--no-naive] [--openblas PATH] [--paths] [--bf16]
+// --bf16 adds the rate of the same call at MatmulPrecision::Bf16 (AMX / AVX512-BF16 as detected)
+// and its ratio to float32.
 // --paths adds, for nt products, the rates of both internal paths (packed and small-M direct), to
 // place the threshold between them (kSmallMNT in gemm.cpp).
 // Times are the best of repeated calls (at least 3, for at least --min-time seconds): on a shared
@@ -158,9 +160,10 @@ double best_seconds(const std::function<void()>& fn, double min_time, int max_sa
   return best;
 }
 
-void ours(const Problem& p, float* C, ThreadPool* pool) {
+void ours(const Problem& p, float* C, ThreadPool* pool,
+          siked::MatmulPrecision precision = siked::MatmulPrecision::Fp32) {
   auto fn = p.layout == Layout::NT ? siked::sgemm_nt : p.layout == Layout::NN ? siked::sgemm_nn : siked::sgemm_tn;
-  fn(p.M, p.N, p.K, p.A.data(), p.lda, p.B.data(), p.ldb, C, p.ldc, 0.f, pool);
+  fn(p.M, p.N, p.K, p.A.data(), p.lda, p.B.data(), p.ldb, C, p.ldc, 0.f, pool, precision);
 }
 void naive(const Problem& p, float* C, ThreadPool* pool) {
   namespace lab = siked::lab;
@@ -195,7 +198,7 @@ std::vector<int> parse_ints(const char* s) {
 int main(int argc, char** argv) {
   std::string config = "all", blas_path;
   std::vector<int> thread_counts{1, 2};
-  bool train = false, decode = false, with_naive = true, paths = false;
+  bool train = false, decode = false, with_naive = true, paths = false, bf16 = false;
   double min_time = 0.25;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -211,6 +214,7 @@ int main(int argc, char** argv) {
     else if (a == "--no-naive") with_naive = false;
     else if (a == "--openblas") blas_path = value();
     else if (a == "--paths") paths = true;
+    else if (a == "--bf16") bf16 = true;
     else { std::fprintf(stderr, "unknown argument %s (see the header of gemm_bench.cpp)\n", a.c_str()); return 2; }
   }
   if (!train && !decode) train = decode = true;
@@ -219,6 +223,7 @@ int main(int argc, char** argv) {
   const auto& kernels = siked::gemm_detail::active_kernels();
   std::printf("# kernels: %s (MR %d x NR %d); OpenBLAS: %s\n", siked::simd_level_name(kernels.level),
               kernels.mr, kernels.nr, blas.sgemm ? blas.path.c_str() : "not found (set OPENBLAS_LIB)");
+  if (bf16) std::printf("# bf16: %s\n", siked::matmul_kernel_name(siked::MatmulPrecision::Bf16));
   for (int t : thread_counts) {
     ThreadPool pool(t);
     std::printf("# pool of %d: %.2f us per run_tasks dispatch (empty tasks)\n", t, dispatch_overhead_us(pool));
@@ -269,6 +274,11 @@ int main(int argc, char** argv) {
           std::printf("%-10s %-7s %-6s %-2s %5d %6d %5d %2d | %8s %8.1f %8s | %8s %8s", cfg.name,
                       lin.name, run.phase, layout_name(run.layout), p.M, p.N, p.K, t, naive_col,
                       rate(ours_s), blas_col, r00, rblas);
+          if (bf16) {
+            const double bf16_s = best_seconds([&] { ours(p, C.data(), pool_ptr, siked::MatmulPrecision::Bf16); },
+                                               min_time, 1000, cpu_clock);
+            std::printf(" | bf16 %8.1f %6.2fx", rate(bf16_s), ours_s / bf16_s);
+          }
           if (paths && p.layout == Layout::NT) {
             namespace gd = siked::gemm_detail;
             const auto& k = gd::active_kernels();

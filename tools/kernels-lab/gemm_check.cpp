@@ -2,6 +2,9 @@
 //   - sgemm_nt/nn/tn as the model calls them (kernels chosen by detect_simd_level, SIKED_SIMD caps);
 //   - each path (packed, small-M nt) with every kernel set this CPU can run, so one run covers the
 //     AVX-512, AVX2 and scalar micro-kernels;
+//   - the mixed-precision bf16 path (MatmulPrecision::Bf16) against sgemm_bf16_reference: the
+//     public sgemm_* under the SIKED_BF16 cap, and the packed driver with every bf16 kernel set
+//     this CPU runs (AMX tiles, AVX512-BF16);
 //   - the ThreadPool (every index covered once, nested calls inline, many back-to-back jobs).
 // Shapes include edge sizes (1, 7, 17, 33, 257, ...), leading dimensions larger than the rows,
 // beta in {0, 1, 0.5} (beta 0 with NaN in C: C must not be read) and 1, 2 and 3 threads.
@@ -27,6 +30,7 @@
 namespace {
 
 using siked::ThreadPool;
+using siked::gemm_detail::Bf16KernelSet;
 using siked::gemm_detail::KernelSet;
 using siked::gemm_detail::Operand;
 
@@ -36,9 +40,17 @@ const char* layout_name(Layout l) { return l == Layout::NT ? "nt" : l == Layout:
 // Which implementation a case exercises.
 // SmallMNTBf16: the small-M kernel with B in bfloat16 (kernels == null: the public
 // gemm_nt_bf16w); the reference multiplies by the same bf16-rounded B in float.
-enum class Path { Public, Packed, SmallMNT, SmallMNTBf16 };
+// PublicBf16 / PackedBf16: MatmulPrecision::Bf16 through sgemm_* / gemm_packed_bf16 (bf16 set).
+enum class Path { Public, Packed, SmallMNT, SmallMNTBf16, PublicBf16, PackedBf16 };
 const char* path_name(Path p) {
-  return p == Path::Public ? "sgemm" : p == Path::Packed ? "packed" : p == Path::SmallMNT ? "small_m_nt" : "small_m_nt_bf16";
+  switch (p) {
+    case Path::Public: return "sgemm";
+    case Path::Packed: return "packed";
+    case Path::SmallMNT: return "small_m_nt";
+    case Path::SmallMNTBf16: return "small_m_nt_bf16";
+    case Path::PublicBf16: return "sgemm[bf16]";
+    default: return "packed_bf16";
+  }
 }
 
 struct Case {
@@ -48,6 +60,7 @@ struct Case {
   int M, N, K, pad_a, pad_b, pad_c;
   float beta;
   ThreadPool* pool;
+  const Bf16KernelSet* bf16 = nullptr;  // Path::PackedBf16
 };
 
 int failures = 0;
@@ -57,7 +70,10 @@ std::string describe(const Case& c) {
   char buf[256];
   std::snprintf(buf, sizeof buf, "%s %s[%s] M=%d N=%d K=%d lda+%d ldb+%d ldc+%d beta=%g threads=%d",
                 layout_name(c.layout), path_name(c.path),
-                c.kernels ? siked::simd_level_name(c.kernels->level) : "active", c.M, c.N, c.K,
+                c.bf16      ? siked::bf16_level_name(c.bf16->level)
+                : c.kernels ? siked::simd_level_name(c.kernels->level)
+                            : "active",
+                c.M, c.N, c.K,
                 c.pad_a, c.pad_b, c.pad_c, c.beta, c.pool ? c.pool->size() : 1);
   return buf;
 }
@@ -88,7 +104,16 @@ bool run_case(const Case& c, std::mt19937& rng) {
   for (int i = 0; i < c.M; ++i)
     for (int j = c.N; j < ldc; ++j) C[size_t(i) * ldc + j] = expected[size_t(i) * ldc + j] = sentinel;
 
-  switch (c.layout) {
+  // The bf16 paths round both operands (unless the public call falls back to float32).
+  // The public nt call with a small M takes the float32 decode path at either precision.
+  const bool rounds_to_bf16 =
+      c.path == Path::PackedBf16 ||
+      (c.path == Path::PublicBf16 && siked::gemm_detail::active_bf16_kernels() != nullptr &&
+       !(c.layout == Layout::NT && c.M <= siked::gemm_detail::kSmallMNT));
+  if (rounds_to_bf16)
+    siked::sgemm_bf16_reference(c.layout == Layout::TN, c.layout == Layout::NT, c.M, c.N, c.K, A.data(),
+                                lda, B.data(), ldb, expected.data(), ldc, c.beta);
+  else switch (c.layout) {
     case Layout::NT:
       siked::sgemm_nt_reference(c.M, c.N, c.K, A.data(), lda, B.data(), ldb, expected.data(), ldc, c.beta);
       break;
@@ -99,11 +124,16 @@ bool run_case(const Case& c, std::mt19937& rng) {
       siked::sgemm_tn_reference(c.M, c.N, c.K, A.data(), lda, B.data(), ldb, expected.data(), ldc, c.beta);
       break;
   }
-  if (c.path == Path::Public) {
+  if (c.path == Path::Public || c.path == Path::PublicBf16) {
     auto fn = c.layout == Layout::NT ? siked::sgemm_nt
               : c.layout == Layout::NN ? siked::sgemm_nn
                                        : siked::sgemm_tn;
-    fn(c.M, c.N, c.K, A.data(), lda, B.data(), ldb, C.data(), ldc, c.beta, c.pool);
+    fn(c.M, c.N, c.K, A.data(), lda, B.data(), ldb, C.data(), ldc, c.beta, c.pool,
+       c.path == Path::PublicBf16 ? siked::MatmulPrecision::Bf16 : siked::MatmulPrecision::Fp32);
+  } else if (c.path == Path::PackedBf16) {
+    const Operand a{A.data(), lda, c.layout == Layout::TN};
+    const Operand b{B.data(), ldb, c.layout == Layout::NT};
+    siked::gemm_detail::gemm_packed_bf16(*c.bf16, c.M, c.N, c.K, a, b, C.data(), ldc, c.beta, c.pool);
   } else if (c.path == Path::Packed) {
     const Operand a{A.data(), lda, c.layout == Layout::TN};
     const Operand b{B.data(), ldb, c.layout == Layout::NT};
@@ -197,6 +227,7 @@ int main(int argc, char** argv) {
   const bool quick = argc > 1 && std::strcmp(argv[1], "--quick") == 0;
   const siked::SimdLevel active = siked::detect_simd_level();
   std::printf("simd: %s\n", siked::simd_level_name(active));
+  std::printf("bf16: %s\n", siked::bf16_level_name(siked::detect_bf16_level()));
 
   if (!check_thread_pool(quick ? 5000 : 50000)) return 1;
   std::printf("thread pool: ok\n");
@@ -210,6 +241,16 @@ int main(int argc, char** argv) {
     if (cap) setenv("SIKED_SIMD", cap, 1);
     if (cpu >= siked::SimdLevel::Avx2) sets.push_back(&siked::gemm_detail::avx2_kernels());
     if (cpu >= siked::SimdLevel::Avx512) sets.push_back(&siked::gemm_detail::avx512_kernels());
+  }
+  // bf16 kernel sets likewise (ignoring SIKED_BF16; AMX implies AVX512-BF16).
+  std::vector<const Bf16KernelSet*> bf16_sets;
+  {
+    const char* cap = std::getenv("SIKED_BF16");
+    if (cap) unsetenv("SIKED_BF16");
+    const siked::Bf16Level cpu = siked::detect_bf16_level();
+    if (cap) setenv("SIKED_BF16", cap, 1);
+    for (siked::Bf16Level level : {siked::Bf16Level::Avx512Bf16, siked::Bf16Level::Amx})
+      if (cpu >= level) bf16_sets.push_back(siked::gemm_detail::bf16_kernels(level));
   }
 
   ThreadPool pool2(2), pool3(3);
@@ -230,6 +271,9 @@ int main(int argc, char** argv) {
     const int pa = pad(rng), pb = pad(rng), pc = pad(rng);
     for (Layout layout : layouts) {
       run_case({layout, Path::Public, nullptr, M, N, K, pa, pb, pc, beta, pool}, rng);
+      run_case({layout, Path::PublicBf16, nullptr, M, N, K, pa, pb, pc, beta, pool}, rng);
+      for (const Bf16KernelSet* set : bf16_sets)
+        run_case({layout, Path::PackedBf16, nullptr, M, N, K, pa, pb, pc, beta, pool, set}, rng);
       for (const KernelSet* set : sets) {
         run_case({layout, Path::Packed, set, M, N, K, pa, pb, pc, beta, pool}, rng);
         if (layout == Layout::NT) {
@@ -249,6 +293,9 @@ int main(int argc, char** argv) {
       for (float beta : betas) {
         if (quick && beta != 0.5f) continue;  // --quick: the beta cases are covered in part 1
         run_case({layout, Path::Public, nullptr, b.M, b.N, b.K, 3, 1, 2, beta, &pool2}, rng);
+        run_case({layout, Path::PublicBf16, nullptr, b.M, b.N, b.K, 3, 1, 2, beta, &pool2}, rng);
+        for (const Bf16KernelSet* set : bf16_sets)
+          run_case({layout, Path::PackedBf16, nullptr, b.M, b.N, b.K, 3, 1, 2, beta, &pool2, set}, rng);
         if (layout == Layout::NT)
           run_case({layout, Path::SmallMNTBf16, nullptr, b.M, b.N, b.K, 3, 1, 2, beta, &pool2}, rng);
         if (failures) return 1;
@@ -263,6 +310,7 @@ int main(int argc, char** argv) {
   if (failures) return 1;
   std::printf("kernel sets checked:");
   for (const KernelSet* set : sets) std::printf(" %s", siked::simd_level_name(set->level));
+  for (const Bf16KernelSet* set : bf16_sets) std::printf(" %s", siked::bf16_level_name(set->level));
   std::printf("\n%d cases\nALL PASSED\n", cases_run);
   return 0;
 }

@@ -34,7 +34,6 @@ constexpr int kSliceK = SIKED_GEMM_KC;  // KC: an MR x KC A panel (12 KiB at MR 
 constexpr int kBlockN = SIKED_GEMM_NB;  // NB: a KC x NB B block (512 KiB) stays in the 1 MiB L2
 constexpr int kBlockM = 2048;           // MB: rows of the shared packed A block (2 MiB at KC 256)
 constexpr int kTasksPerThread = 4;  // spare tasks let a thread slowed by other work catch up
-constexpr int kSmallMNT = 32;       // nt products with M up to this take the direct path
 // Below this many multiply-adds a call runs on one thread: waking a worker costs more.
 constexpr int64_t kMinParallelFma = int64_t(1) << 16;
 
@@ -43,20 +42,21 @@ constexpr int64_t kMinParallelFma = int64_t(1) << 16;
 class ScratchBuffer {
  public:
   ~ScratchBuffer() { std::free(data_); }
-  float* get(size_t floats) {
-    if (floats > capacity_) {
+  template <typename T>
+  T* get(size_t count) {
+    const size_t bytes = (count * sizeof(T) + 63) / 64 * 64;
+    if (bytes > capacity_) {
       std::free(data_);
-      const size_t bytes = (floats * sizeof(float) + 63) / 64 * 64;
-      data_ = static_cast<float*>(std::aligned_alloc(64, bytes));
+      data_ = std::aligned_alloc(64, bytes);
       if (!data_) throw std::bad_alloc();
-      capacity_ = bytes / sizeof(float);
+      capacity_ = bytes;
     }
-    return data_;
+    return static_cast<T*>(data_);
   }
 
  private:
-  float* data_ = nullptr;
-  size_t capacity_ = 0;
+  void* data_ = nullptr;
+  size_t capacity_ = 0;  // bytes
 };
 
 thread_local ScratchBuffer t_packed_a;  // the shared A block of the call this thread submitted
@@ -145,18 +145,79 @@ const KernelSet& active_kernels() {
   return chosen;
 }
 
-void gemm_packed(const KernelSet& kernels, int M, int N, int K, Operand A, Operand B, float* C,
-                 int64_t ldc, float beta, ThreadPool* pool) {
+namespace {
+
+// The float32 panels of a KernelSet (layouts in gemm_kernels.h).
+struct Fp32Panels {
+  using Element = float;
+  const KernelSet& kernels;
+  int mr() const { return kernels.mr; }
+  int nr() const { return kernels.nr; }
+  // Equal slices of at most KC (K = 384 gives 192 + 192, not 256 + 128): a short last slice
+  // would pay the same C traffic for half the work.
+  int64_t slice_k(int64_t K) const { return ceil_div(K, ceil_div(K, kSliceK)); }
+  int padded_k(int kc) const { return kc; }
+  void pack_a(const Operand& A, int64_t i0, int rows, int64_t k0, int kc, float* dst) const {
+    pack_a_block(kernels, A, i0, rows, k0, kc, dst);
+  }
+  void pack_b(const Operand& B, int64_t k0, int kc, int64_t j0, int cols, float* dst) const {
+    pack_b_block(kernels, B, k0, kc, j0, cols, dst);
+  }
+  void micro(int kc, const float* a, const float* b, float* c, int64_t ldc, int m, int n, float beta) const {
+    kernels.micro(kc, a, b, c, ldc, m, n, beta);
+  }
+};
+
+// The bf16 panels of a Bf16KernelSet: operands rounded to bf16 while packing, k padded to whole
+// k blocks (zeros), so only the packed copies are bf16 and the model keeps float32 everywhere.
+struct Bf16Panels {
+  using Element = uint16_t;
+  const Bf16KernelSet& kernels;
+  int mr() const { return kernels.mr; }
+  int nr() const { return kernels.nr; }
+  // Slices of whole k blocks (but the last), at most KC.
+  int64_t slice_k(int64_t K) const {
+    return round_up(ceil_div(K, ceil_div(K, kSliceK)), kernels.k_block);
+  }
+  int padded_k(int kc) const { return static_cast<int>(round_up(kc, kernels.k_block)); }
+  void pack_a(const Operand& A, int64_t i0, int rows, int64_t k0, int kc, uint16_t* dst) const {
+    const int64_t panel = int64_t(padded_k(kc)) * mr();
+    for (int p = 0; p * mr() < rows; ++p) {
+      const int64_t i = i0 + int64_t(p) * mr();
+      const float* src = A.transposed ? A.data + k0 * A.ld + i : A.data + i * A.ld + k0;
+      kernels.pack_a(src, A.ld, A.transposed, std::min(mr(), rows - p * mr()), kc, dst + p * panel);
+    }
+  }
+  void pack_b(const Operand& B, int64_t k0, int kc, int64_t j0, int cols, uint16_t* dst) const {
+    const int64_t panel = int64_t(padded_k(kc)) * nr();
+    for (int q = 0; q * nr() < cols; ++q) {
+      const int64_t j = j0 + int64_t(q) * nr();
+      const float* src = B.transposed ? B.data + j * B.ld + k0 : B.data + k0 * B.ld + j;
+      kernels.pack_b(src, B.ld, B.transposed, std::min(nr(), cols - q * nr()), kc, dst + q * panel);
+    }
+  }
+  void micro(int kc, const uint16_t* a, const uint16_t* b, float* c, int64_t ldc, int m, int n,
+             float beta) const {
+    kernels.micro(padded_k(kc), a, b, c, ldc, m, n, beta);
+  }
+};
+
+template <typename Panels>
+void run_packed(const Panels& panels, int M, int N, int K, Operand A, Operand B, float* C,
+                int64_t ldc, float beta, ThreadPool* pool) {
+  using Element = typename Panels::Element;
   if (M <= 0 || N <= 0) return;
   if (K <= 0) {
     scale_c(M, N, C, ldc, beta);
     return;
   }
-  const int mr = kernels.mr, nr = kernels.nr;
+  const int mr = panels.mr(), nr = panels.nr();
   const int threads = threads_for(pool, M, N, K);
   const int target_tasks = threads == 1 ? 1 : threads * kTasksPerThread;
   const int64_t block_m = std::max<int64_t>(mr, kBlockM / mr * mr);
-  float* packed_a = t_packed_a.get(round_up(std::min<int64_t>(M, block_m), mr) * kSliceK);
+  const int64_t slice_k = panels.slice_k(K);
+  Element* packed_a =
+      t_packed_a.get<Element>(round_up(std::min<int64_t>(M, block_m), mr) * panels.padded_k(slice_k));
 
   for (int64_t i0 = 0; i0 < M; i0 += block_m) {
     const int rows = static_cast<int>(std::min<int64_t>(block_m, M - i0));
@@ -174,34 +235,30 @@ void gemm_packed(const KernelSet& kernels, int M, int N, int K, Operand A, Opera
     }
     const int64_t tasks = n_blocks * m_shares;
 
-    // Equal slices of at most KC (K = 384 gives 192 + 192, not 256 + 128): a short last slice
-    // would pay the same C traffic for half the work.
-    const int64_t slice_k = ceil_div(K, ceil_div(K, kSliceK));
     for (int64_t k0 = 0; k0 < K; k0 += slice_k) {
       const int kc = static_cast<int>(std::min<int64_t>(slice_k, K - k0));
       const float slice_beta = k0 == 0 ? beta : 1.f;  // later slices accumulate onto C
-      const int64_t a_panel_floats = int64_t(kc) * mr;
+      const int64_t a_panel_size = int64_t(panels.padded_k(kc)) * mr;
+      const int64_t b_panel_size = int64_t(panels.padded_k(kc)) * nr;
 
       auto pack_a_panels = [&](int64_t p0, int64_t p1) {
-        pack_a_block(kernels, A, i0 + p0 * mr,
-                     static_cast<int>(std::min<int64_t>(p1 * mr, rows) - p0 * mr), k0, kc,
-                     packed_a + p0 * a_panel_floats);
+        panels.pack_a(A, i0 + p0 * mr, static_cast<int>(std::min<int64_t>(p1 * mr, rows) - p0 * mr),
+                      k0, kc, packed_a + p0 * a_panel_size);
       };
       auto multiply_task = [&](int64_t task) {
         const int64_t share = task % m_shares, n_block = task / m_shares;
         const int64_t j0 = n_block * block_n;
         const int cols = static_cast<int>(std::min<int64_t>(block_n, N - j0));
         const int b_panels = static_cast<int>(ceil_div(cols, nr));
-        const int64_t b_panel_floats = int64_t(kc) * nr;
-        float* packed_b = t_packed_b.get(b_panels * b_panel_floats);
-        pack_b_block(kernels, B, k0, kc, j0, cols, packed_b);
+        Element* packed_b = t_packed_b.get<Element>(b_panels * b_panel_size);
+        panels.pack_b(B, k0, kc, j0, cols, packed_b);
         const int64_t p0 = share * a_panels / m_shares, p1 = (share + 1) * a_panels / m_shares;
         for (int64_t p = p0; p < p1; ++p) {
           const int tile_rows = static_cast<int>(std::min<int64_t>(mr, rows - p * mr));
           float* c_row = C + (i0 + p * mr) * ldc + j0;
           for (int q = 0; q < b_panels; ++q)
-            kernels.micro(kc, packed_a + p * a_panel_floats, packed_b + q * b_panel_floats,
-                          c_row + q * nr, ldc, tile_rows, std::min(nr, cols - q * nr), slice_beta);
+            panels.micro(kc, packed_a + p * a_panel_size, packed_b + q * b_panel_size, c_row + q * nr,
+                         ldc, tile_rows, std::min(nr, cols - q * nr), slice_beta);
         }
       };
 
@@ -214,6 +271,23 @@ void gemm_packed(const KernelSet& kernels, int M, int N, int K, Operand A, Opera
       }
     }
   }
+}
+
+}  // namespace
+
+void gemm_packed(const KernelSet& kernels, int M, int N, int K, Operand A, Operand B, float* C,
+                 int64_t ldc, float beta, ThreadPool* pool) {
+  run_packed(Fp32Panels{kernels}, M, N, K, A, B, C, ldc, beta, pool);
+}
+
+void gemm_packed_bf16(const Bf16KernelSet& kernels, int M, int N, int K, Operand A, Operand B,
+                      float* C, int64_t ldc, float beta, ThreadPool* pool) {
+  run_packed(Bf16Panels{kernels}, M, N, K, A, B, C, ldc, beta, pool);
+}
+
+const Bf16KernelSet* active_bf16_kernels() {
+  static const Bf16KernelSet* chosen = bf16_kernels(detect_bf16_level());
+  return chosen;
 }
 
 namespace {
@@ -286,26 +360,43 @@ void floats_to_bf16(const float* src, uint16_t* dst, int64_t n, ThreadPool* pool
   else convert(0, n);
 }
 
-void sgemm_nt(int M, int N, int K, const float* A, int lda, const float* B, int ldb, float* C,
-              int ldc, float beta, ThreadPool* pool) {
-  const auto& kernels = gemm_detail::active_kernels();
-  if (M <= gemm_detail::kSmallMNT)
-    gemm_detail::gemm_small_m_nt(kernels, M, N, K, A, lda, B, ldb, C, ldc, beta, pool);
+namespace {
+// The bf16 kernels when asked for and present (else float32 runs: the fallback).
+const gemm_detail::Bf16KernelSet* bf16_for(MatmulPrecision precision) {
+  return precision == MatmulPrecision::Bf16 ? gemm_detail::active_bf16_kernels() : nullptr;
+}
+
+void packed(MatmulPrecision precision, int M, int N, int K, Operand A, Operand B, float* C, int ldc,
+            float beta, ThreadPool* pool) {
+  if (const auto* bf16 = bf16_for(precision))
+    gemm_detail::gemm_packed_bf16(*bf16, M, N, K, A, B, C, ldc, beta, pool);
   else
-    gemm_detail::gemm_packed(kernels, M, N, K, Operand{A, lda, false}, Operand{B, ldb, true}, C,
-                             ldc, beta, pool);
+    gemm_detail::gemm_packed(gemm_detail::active_kernels(), M, N, K, A, B, C, ldc, beta, pool);
+}
+}  // namespace
+
+const char* matmul_kernel_name(MatmulPrecision precision) {
+  if (const auto* bf16 = bf16_for(precision)) return bf16_level_name(bf16->level);
+  return simd_level_name(gemm_detail::active_kernels().level);
+}
+
+void sgemm_nt(int M, int N, int K, const float* A, int lda, const float* B, int ldb, float* C,
+              int ldc, float beta, ThreadPool* pool, MatmulPrecision precision) {
+  if (M <= gemm_detail::kSmallMNT)
+    gemm_detail::gemm_small_m_nt(gemm_detail::active_kernels(), M, N, K, A, lda, B, ldb, C, ldc, beta,
+                                 pool);
+  else
+    packed(precision, M, N, K, Operand{A, lda, false}, Operand{B, ldb, true}, C, ldc, beta, pool);
 }
 
 void sgemm_nn(int M, int N, int K, const float* A, int lda, const float* B, int ldb, float* C,
-              int ldc, float beta, ThreadPool* pool) {
-  gemm_detail::gemm_packed(gemm_detail::active_kernels(), M, N, K, Operand{A, lda, false},
-                           Operand{B, ldb, false}, C, ldc, beta, pool);
+              int ldc, float beta, ThreadPool* pool, MatmulPrecision precision) {
+  packed(precision, M, N, K, Operand{A, lda, false}, Operand{B, ldb, false}, C, ldc, beta, pool);
 }
 
 void sgemm_tn(int M, int N, int K, const float* A, int lda, const float* B, int ldb, float* C,
-              int ldc, float beta, ThreadPool* pool) {
-  gemm_detail::gemm_packed(gemm_detail::active_kernels(), M, N, K, Operand{A, lda, true},
-                           Operand{B, ldb, false}, C, ldc, beta, pool);
+              int ldc, float beta, ThreadPool* pool, MatmulPrecision precision) {
+  packed(precision, M, N, K, Operand{A, lda, true}, Operand{B, ldb, false}, C, ldc, beta, pool);
 }
 
 }  // namespace siked

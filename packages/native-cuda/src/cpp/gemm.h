@@ -18,17 +18,29 @@
 
 namespace siked {
 
+// What the GEMMs multiply in. Bf16: mixed precision as CPU autocast does it -- both operands
+// rounded to bfloat16 (round to nearest even) while they are packed, products and sums in
+// float32, C float32 -- on AMX tiles or AVX512-BF16 (detect_bf16_level()), and plain float32
+// where the CPU has neither. Applies to the packed path; sgemm_nt's small-M (decode) path stays
+// float32. Results match sgemm_bf16_reference within float32 summation-order rounding.
+enum class MatmulPrecision { Fp32, Bf16 };
+// What runs for a precision: "amx", "avx512bf16", or the float32 kernel ("avx512", "avx2", "scalar").
+const char* matmul_kernel_name(MatmulPrecision precision);
+
 // C[M,N] = beta*C + A[M,K] . B[N,K]^T      forward of y = x W^T (W stored [out, in] as in nn.Linear)
 void sgemm_nt(int M, int N, int K, const float* A, int lda, const float* B, int ldb, float* C,
-              int ldc, float beta, ThreadPool* pool);
+              int ldc, float beta, ThreadPool* pool,
+              MatmulPrecision precision = MatmulPrecision::Fp32);
 
 // C[M,N] = beta*C + A[M,K] . B[K,N]        input gradient dX = dY W
 void sgemm_nn(int M, int N, int K, const float* A, int lda, const float* B, int ldb, float* C,
-              int ldc, float beta, ThreadPool* pool);
+              int ldc, float beta, ThreadPool* pool,
+              MatmulPrecision precision = MatmulPrecision::Fp32);
 
 // C[M,N] = beta*C + A[K,M]^T . B[K,N]      weight gradient dW = dY^T X
 void sgemm_tn(int M, int N, int K, const float* A, int lda, const float* B, int ldb, float* C,
-              int ldc, float beta, ThreadPool* pool);
+              int ldc, float beta, ThreadPool* pool,
+              MatmulPrecision precision = MatmulPrecision::Fp32);
 
 // C[M,N] = beta*C + A[M,K] . B[N,K]^T with B in bfloat16 (decode with bf16 weight copies: half
 // the bytes of sgemm_nt's B). Streams B row by row like sgemm_nt's small-M path, for any M (meant
@@ -49,5 +61,10 @@ void sgemm_nn_reference(int M, int N, int K, const float* A, int lda, const floa
                         float* C, int ldc, float beta);
 void sgemm_tn_reference(int M, int N, int K, const float* A, int lda, const float* B, int ldb,
                         float* C, int ldc, float beta);
+// The reference of MatmulPrecision::Bf16: C = beta*C + op(A) op(B) with every operand value
+// rounded to bf16 first (double accumulation). op(A) is A[K,M]^T when a_transposed, op(B) is
+// B[N,K]^T when b_transposed.
+void sgemm_bf16_reference(bool a_transposed, bool b_transposed, int M, int N, int K, const float* A,
+                          int lda, const float* B, int ldb, float* C, int ldc, float beta);
 
 }  // namespace siked

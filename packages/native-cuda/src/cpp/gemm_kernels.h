@@ -68,6 +68,27 @@ const KernelSet& kernels_for(SimdLevel level);
 // The set chosen once per process from detect_simd_level() (SIKED_SIMD caps it).
 const KernelSet& active_kernels();
 
+// The bf16 kernels of gemm_kernels_bf16.cpp (layouts there): packers that round float32 operands
+// to bf16 into one mr-row A panel / nr-column B panel (src points at op(X)(0, 0); `transposed`
+// as in Operand; rows/cols past the operand and k past kc are zeros), and a micro-kernel
+// C[0:m, 0:n] = beta * C + Apanel . Bpanel over kc_padded (a multiple of k_block) with float32
+// accumulation.
+using Bf16PackPanel = void (*)(const float* src, int64_t ld, bool transposed, int rows_or_cols, int kc,
+                               uint16_t* dst);
+using Bf16MicroKernel = void (*)(int kc_padded, const uint16_t* a_panel, const uint16_t* b_panel, float* c,
+                                 int64_t ldc, int m, int n, float beta);
+struct Bf16KernelSet {
+  Bf16Level level;
+  int mr, nr, k_block;
+  Bf16MicroKernel micro;
+  Bf16PackPanel pack_a, pack_b;
+};
+// The set for a level, or null for Bf16Level::None (and on non-x86 builds).
+const Bf16KernelSet* bf16_kernels(Bf16Level level);
+
+// sgemm_nt products with M up to this take the direct small-M path (float32 at either precision).
+constexpr int kSmallMNT = 32;
+
 // A row-major operand read as op(A) (element (i, k)) or op(B) (element (k, j)). `transposed`
 // says the stored matrix is the transpose: A stored [K, M] (sgemm_tn) or B stored [N, K] (nt).
 struct Operand {
@@ -82,6 +103,11 @@ struct Operand {
 // parallel over rows of B.
 void gemm_packed(const KernelSet& kernels, int M, int N, int K, Operand A, Operand B, float* C,
                  int64_t ldc, float beta, ThreadPool* pool);
+// gemm_packed with the operands rounded to bf16 while packing (float32 accumulation).
+void gemm_packed_bf16(const Bf16KernelSet& kernels, int M, int N, int K, Operand A, Operand B,
+                      float* C, int64_t ldc, float beta, ThreadPool* pool);
+// The bf16 set chosen once per process from detect_bf16_level() (null: none usable).
+const Bf16KernelSet* active_bf16_kernels();
 void gemm_small_m_nt(const KernelSet& kernels, int M, int N, int K, const float* A, int64_t lda,
                      const float* B, int64_t ldb, float* C, int64_t ldc, float beta,
                      ThreadPool* pool);

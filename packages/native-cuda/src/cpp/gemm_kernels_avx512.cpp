@@ -20,6 +20,8 @@
 #include <immintrin.h>
 #pragma GCC diagnostic pop
 
+#include "simd_avx512.h"
+
 #ifndef SIKED_AVX512_MR
 #define SIKED_AVX512_MR 12
 #endif
@@ -259,36 +261,6 @@ SIKED_TARGET_AVX512 void small_m_nt_bf16_avx512(int M, int N, int K, const float
     case 3: return bf16_pairs_rows<3>(N, K, even, odd, half, B, ldb, C, ldc, beta);
     case 2: return bf16_pairs_rows<2>(N, K, even, odd, half, B, ldb, C, ldc, beta);
     default: return bf16_pairs_rows<1>(N, K, even, odd, half, B, ldb, C, ldc, beta);
-  }
-}
-
-// In-register transpose of a 16 x 16 block (r[i] = row i in, column i out): three rounds of
-// 2x2-block swaps at 1, 2 and 4-8 element granularity.
-SIKED_TARGET_AVX512 inline void transpose16x16(__m512 r[16]) {
-  __m512 t[16];
-#pragma GCC unroll 16
-  for (int i = 0; i < 16; i += 2) {
-    t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
-    t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
-  }
-#pragma GCC unroll 16
-  for (int i = 0; i < 16; i += 4) {
-    r[i] = _mm512_shuffle_ps(t[i], t[i + 2], 0x44);
-    r[i + 1] = _mm512_shuffle_ps(t[i], t[i + 2], 0xee);
-    r[i + 2] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0x44);
-    r[i + 3] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0xee);
-  }
-#pragma GCC unroll 16
-  for (int h = 0; h < 16; h += 8)
-#pragma GCC unroll 4
-    for (int i = 0; i < 4; ++i) {
-      t[h + i] = _mm512_shuffle_f32x4(r[h + i], r[h + i + 4], 0x88);
-      t[h + i + 4] = _mm512_shuffle_f32x4(r[h + i], r[h + i + 4], 0xdd);
-    }
-#pragma GCC unroll 8
-  for (int i = 0; i < 8; ++i) {
-    r[i] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0x88);
-    r[i + 8] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0xdd);
   }
 }
 

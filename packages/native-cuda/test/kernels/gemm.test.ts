@@ -29,7 +29,7 @@ function sourcesHash(): string {
     buildScript,
     join(labDir, 'gemm_check.cpp'),
     ...readdirSync(engineDir)
-      .filter((name) => /^(gemm|thread_pool|cpu_features).*\.(h|cpp)$/.test(name))
+      .filter((name) => /^(gemm|thread_pool|cpu_features|simd).*\.(h|cpp)$/.test(name))
       .sort()
       .map((name) => join(engineDir, name)),
   ];
@@ -65,20 +65,27 @@ function hasGxx(): boolean {
 const levels = ['scalar', 'avx2', 'avx512'] as const;
 type SimdLevel = (typeof levels)[number];
 
+const bf16Levels = ['none', 'avx512bf16', 'amx'] as const;
+type Bf16Level = (typeof bf16Levels)[number];
+
 interface CheckRun {
   status: number | null;
   output: string;
   simd: SimdLevel | undefined;
+  bf16: Bf16Level | undefined;
 }
 
-function runCheck(binary: string, cap?: SimdLevel): CheckRun {
+function runCheck(binary: string, cap?: SimdLevel, bf16Cap?: 'off' | 'avx512bf16'): CheckRun {
   const env = { ...process.env };
   delete env.SIKED_SIMD;
+  delete env.SIKED_BF16;
   if (cap) env.SIKED_SIMD = cap;
+  if (bf16Cap) env.SIKED_BF16 = bf16Cap;
   const run = spawnSync(binary, ['--quick'], { env, encoding: 'utf8', timeout: 60_000 });
   const output = `${run.stdout ?? ''}${run.stderr ?? ''}`;
   const simd = /^simd: (\w+)$/m.exec(output)?.[1] as SimdLevel | undefined;
-  return { status: run.status, output, simd };
+  const bf16 = /^bf16: (\w+)$/m.exec(output)?.[1] as Bf16Level | undefined;
+  return { status: run.status, output, simd, bf16 };
 }
 
 const describeIfGxx = hasGxx() ? describe : describe.skip;
@@ -108,5 +115,18 @@ describeIfGxx('CPU GEMM kernels and thread pool (tools/kernels-lab/gemm_check)',
     // The cap never raises the level: an AVX2-only CPU stays at avx2 under SIKED_SIMD=avx512.
     const expected = levels.indexOf(cap) < levels.indexOf(best.simd!) ? cap : best.simd;
     expect(capped.simd).toBe(expected);
+  });
+
+  // The bf16 kernel sets the CPU has are checked directly in every run; the cap moves what the
+  // public sgemm_* at MatmulPrecision::Bf16 use (down to the float32 fallback).
+  it.each(['avx512bf16', 'off'] as const)('SIKED_BF16=%s caps the mixed-precision kernels', (cap) => {
+    const capped = runCheck(binary, undefined, cap);
+    expect(capped.output).toContain('ALL PASSED');
+    expect(capped.status).toBe(0);
+    const wanted = cap === 'off' ? 'none' : cap;
+    const expected =
+      bf16Levels.indexOf(wanted) < bf16Levels.indexOf(best.bf16!) ? wanted : best.bf16;
+    expect(capped.bf16).toBe(expected);
+    if (best.bf16 === 'amx') expect(best.output).toMatch(/kernel sets checked: .*avx512bf16 amx/);
   });
 });
