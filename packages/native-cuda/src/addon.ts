@@ -6,6 +6,11 @@ export interface BuildInfo {
   napiVersion: number;
   /** SIMD level the CPU kernels dispatch to on this machine. */
   simd: 'scalar' | 'avx2' | 'avx512';
+  /**
+   * The bf16 matrix instructions precision 'bf16' runs on here: AMX tiles, AVX512-BF16, or none
+   * (bf16 then runs in float32).
+   */
+  bf16: 'amx' | 'avx512bf16' | 'none';
   cuda: {
     compiled: boolean;
     deviceCount: number;

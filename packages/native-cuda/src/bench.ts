@@ -105,9 +105,10 @@ export interface BenchmarkOptions {
   /** Engine threads (and the anchor's --threads); default: all cores. */
   threads?: number;
   /**
-   * 'bf16': also run the PyTorch anchor under CPU bf16 autocast (--dtype bf16: oneDNN, AMX tiles
-   * where present) and report ours against it too: our training is fp32 (the engine has no bf16
-   * training), our decode reads bf16 weight copies; the anchor samples in fp32 either way.
+   * 'bf16': also train ours in mixed precision (LoadOptions.precision 'bf16': AMX or AVX512-BF16
+   * GEMMs) and run the PyTorch anchor under CPU bf16 autocast (--dtype bf16: oneDNN, AMX tiles
+   * where present), reporting ours against it in the same dtype: bf16 training, bf16-weight
+   * decode (the anchor samples in fp32 either way).
    */
   dtype?: 'fp32' | 'bf16';
   /** The anchor script; default $SIKED_TORCH_ANCHOR or ../shared/anchors/torch_llama_bench.py. */
@@ -160,7 +161,17 @@ export interface EngineBenchmark extends EngineFigures {
   baseline?: EngineFigures & { torch: string };
   /** ours / PyTorch. */
   ratio?: { train: number; decode: Record<'1' | '8' | '32', number> };
-  /** dtype 'bf16': the anchor under bf16 autocast, and ours (fp32 training, bf16-weight decode) / it. */
+  /** dtype 'bf16': our training in mixed precision (LoadOptions.precision 'bf16'), same run. */
+  train_bf16_tokens_per_s?: number;
+  train_bf16_gflops_per_s?: number;
+  /** The GEMM kernel of that run ('amx', 'avx512bf16', or a float32 one on CPUs without bf16). */
+  train_bf16_kernel?: string;
+  /** train_bf16_tokens_per_s / train_tokens_per_s. */
+  train_bf16_vs_fp32?: number;
+  /**
+   * dtype 'bf16': the anchor under bf16 autocast, and ours in the same dtype / it (bf16 training,
+   * bf16-weight decode).
+   */
   baseline_bf16?: EngineFigures & { torch: string };
   ratio_bf16?: { train: number; decode: Record<'1' | '8' | '32', number> };
   note: string;
@@ -242,53 +253,76 @@ function randomTokens(count: number, vocab: number, seed: number): Int32Array {
   return out;
 }
 
+/** Median tokens/s and GFLOP/s of full training steps (forward, backward, AdamW) on one batch. */
+async function measureTrain(
+  model: Model,
+  shape: BenchShape,
+  quick: boolean,
+  log: (line: string) => void,
+): Promise<{ tokensPerS: number; gflopsPerS: number }> {
+  model.configureOptimizer({ beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1 });
+  const { trainBatch: B, seqLen: T } = shape;
+  const batch = {
+    tokens: randomTokens(B * T, shape.vocab, 1),
+    lossMask: new Uint8Array(B * T).fill(1),
+    batchSize: B,
+    seqLen: T,
+  };
+  const big = shape.layers >= 30;
+  const [warmup, timed] = quick ? [1, big ? 1 : 3] : [2, big ? 5 : 7];
+  const stepMs: number[] = [];
+  for (let i = 0; i < warmup + timed; i++) {
+    const t0 = performance.now();
+    const r = await model.trainStep([batch], 3e-4);
+    const ms = performance.now() - t0;
+    if (i >= warmup) stepMs.push(ms);
+    log(
+      `  engine train step ${i} (${model.precision}, ${model.matmulKernel}): ${ms.toFixed(1)} ms, loss ${r.loss.toFixed(4)}`,
+    );
+  }
+  const tokens = B * T;
+  const hd = shape.dModel / shape.heads;
+  const flops = tokens * (6 * matmulParams(shape) + 12 * shape.layers * T * shape.heads * hd);
+  const stepS = median(stepMs) / 1e3;
+  return { tokensPerS: round(tokens / stepS), gflopsPerS: round(flops / stepS / 1e9) };
+}
+
 async function measureEngine(
   shape: BenchShape,
   threads: number,
   quick: boolean,
+  dtype: 'fp32' | 'bf16',
   log: (line: string) => void,
 ): Promise<{
   figures: EngineFigures;
   decodeBf16: Record<'1' | '8' | '32', number>;
+  trainBf16?: { tokensPerS: number; gflopsPerS: number; kernel: string };
   params: number;
 }> {
   const model = Model.fromConfig(toModelConfig(shape), { seed: 0, threads });
+  let figures: EngineFigures;
+  let decodeBf16: Record<'1' | '8' | '32', number>;
+  const params = model.parameterCount;
   try {
-    model.configureOptimizer({ beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1 });
-    const { trainBatch: B, seqLen: T } = shape;
-    const batch = {
-      tokens: randomTokens(B * T, shape.vocab, 1),
-      lossMask: new Uint8Array(B * T).fill(1),
-      batchSize: B,
-      seqLen: T,
-    };
-    const big = shape.layers >= 30;
-    const [warmup, timed] = quick ? [1, big ? 1 : 3] : [2, big ? 5 : 7];
-    const stepMs: number[] = [];
-    for (let i = 0; i < warmup + timed; i++) {
-      const t0 = performance.now();
-      const r = await model.trainStep([batch], 3e-4);
-      const ms = performance.now() - t0;
-      if (i >= warmup) stepMs.push(ms);
-      log(`  engine train step ${i}: ${ms.toFixed(1)} ms, loss ${r.loss.toFixed(4)}`);
-    }
-    const tokens = B * T;
-    const hd = shape.dModel / shape.heads;
-    const flops = tokens * (6 * matmulParams(shape) + 12 * shape.layers * T * shape.heads * hd);
-    const stepS = median(stepMs) / 1e3;
+    const train = await measureTrain(model, shape, quick, log);
     const decode = await measureDecode(model, shape, quick, 'fp32', log);
-    const decodeBf16 = await measureDecode(model, shape, quick, 'bf16', log);
-    return {
-      figures: {
-        train_tokens_per_s: round(tokens / stepS),
-        train_gflops_per_s: round(flops / stepS / 1e9),
-        decode_tokens_per_s: decode,
-      },
-      decodeBf16,
-      params: model.parameterCount,
+    decodeBf16 = await measureDecode(model, shape, quick, 'bf16', log);
+    figures = {
+      train_tokens_per_s: train.tokensPerS,
+      train_gflops_per_s: train.gflopsPerS,
+      decode_tokens_per_s: decode,
     };
   } finally {
     model.dispose();
+  }
+  if (dtype !== 'bf16') return { figures, decodeBf16, params };
+  // The same model and batch trained in mixed precision (LoadOptions.precision 'bf16').
+  const mixed = Model.fromConfig(toModelConfig(shape), { seed: 0, threads, precision: 'bf16' });
+  try {
+    const train = await measureTrain(mixed, shape, quick, log);
+    return { figures, decodeBf16, params, trainBf16: { ...train, kernel: mixed.matmulKernel } };
+  } finally {
+    mixed.dispose();
   }
 }
 
@@ -368,7 +402,14 @@ export async function benchmarkEngine(options: BenchmarkOptions): Promise<Engine
   const probe = loadBinding().sgemmProbe as (n: number, seconds: number, threads: number) => number;
   const sgemm = probe(1024, 0.5, threads);
   log(`[${options.config}] engine sgemm 1024^3: ${sgemm.toFixed(1)} GFLOP/s (${threads} threads)`);
-  const { figures, decodeBf16, params } = await measureEngine(shape, threads, quick, log);
+  const dtype = options.dtype ?? 'fp32';
+  const { figures, decodeBf16, trainBf16, params } = await measureEngine(
+    shape,
+    threads,
+    quick,
+    dtype,
+    log,
+  );
   const peakRssMb = process.resourceUsage().maxRSS / 1024;
   const optimizerMb = (params * 4 * 4) / 2 ** 20;
   const bandwidth = measureCopyBandwidth();
@@ -407,6 +448,13 @@ export async function benchmarkEngine(options: BenchmarkOptions): Promise<Engine
       Math.round((decodeBf16['1'] / (2 * floorTokensPerSecond)) * 1000) / 1000,
     note: 'indicative: compare only within one run, on a quiet machine',
   };
+  if (trainBf16 !== undefined) {
+    result.train_bf16_tokens_per_s = trainBf16.tokensPerS;
+    result.train_bf16_gflops_per_s = trainBf16.gflopsPerS;
+    result.train_bf16_kernel = trainBf16.kernel;
+    result.train_bf16_vs_fp32 =
+      Math.round((trainBf16.tokensPerS / figures.train_tokens_per_s) * 100) / 100;
+  }
   if (options.baseline ?? true) {
     const script =
       options.anchorScript ??
@@ -433,7 +481,11 @@ export async function benchmarkEngine(options: BenchmarkOptions): Promise<Engine
         'bf16',
       );
       result.baseline_bf16 = bf16;
-      result.ratio_bf16 = ratios(figures.train_tokens_per_s, result.decode_bf16_tokens_per_s, bf16);
+      result.ratio_bf16 = ratios(
+        trainBf16?.tokensPerS ?? figures.train_tokens_per_s,
+        result.decode_bf16_tokens_per_s,
+        bf16,
+      );
     }
   }
   return result;

@@ -56,6 +56,15 @@ export interface LoadOptions {
   device?: 'cpu' | 'cuda';
   /** CPU worker threads (one pool per model); default: all cores. */
   threads?: number;
+  /**
+   * Precision of the matrix multiplies (every projection and the LM head; training, scoring and
+   * prefill). 'bf16' is mixed precision as CPU autocast does it: bf16 operands, float32
+   * accumulation, float32 master weights, gradients and AdamW state -- on AMX tiles or
+   * AVX512-BF16 where the CPU has them, float32 where it has neither ({@link Model.matmulKernel}
+   * says which ran). Decode steps of up to 32 rows stay float32 (see SampleOptions.weights).
+   * Default 'fp32'. The CUDA backend computes in bf16 either way.
+   */
+  precision?: 'fp32' | 'bf16';
 }
 
 /** The projections LoRA can adapt. */
@@ -173,14 +182,22 @@ async function callNative<T>(run: () => Promise<T>): Promise<T> {
   }
 }
 
-function checkLoadOptions(options: LoadOptions): { threads: number; device: NativeDevice } {
+function checkLoadOptions(options: LoadOptions): {
+  threads: number;
+  device: NativeDevice;
+  precision: 'fp32' | 'bf16';
+} {
   const device = options.device ?? 'cpu';
   if (device !== 'cpu' && device !== 'cuda') fail("'cpu' or 'cuda'", 'device', options.device);
   const threads =
     options.threads === undefined
       ? os.availableParallelism()
       : expectInteger(options.threads, 'threads');
-  return { threads, device };
+  const precision = options.precision ?? 'fp32';
+  if (precision !== 'fp32' && precision !== 'bf16') {
+    fail("'fp32' or 'bf16'", 'precision', options.precision);
+  }
+  return { threads, device, precision };
 }
 
 /** A Llama-family decoder (LlamaForCausalLM, Qwen2ForCausalLM) running in the C++ engine. */
@@ -191,23 +208,38 @@ export class Model {
   readonly parameterCount: number;
   /** Where the model runs. */
   readonly device: NativeDevice;
+  /** The precision asked for (LoadOptions.precision). */
+  readonly precision: 'fp32' | 'bf16';
+  /**
+   * The kernel its matrix multiplies run on: 'amx' or 'avx512bf16' (bf16), a float32 kernel
+   * ('avx512', 'avx2', 'scalar': float32, or bf16 asked on a CPU without bf16 instructions), or
+   * 'cuda-bf16'.
+   */
+  readonly matmulKernel: string;
   private nativeModel: NativeModel | undefined;
   private loraOptions: LoraOptions | undefined;
 
-  private constructor(config: ModelConfig, native: NativeModel, device: NativeDevice) {
+  private constructor(
+    config: ModelConfig,
+    native: NativeModel,
+    device: NativeDevice,
+    precision: 'fp32' | 'bf16',
+  ) {
     this.config = config;
     this.device = device;
     this.nativeModel = native;
     this.parameterCount = native.parameterCount();
+    this.precision = precision;
+    this.matmulKernel = native.setPrecision(precision);
   }
 
   /** Loads `<dir>/config.json` and `<dir>/model.safetensors` (or its sharded index). */
   static async fromPretrained(dir: string, options: LoadOptions = {}): Promise<Model> {
-    const { threads, device } = checkLoadOptions(options);
+    const { threads, device, precision } = checkLoadOptions(options);
     const config = await readModelConfig(dir);
     const { tensors, files } = await readCheckpointTensors(dir);
     const native = createNativeModel(toNativeConfig(config), threads, 0, false, device);
-    const model = new Model(config, native, device);
+    const model = new Model(config, native, device, precision);
     try {
       const expected = new Map(native.parameterTable().map((t) => [t.name, t] as const));
       for (const [name, tensor] of tensors) {
@@ -242,13 +274,14 @@ export class Model {
 
   /** A randomly initialised model (HF init: normal(0, 0.02) weights, unit norms, zero biases). */
   static fromConfig(config: ModelConfig, options: LoadOptions & { seed: number }): Model {
-    const { threads, device } = checkLoadOptions(options);
+    const { threads, device, precision } = checkLoadOptions(options);
     const seed = expectInteger(options.seed, 'seed', 0);
     const checked = parseModelConfig(config, 'config');
     return new Model(
       checked,
       createNativeModel(toNativeConfig(checked), threads, seed, true, device),
       device,
+      precision,
     );
   }
 

@@ -36,6 +36,7 @@ export interface NativeModel {
     weightDecay: number,
     maxGradNorm: number,
   ): void;
+  setPrecision(precision: 'fp32' | 'bf16'): string;
   accumulate(
     tokens: Int32Array,
     mask: Uint8Array,

@@ -5,6 +5,7 @@ describe('native addon', () => {
     const info = buildInfo();
     expect(info.napiVersion).toBe(8);
     expect(['scalar', 'avx2', 'avx512']).toContain(info.simd);
+    expect(['amx', 'avx512bf16', 'none']).toContain(info.bf16);
     expect(typeof info.cuda.compiled).toBe('boolean');
     if (!info.cuda.compiled || info.cuda.deviceCount === 0) {
       expect(info.cuda.deviceCount).toBe(0);

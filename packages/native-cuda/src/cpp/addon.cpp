@@ -15,6 +15,7 @@ Napi::Value BuildInfo(const Napi::CallbackInfo& info) {
   Napi::Object out = Napi::Object::New(env);
   out.Set("napiVersion", NAPI_VERSION);
   out.Set("simd", siked::simd_level_name(siked::detect_simd_level()));
+  out.Set("bf16", siked::bf16_level_name(siked::detect_bf16_level()));
   Napi::Object cuda = Napi::Object::New(env);
 #ifdef SIKED_WITH_CUDA
   cuda.Set("compiled", true);

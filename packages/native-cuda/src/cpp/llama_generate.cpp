@@ -165,7 +165,7 @@ void LlamaModel::forward_cached(KvCache& cache, const int32_t* tokens, const int
     std::memcpy(b.ln.data() + size_t(r) * C, b.x.data() + size_t(logit_rows[r]) * C, sizeof(float) * C);
   rmsnorm_forward(b.tmp.data(), b.rstd.data(), b.ln.data(), P + final_norm_, R, C, c.rms_norm_eps, pool);
   if (W16) gemm_nt_bf16w(R, V, C, b.tmp.data(), C, W16 + lm_head_, C, logits_out, V, 0.f, pool);
-  else sgemm_nt(R, V, C, b.tmp.data(), C, P + lm_head_, C, logits_out, V, 0.f, pool);
+  else sgemm_nt(R, V, C, b.tmp.data(), C, P + lm_head_, C, logits_out, V, 0.f, pool, precision_);
 }
 
 std::vector<float> LlamaModel::logits(const int32_t* tokens, int B, int T) {

@@ -124,7 +124,7 @@ void rope_backward(float* dx, const int32_t* positions, int N, int heads, const 
 
 void linear_forward(float* out, float* lora_mid, const float* x, const LinearWeights& p, int N,
                     int in_dim, int out_dim, ThreadPool* pool, bool accumulate) {
-  sgemm_nt(N, out_dim, in_dim, x, in_dim, p.w, in_dim, out, out_dim, accumulate ? 1.f : 0.f, pool);
+  sgemm_nt(N, out_dim, in_dim, x, in_dim, p.w, in_dim, out, out_dim, accumulate ? 1.f : 0.f, pool, p.precision);
   if (p.b) {
     for (int n = 0; n < N; ++n) {
       float* o = out + int64_t(n) * out_dim;
@@ -133,31 +133,31 @@ void linear_forward(float* out, float* lora_mid, const float* x, const LinearWei
   }
   if (p.lora_a) {
     const int r = p.rank;
-    sgemm_nt(N, r, in_dim, x, in_dim, p.lora_a, in_dim, lora_mid, r, 0.f, pool);
+    sgemm_nt(N, r, in_dim, x, in_dim, p.lora_a, in_dim, lora_mid, r, 0.f, pool, p.precision);
     for (int64_t i = 0; i < int64_t(N) * r; ++i) lora_mid[i] *= p.lora_scale;
-    sgemm_nt(N, out_dim, r, lora_mid, r, p.lora_b, r, out, out_dim, 1.f, pool);
+    sgemm_nt(N, out_dim, r, lora_mid, r, p.lora_b, r, out, out_dim, 1.f, pool, p.precision);
   }
 }
 
 void linear_backward(float* dx, bool accumulate, const LinearGrads& g, const float* dout,
                      const float* x, const float* lora_mid, const LinearWeights& p, float* scratch,
                      int N, int in_dim, int out_dim, ThreadPool* pool) {
-  if (g.dw) sgemm_tn(out_dim, in_dim, N, dout, out_dim, x, in_dim, g.dw, in_dim, 1.f, pool);
+  if (g.dw) sgemm_tn(out_dim, in_dim, N, dout, out_dim, x, in_dim, g.dw, in_dim, 1.f, pool, p.precision);
   if (g.db) {
     for (int n = 0; n < N; ++n) {
       const float* d = dout + int64_t(n) * out_dim;
       for (int j = 0; j < out_dim; ++j) g.db[j] += d[j];
     }
   }
-  if (dx) sgemm_nn(N, in_dim, out_dim, dout, out_dim, p.w, in_dim, dx, in_dim, accumulate ? 1.f : 0.f, pool);
+  if (dx) sgemm_nn(N, in_dim, out_dim, dout, out_dim, p.w, in_dim, dx, in_dim, accumulate ? 1.f : 0.f, pool, p.precision);
   if (p.lora_a) {
     const int r = p.rank;
     // lora_mid = scale * x A^T, so dB += dout^T lora_mid and d(x A^T) = scale * dout B.
-    sgemm_tn(out_dim, r, N, dout, out_dim, lora_mid, r, g.dlora_b, r, 1.f, pool);
-    sgemm_nn(N, r, out_dim, dout, out_dim, p.lora_b, r, scratch, r, 0.f, pool);
+    sgemm_tn(out_dim, r, N, dout, out_dim, lora_mid, r, g.dlora_b, r, 1.f, pool, p.precision);
+    sgemm_nn(N, r, out_dim, dout, out_dim, p.lora_b, r, scratch, r, 0.f, pool, p.precision);
     for (int64_t i = 0; i < int64_t(N) * r; ++i) scratch[i] *= p.lora_scale;
-    sgemm_tn(r, in_dim, N, scratch, r, x, in_dim, g.dlora_a, in_dim, 1.f, pool);
-    if (dx) sgemm_nn(N, in_dim, r, scratch, r, p.lora_a, in_dim, dx, in_dim, 1.f, pool);
+    sgemm_tn(r, in_dim, N, scratch, r, x, in_dim, g.dlora_a, in_dim, 1.f, pool, p.precision);
+    if (dx) sgemm_nn(N, in_dim, r, scratch, r, p.lora_a, in_dim, dx, in_dim, 1.f, pool, p.precision);
   }
 }
 

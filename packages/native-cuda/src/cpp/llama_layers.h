@@ -6,6 +6,7 @@
 
 #include <cstdint>
 
+#include "gemm.h"
 #include "thread_pool.h"
 
 namespace siked {
@@ -45,6 +46,7 @@ struct LinearWeights {
   const float* lora_b = nullptr;
   float lora_scale = 0.f;
   int rank = 0;
+  MatmulPrecision precision = MatmulPrecision::Fp32;  // of every GEMM of the layer, both passes
 };
 struct LinearGrads {
   float* dw = nullptr;  // null: frozen

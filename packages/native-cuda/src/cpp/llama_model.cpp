@@ -231,9 +231,17 @@ void LlamaModel::ensure_grads() {
   }
 }
 
+std::string LlamaModel::set_precision(const std::string& precision) {
+  if (precision == "fp32") precision_ = MatmulPrecision::Fp32;
+  else if (precision == "bf16") precision_ = MatmulPrecision::Bf16;
+  else throw std::invalid_argument("precision must be 'fp32' or 'bf16', got '" + precision + "'");
+  return matmul_kernel_name(precision_);
+}
+
 LinearWeights LlamaModel::weights_of(const Layer& layer, int p) const {
   const Linear& lin = layer.proj[p];
   LinearWeights w;
+  w.precision = precision_;
   w.w = params_.data() + lin.w;
   w.b = lin.b == SIZE_MAX ? nullptr : params_.data() + lin.b;
   if (lin.lora_a != SIZE_MAX) {
@@ -298,7 +306,7 @@ float* LlamaModel::forward_train(const int32_t* tokens, int B, int T, const int3
     linear_forward(a.resid[l + 1], x.lora_mid[kDown], x.h, weights_of(layer, kDown), N, F, C, pool, true);
   }
   rmsnorm_forward(a.lnf, a.rstdf, a.resid[c.num_layers], P + final_norm_, N, C, c.rms_norm_eps, pool);
-  sgemm_nt(N, V, C, a.lnf, C, P + lm_head_, C, a.logits, V, 0.f, pool);
+  sgemm_nt(N, V, C, a.lnf, C, P + lm_head_, C, a.logits, V, 0.f, pool, precision_);
   return a.logits;
 }
 
@@ -313,8 +321,8 @@ void LlamaModel::backward_train(const int32_t* tokens, int B, int T) {
   auto grad = [&](size_t offset) { return G ? G + offset : nullptr; };
 
   // a.logits now holds d(sum loss)/d(logits).
-  sgemm_nn(N, C, V, a.logits, V, P + lm_head_, C, a.dln, C, 0.f, pool);
-  if (G) sgemm_tn(V, C, N, a.logits, V, a.lnf, C, G + lm_head_, C, 1.f, pool);
+  sgemm_nn(N, C, V, a.logits, V, P + lm_head_, C, a.dln, C, 0.f, pool, precision_);
+  if (G) sgemm_tn(V, C, N, a.logits, V, a.lnf, C, G + lm_head_, C, 1.f, pool, precision_);
   std::fill(a.dresid, a.dresid + int64_t(N) * C, 0.f);
   rmsnorm_backward(a.dresid, grad(final_norm_), a.dln, a.resid[c.num_layers], P + final_norm_, a.rstdf,
                    N, C, pool);

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "gemm.h"
 #include "llama_config.h"
 #include "llama_layers.h"
 #include "model_backend.h"
@@ -43,6 +44,7 @@ class LlamaModel : public ModelBackend {
   void enable_lora(const LoraSpec& spec) override;
   void merge_lora() override;
   void configure_optimizer(const AdamWOptions& options) override { adam_ = options; }
+  std::string set_precision(const std::string& precision) override;
 
   // Training. tokens/mask: (B, T); mask[b,t] = 1 trains on predicting tokens[b,t] from its prefix.
   // Returns the summed loss and the number of masked tokens of this micro-batch.
@@ -120,6 +122,7 @@ class LlamaModel : public ModelBackend {
   float lora_scale_ = 0.f;
   LoraSpec lora_spec_;
   AdamWOptions adam_;
+  MatmulPrecision precision_ = MatmulPrecision::Fp32;  // every projection and the head
   int64_t adam_step_ = 0;
   double accumulated_loss_ = 0;
   int64_t accumulated_tokens_ = 0;

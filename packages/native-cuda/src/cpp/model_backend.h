@@ -85,6 +85,12 @@ class ModelBackend {
   virtual void enable_lora(const LoraSpec& spec) = 0;
   virtual void merge_lora() = 0;
   virtual void configure_optimizer(const AdamWOptions& options) = 0;
+  // The precision of the model's matrix multiplies: "fp32" or "bf16" (mixed precision: bf16
+  // operands, float32 accumulation, float32 master weights, gradients and optimizer state).
+  // Returns what runs: on the CPU engine the GEMM kernel ("amx", "avx512bf16", or a float32
+  // kernel when the CPU has no bf16 instructions); the CUDA backend computes in bf16 whatever
+  // is asked and returns "cuda-bf16". Throws std::invalid_argument for any other name.
+  virtual std::string set_precision(const std::string& precision) = 0;
 
   // Training. tokens/mask: (B, T); mask[b,t] = 1 trains on predicting tokens[b,t] from its prefix.
   // positions: (B, T) position ids for packed rows (several documents back to back), or nullptr

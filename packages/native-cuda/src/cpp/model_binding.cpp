@@ -121,6 +121,7 @@ class NativeModel : public Napi::ObjectWrap<NativeModel> {
                         InstanceMethod("enableLora", &NativeModel::EnableLora),
                         InstanceMethod("mergeLora", &NativeModel::MergeLora),
                         InstanceMethod("configureOptimizer", &NativeModel::ConfigureOptimizer),
+                        InstanceMethod("setPrecision", &NativeModel::SetPrecision),
                         InstanceMethod("accumulate", &NativeModel::Accumulate),
                         InstanceMethod("step", &NativeModel::Step),
                         InstanceMethod("logits", &NativeModel::Logits),
@@ -264,6 +265,17 @@ class NativeModel : public Napi::ObjectWrap<NativeModel> {
       return 0;
     });
     return info.Env().Undefined();
+  }
+
+  // setPrecision('fp32' | 'bf16') -> the kernel that runs (ModelBackend::set_precision)
+  Napi::Value SetPrecision(const Napi::CallbackInfo& info) {
+    const std::string precision = info[0].As<Napi::String>().Utf8Value();
+    std::string kernel;
+    Sync(info.Env(), [&](ModelBackend& m) {
+      kernel = m.set_precision(precision);
+      return 0;
+    });
+    return Napi::String::New(info.Env(), kernel);
   }
 
   Napi::Value Queue(Napi::Env env, PromiseWorker::Work work, PromiseWorker::Settle settle) {

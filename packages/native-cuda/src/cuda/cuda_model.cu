@@ -202,6 +202,12 @@ void CudaModel::merge_lora() {
   plan_ = nullptr;
 }
 
+std::string CudaModel::set_precision(const std::string& precision) {
+  if (precision != "fp32" && precision != "bf16")
+    throw std::invalid_argument("precision must be 'fp32' or 'bf16', got '" + precision + "'");
+  return "cuda-bf16";
+}
+
 void CudaModel::configure_optimizer(const AdamWOptions& options) {
   const bool decay_changed = options.weight_decay != adam_.weight_decay;
   adam_ = options;

@@ -110,6 +110,8 @@ class CudaModel final : public ModelBackend {
   void enable_lora(const LoraSpec& spec) override;
   void merge_lora() override;
   void configure_optimizer(const AdamWOptions& options) override;
+  // bf16 tensor cores whatever is asked (the name is still checked).
+  std::string set_precision(const std::string& precision) override;
 
   std::pair<double, int64_t> accumulate(const int32_t* tokens, const uint8_t* mask, int B, int T,
                                         const int32_t* positions = nullptr) override;

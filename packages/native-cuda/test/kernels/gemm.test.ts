@@ -119,14 +119,17 @@ describeIfGxx('CPU GEMM kernels and thread pool (tools/kernels-lab/gemm_check)',
 
   // The bf16 kernel sets the CPU has are checked directly in every run; the cap moves what the
   // public sgemm_* at MatmulPrecision::Bf16 use (down to the float32 fallback).
-  it.each(['avx512bf16', 'off'] as const)('SIKED_BF16=%s caps the mixed-precision kernels', (cap) => {
-    const capped = runCheck(binary, undefined, cap);
-    expect(capped.output).toContain('ALL PASSED');
-    expect(capped.status).toBe(0);
-    const wanted = cap === 'off' ? 'none' : cap;
-    const expected =
-      bf16Levels.indexOf(wanted) < bf16Levels.indexOf(best.bf16!) ? wanted : best.bf16;
-    expect(capped.bf16).toBe(expected);
-    if (best.bf16 === 'amx') expect(best.output).toMatch(/kernel sets checked: .*avx512bf16 amx/);
-  });
+  it.each(['avx512bf16', 'off'] as const)(
+    'SIKED_BF16=%s caps the mixed-precision kernels',
+    (cap) => {
+      const capped = runCheck(binary, undefined, cap);
+      expect(capped.output).toContain('ALL PASSED');
+      expect(capped.status).toBe(0);
+      const wanted = cap === 'off' ? 'none' : cap;
+      const expected =
+        bf16Levels.indexOf(wanted) < bf16Levels.indexOf(best.bf16!) ? wanted : best.bf16;
+      expect(capped.bf16).toBe(expected);
+      if (best.bf16 === 'amx') expect(best.output).toMatch(/kernel sets checked: .*avx512bf16 amx/);
+    },
+  );
 });
