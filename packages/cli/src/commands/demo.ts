@@ -13,7 +13,7 @@ const presets = ['tiny', 'demo', 'full'] as const;
 
 /** `siked demo`: the whole method in the built-in synthetic world, then a report. */
 export function registerDemo(program: Command): void {
-  const { device, threads } = modelOptions;
+  const { device, threads, precision } = modelOptions;
   defineCommand(program, {
     name: 'demo',
     description:
@@ -47,6 +47,7 @@ export function registerDemo(program: Command): void {
       },
       device,
       threads,
+      precision,
       ...sandboxOptions,
     },
     examples: ['siked demo', 'siked demo --preset tiny --out /tmp/tiny-run --seed 1 --json'],
@@ -61,6 +62,7 @@ export function registerDemo(program: Command): void {
       const inputs = await syntheticRunInputs(world, baseDir, {
         device: options.device,
         threads: options.threads,
+        precision: options.precision,
         pretrain: options.pretrain,
         log: (message) => context.progress.log(message),
       });

@@ -94,6 +94,7 @@ const distillOptions = {
   },
   device: modelOptions.device,
   threads: modelOptions.threads,
+  precision: modelOptions.precision,
   template: templateOption,
   chatTemplate: chatTemplateOption,
   train: { flag: '--train <file>', description: 'the training problems', schema: schemas.path },
@@ -312,7 +313,11 @@ export function registerDistill(program: Command): void {
           : undefined;
       const engineFactory = new EngineStudentFactory({
         baseDir: modelDir,
-        loadModel: nativeModelLoader({ device: values.device, threads: values.threads }),
+        loadModel: nativeModelLoader({
+          device: values.device,
+          threads: values.threads,
+          precision: values.precision,
+        }),
         student: { ...(lora ? { lora } : {}), studentFormat: format.template },
         tokenizer: tokenizerOptionsFor(format),
       });

@@ -17,7 +17,7 @@ export function registerInfo(program: Command): void {
       }
       context.print(
         [
-          `engine: N-API ${info.napiVersion}, CPU SIMD ${info.simd}`,
+          `engine: N-API ${info.napiVersion}, CPU SIMD ${info.simd}, bf16 matmuls (--precision bf16) ${info.bf16 === 'none' ? 'none: bf16 runs in fp32 here' : info.bf16}`,
           `cuda: ${describeCuda(info.cuda)}`,
           `devices usable: cpu${info.cuda.deviceCount > 0 ? ', cuda (--device cuda)' : ''}`,
         ].join('\n'),

@@ -33,6 +33,14 @@ export const modelOptions = {
     description: 'CPU threads of the engine (default: all cores)',
     schema: schemas.positiveInt,
   } satisfies OptionDefinition,
+  precision: {
+    flag: '--precision <precision>',
+    description:
+      "the engine's matrix multiplies: fp32, or bf16 mixed precision (bf16 operands on AMX / AVX512-BF16 where the CPU has them, fp32 accumulation, master weights and optimizer state)",
+    schema: z.enum(['fp32', 'bf16']),
+    choices: ['fp32', 'bf16'],
+    defaultValue: 'fp32',
+  } satisfies OptionDefinition,
 };
 
 /** The student text format option (how prompts are rendered and completions read back). */
@@ -64,6 +72,7 @@ export async function loadStudent(
     model?: string;
     device: 'cpu' | 'cuda';
     threads?: number;
+    precision?: 'fp32' | 'bf16';
   },
   format?: StudentFormat,
 ): Promise<EngineStudent> {
@@ -78,7 +87,11 @@ export async function loadStudent(
   }
   const factory = new EngineStudentFactory({
     baseDir: dir,
-    loadModel: nativeModelLoader({ device: values.device, threads: values.threads }),
+    loadModel: nativeModelLoader({
+      device: values.device,
+      threads: values.threads,
+      precision: values.precision,
+    }),
     ...(format ? { tokenizer: tokenizerOptionsFor(format) } : {}),
   });
   return factory.load(dir);

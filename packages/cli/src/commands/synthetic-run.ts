@@ -27,6 +27,8 @@ export async function syntheticRunInputs(
   engine: {
     device: 'cpu' | 'cuda';
     threads?: number;
+    /** The students' matrix multiplies (the cached pretrained base is always made in fp32). */
+    precision?: 'fp32' | 'bf16';
     /** Pretrain M0 on the world's unlabelled text (cached in `cacheDir`) instead of random init. */
     pretrain?: boolean;
     cacheDir?: string;
@@ -58,7 +60,11 @@ export async function syntheticRunInputs(
     teacher: world.teacher,
     studentFactory: new EngineStudentFactory({
       baseDir,
-      loadModel: nativeModelLoader({ device: engine.device, threads: engine.threads }),
+      loadModel: nativeModelLoader({
+        device: engine.device,
+        threads: engine.threads,
+        precision: engine.precision,
+      }),
     }),
     studentName: `synthetic-${world.preset.name} (${world.parameterCount} parameters)`,
     format: StudentFormat.fromObject(world.studentTemplate, 'synthetic world'),
