@@ -11,6 +11,11 @@ export interface BuildInfo {
    * (bf16 then runs in float32).
    */
   bf16: 'amx' | 'avx512bf16' | 'none';
+  /**
+   * The kernel precision 'bf16' runs on (Model.matmulKernel): the bf16 level, or a float32
+   * kernel where the CPU has none or its AVX512-BF16 is not clearly faster than float32 FMAs.
+   */
+  bf16Matmul: string;
   cuda: {
     compiled: boolean;
     deviceCount: number;

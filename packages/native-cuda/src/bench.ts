@@ -135,6 +135,10 @@ export interface EngineBenchmark extends EngineFigures {
   sgemm_gflops_per_s: number;
   /** train GFLOP/s / sgemm GFLOP/s. */
   train_fraction_of_sgemm: number;
+  /** This CPU's float32 FMA peak, measured in this run (register-only loops on every thread). */
+  fp32_peak_gflops_per_s: number;
+  /** sgemm_gflops_per_s / fp32_peak_gflops_per_s. */
+  sgemm_fraction_of_peak: number;
   peak_rss_mb: number;
   /** params + grads + two AdamW moments, fp32. */
   optimizer_state_mb: number;
@@ -168,6 +172,11 @@ export interface EngineBenchmark extends EngineFigures {
   train_bf16_kernel?: string;
   /** train_bf16_tokens_per_s / train_tokens_per_s. */
   train_bf16_vs_fp32?: number;
+  /** The bf16 GEMM (1024^3 at precision 'bf16') and the bf16 peak (AMX or AVX512-BF16), this run. */
+  bf16_gemm_gflops_per_s?: number;
+  bf16_peak_gflops_per_s?: number;
+  /** bf16_gemm_gflops_per_s / bf16_peak_gflops_per_s (absent where the CPU has no bf16 peak). */
+  bf16_gemm_fraction_of_peak?: number;
   /**
    * dtype 'bf16': the anchor under bf16 autocast, and ours in the same dtype / it (bf16 training,
    * bf16-weight decode).
@@ -399,9 +408,23 @@ export async function benchmarkEngine(options: BenchmarkOptions): Promise<Engine
       : expectInteger(options.threads, 'threads');
   const quick = options.quick ?? false;
   const log = options.log ?? (() => undefined);
-  const probe = loadBinding().sgemmProbe as (n: number, seconds: number, threads: number) => number;
+  const binding = loadBinding();
+  const probe = binding.sgemmProbe as (
+    n: number,
+    seconds: number,
+    threads: number,
+    precision?: 'fp32' | 'bf16',
+  ) => number;
+  const peakProbe = binding.peakProbe as (
+    kind: 'fp32' | 'bf16',
+    seconds: number,
+    threads: number,
+  ) => number;
   const sgemm = probe(1024, 0.5, threads);
-  log(`[${options.config}] engine sgemm 1024^3: ${sgemm.toFixed(1)} GFLOP/s (${threads} threads)`);
+  const fp32Peak = peakProbe('fp32', 0.3, threads);
+  log(
+    `[${options.config}] engine sgemm 1024^3: ${sgemm.toFixed(1)} GFLOP/s of a ${fp32Peak.toFixed(1)} GFLOP/s fp32 FMA peak (${threads} threads)`,
+  );
   const dtype = options.dtype ?? 'fp32';
   const { figures, decodeBf16, trainBf16, params } = await measureEngine(
     shape,
@@ -425,6 +448,8 @@ export async function benchmarkEngine(options: BenchmarkOptions): Promise<Engine
     ...figures,
     sgemm_gflops_per_s: round(sgemm),
     train_fraction_of_sgemm: Math.round((figures.train_gflops_per_s / sgemm) * 1000) / 1000,
+    fp32_peak_gflops_per_s: round(fp32Peak),
+    sgemm_fraction_of_peak: fp32Peak > 0 ? Math.round((sgemm / fp32Peak) * 1000) / 1000 : 0,
     peak_rss_mb: round(peakRssMb),
     optimizer_state_mb: round(optimizerMb),
     activations_mb: round(activationsMb),
@@ -454,6 +479,16 @@ export async function benchmarkEngine(options: BenchmarkOptions): Promise<Engine
     result.train_bf16_kernel = trainBf16.kernel;
     result.train_bf16_vs_fp32 =
       Math.round((trainBf16.tokensPerS / figures.train_tokens_per_s) * 100) / 100;
+    const bf16Gemm = probe(1024, 0.5, threads, 'bf16');
+    const bf16Peak = peakProbe('bf16', 0.3, threads);
+    result.bf16_gemm_gflops_per_s = round(bf16Gemm);
+    result.bf16_peak_gflops_per_s = round(bf16Peak);
+    if (bf16Peak > 0) {
+      result.bf16_gemm_fraction_of_peak = Math.round((bf16Gemm / bf16Peak) * 1000) / 1000;
+    }
+    log(
+      `[${options.config}] bf16 GEMM 1024^3: ${bf16Gemm.toFixed(1)} GFLOP/s of a ${bf16Peak.toFixed(1)} GFLOP/s ${trainBf16.kernel} peak`,
+    );
   }
   if (options.baseline ?? true) {
     const script =

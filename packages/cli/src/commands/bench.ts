@@ -17,13 +17,13 @@ function formatEngineBenchmark(result: EngineBenchmark): string {
   >;
   const lines = [
     `engine, config ${result.config} (${result.params} parameters, ${result.threads} threads):`,
-    `  train ${result.train_tokens_per_s} tokens/s (${result.train_gflops_per_s} GFLOP/s, ${(100 * result.train_fraction_of_sgemm).toFixed(1)}% of sgemm ${result.sgemm_gflops_per_s} GFLOP/s)`,
+    `  train ${result.train_tokens_per_s} tokens/s (${result.train_gflops_per_s} GFLOP/s, ${(100 * result.train_fraction_of_sgemm).toFixed(1)}% of sgemm ${result.sgemm_gflops_per_s} GFLOP/s, which is ${(100 * result.sgemm_fraction_of_peak).toFixed(0)}% of the ${result.fp32_peak_gflops_per_s} GFLOP/s fp32 FMA peak measured here)`,
     `  decode ${batches.map((b) => `batch ${b}: ${result.decode_tokens_per_s[b]} tokens/s`).join(', ')}`,
     `  batch-1 floor ${result.decode_b1_floor_tokens_per_s} tokens/s (${result.weight_bytes} weight bytes at ${result.copy_bandwidth_gb_per_s} GB/s copy bandwidth): decode at ${(100 * result.decode_b1_fraction_of_floor).toFixed(0)}% of it`,
     `  decode with bf16 weight copies (SampleOptions.weights), same run: ${batches.map((b) => `batch ${b}: ${result.decode_bf16_tokens_per_s[b]} tokens/s (${result.decode_bf16_vs_fp32[b]}x fp32)`).join(', ')}; batch-1 bf16 floor ${result.decode_b1_bf16_floor_tokens_per_s} tokens/s: at ${(100 * result.decode_b1_bf16_fraction_of_floor).toFixed(0)}% of it`,
     ...(result.train_bf16_tokens_per_s !== undefined
       ? [
-          `  train in mixed precision (--precision bf16, ${result.train_bf16_kernel} GEMMs), same run: ${result.train_bf16_tokens_per_s} tokens/s (${result.train_bf16_vs_fp32}x fp32)`,
+          `  train in mixed precision (--precision bf16, ${result.train_bf16_kernel} GEMMs), same run: ${result.train_bf16_tokens_per_s} tokens/s (${result.train_bf16_vs_fp32}x fp32); bf16 GEMM 1024^3 ${result.bf16_gemm_gflops_per_s} GFLOP/s${result.bf16_gemm_fraction_of_peak !== undefined ? `, ${(100 * result.bf16_gemm_fraction_of_peak).toFixed(0)}% of the ${result.bf16_peak_gflops_per_s} GFLOP/s bf16 peak` : ''}`,
         ]
       : []),
     `  peak RSS ${result.peak_rss_mb} MB (optimizer state ${result.optimizer_state_mb} MB + activations ${result.activations_mb} MB; RSS ${result.rss_over_floor}x that floor)`,

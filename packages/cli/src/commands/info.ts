@@ -17,7 +17,7 @@ export function registerInfo(program: Command): void {
       }
       context.print(
         [
-          `engine: N-API ${info.napiVersion}, CPU SIMD ${info.simd}, bf16 matmuls (--precision bf16) ${info.bf16 === 'none' ? 'none: bf16 runs in fp32 here' : info.bf16}`,
+          `engine: N-API ${info.napiVersion}, CPU SIMD ${info.simd}, bf16 instructions ${info.bf16}; --precision bf16 runs on ${info.bf16Matmul}${info.bf16Matmul === info.bf16 ? '' : ' (fp32)'}`,
           `cuda: ${describeCuda(info.cuda)}`,
           `devices usable: cpu${info.cuda.deviceCount > 0 ? ', cuda (--device cuda)' : ''}`,
         ].join('\n'),

@@ -2,6 +2,7 @@
 #include <napi.h>
 
 #include "cpu_features.h"
+#include "gemm.h"
 #include "model_binding.h"
 #ifdef SIKED_WITH_CUDA
 #include "cuda_api.h"
@@ -16,6 +17,7 @@ Napi::Value BuildInfo(const Napi::CallbackInfo& info) {
   out.Set("napiVersion", NAPI_VERSION);
   out.Set("simd", siked::simd_level_name(siked::detect_simd_level()));
   out.Set("bf16", siked::bf16_level_name(siked::detect_bf16_level()));
+  out.Set("bf16Matmul", siked::matmul_kernel_name(siked::MatmulPrecision::Bf16));
   Napi::Object cuda = Napi::Object::New(env);
 #ifdef SIKED_WITH_CUDA
   cuda.Set("compiled", true);

@@ -21,7 +21,7 @@ namespace siked {
 // What the GEMMs multiply in. Bf16: mixed precision as CPU autocast does it -- both operands
 // rounded to bfloat16 (round to nearest even) while they are packed, products and sums in
 // float32, C float32 -- on AMX tiles or AVX512-BF16 (detect_bf16_level()), and plain float32
-// where the CPU has neither. Applies to the packed path; sgemm_nt's small-M (decode) path stays
+// where the CPU has neither (or where AVX512-BF16 is not clearly faster than its FMAs). Applies to the packed path; sgemm_nt's small-M (decode) path stays
 // float32. Results match sgemm_bf16_reference within float32 summation-order rounding.
 enum class MatmulPrecision { Fp32, Bf16 };
 // What runs for a precision: "amx", "avx512bf16", or the float32 kernel ("avx512", "avx2", "scalar").

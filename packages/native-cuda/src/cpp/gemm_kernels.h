@@ -106,7 +106,8 @@ void gemm_packed(const KernelSet& kernels, int M, int N, int K, Operand A, Opera
 // gemm_packed with the operands rounded to bf16 while packing (float32 accumulation).
 void gemm_packed_bf16(const Bf16KernelSet& kernels, int M, int N, int K, Operand A, Operand B,
                       float* C, int64_t ldc, float beta, ThreadPool* pool);
-// The bf16 set chosen once per process from detect_bf16_level() (null: none usable).
+// The bf16 set chosen once per process from detect_bf16_level() (null: none usable, or only
+// AVX512-BF16 on a core where it is not clearly faster than float32 FMAs).
 const Bf16KernelSet* active_bf16_kernels();
 void gemm_small_m_nt(const KernelSet& kernels, int M, int N, int K, const float* A, int64_t lda,
                      const float* B, int64_t ldb, float* C, int64_t ldc, float beta,
