@@ -32,6 +32,10 @@ namespace {
 #define SIKED_GEMM_NB 512
 #endif
 constexpr int kSliceK = SIKED_GEMM_KC;  // KC: an MR x KC A panel (12 KiB at MR 12) stays in L1
+#ifndef SIKED_GEMM_KC_BF16
+#define SIKED_GEMM_KC_BF16 512
+#endif
+constexpr int kSliceKBf16 = SIKED_GEMM_KC_BF16;  // bf16 panels are half the bytes per k
 constexpr int kBlockN = SIKED_GEMM_NB;  // NB: a KC x NB B block (512 KiB) stays in the 1 MiB L2
 constexpr int kBlockM = 2048;           // MB: rows of the shared packed A block (2 MiB at KC 256)
 constexpr int kTasksPerThread = 4;  // spare tasks let a thread slowed by other work catch up
@@ -62,6 +66,7 @@ class ScratchBuffer {
 
 thread_local ScratchBuffer t_packed_a;  // the shared A block of the call this thread submitted
 thread_local ScratchBuffer t_packed_b;  // this thread's B block
+thread_local ScratchBuffer t_shared_b;  // the shared B slice of the call this thread submitted
 
 inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 inline int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
@@ -178,7 +183,7 @@ struct Bf16Panels {
   int nr() const { return kernels.nr; }
   // Slices of whole k blocks (but the last), at most KC.
   int64_t slice_k(int64_t K) const {
-    return round_up(ceil_div(K, ceil_div(K, kSliceK)), kernels.k_block);
+    return round_up(ceil_div(K, ceil_div(K, kSliceKBf16)), kernels.k_block);
   }
   int padded_k(int kc) const { return static_cast<int>(round_up(kc, kernels.k_block)); }
   void pack_a(const Operand& A, int64_t i0, int rows, int64_t k0, int kc, uint16_t* dst) const {
@@ -235,24 +240,40 @@ void run_packed(const Panels& panels, int M, int N, int K, Operand A, Operand B,
       n_blocks = ceil_div(N, block_n);
     }
     const int64_t tasks = n_blocks * m_shares;
+    // Shares of the A panels would each repack the same B block: with several shares, B's slice
+    // is packed once into a shared buffer instead (in parallel, before the multiplies). Only
+    // then is N small enough (fewer column blocks than tasks) for that buffer to stay cached.
+    const bool shared_b = m_shares > 1;
 
     for (int64_t k0 = 0; k0 < K; k0 += slice_k) {
       const int kc = static_cast<int>(std::min<int64_t>(slice_k, K - k0));
       const float slice_beta = k0 == 0 ? beta : 1.f;  // later slices accumulate onto C
       const int64_t a_panel_size = int64_t(panels.padded_k(kc)) * mr;
       const int64_t b_panel_size = int64_t(panels.padded_k(kc)) * nr;
+      const int64_t all_b_panels = ceil_div(N, nr);
+      Element* packed_b_slice = shared_b ? t_shared_b.get<Element>(all_b_panels * b_panel_size) : nullptr;
 
       auto pack_a_panels = [&](int64_t p0, int64_t p1) {
         panels.pack_a(A, i0 + p0 * mr, static_cast<int>(std::min<int64_t>(p1 * mr, rows) - p0 * mr),
                       k0, kc, packed_a + p0 * a_panel_size);
+      };
+      auto pack_b_panels = [&](int64_t q0, int64_t q1) {
+        panels.pack_b(B, k0, kc, q0 * nr, static_cast<int>(std::min<int64_t>(q1 * nr, N) - q0 * nr),
+                      packed_b_slice + q0 * b_panel_size);
       };
       auto multiply_task = [&](int64_t task) {
         const int64_t share = task % m_shares, n_block = task / m_shares;
         const int64_t j0 = n_block * block_n;
         const int cols = static_cast<int>(std::min<int64_t>(block_n, N - j0));
         const int b_panels = static_cast<int>(ceil_div(cols, nr));
-        Element* packed_b = t_packed_b.get<Element>(b_panels * b_panel_size);
-        panels.pack_b(B, k0, kc, j0, cols, packed_b);
+        const Element* packed_b;
+        if (shared_b) {
+          packed_b = packed_b_slice + (j0 / nr) * b_panel_size;  // block_n is a multiple of nr
+        } else {
+          Element* own = t_packed_b.get<Element>(b_panels * b_panel_size);
+          panels.pack_b(B, k0, kc, j0, cols, own);
+          packed_b = own;
+        }
         const int64_t p0 = share * a_panels / m_shares, p1 = (share + 1) * a_panels / m_shares;
         for (int64_t p = p0; p < p1; ++p) {
           const int tile_rows = static_cast<int>(std::min<int64_t>(mr, rows - p * mr));
@@ -265,9 +286,11 @@ void run_packed(const Panels& panels, int M, int N, int K, Operand A, Operand B,
 
       if (threads == 1) {
         pack_a_panels(0, a_panels);
+        if (shared_b) pack_b_panels(0, all_b_panels);
         for (int64_t t = 0; t < tasks; ++t) multiply_task(t);
       } else {
         pool->parallel_for(0, a_panels, 8, pack_a_panels);
+        if (shared_b) pool->parallel_for(0, all_b_panels, 4, pack_b_panels);
         pool->run_tasks(tasks, multiply_task);
       }
     }
