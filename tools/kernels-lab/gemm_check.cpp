@@ -228,6 +228,8 @@ int main(int argc, char** argv) {
   const siked::SimdLevel active = siked::detect_simd_level();
   std::printf("simd: %s\n", siked::simd_level_name(active));
   std::printf("bf16: %s\n", siked::bf16_level_name(siked::detect_bf16_level()));
+  std::printf("blocking: NB %d, MB %d\n", siked::gemm_detail::gemm_blocking().nb,
+              siked::gemm_detail::gemm_blocking().mb);
 
   if (!check_thread_pool(quick ? 5000 : 50000)) return 1;
   std::printf("thread pool: ok\n");
@@ -284,8 +286,9 @@ int main(int argc, char** argv) {
     }
     if (failures) return 1;
   }
-  // 2. Shapes that cross the cache blocks (K > 256 slices, N > 512 column blocks, M > 2048 row
-  //    blocks) and the model's own sizes, on the active kernels and two threads.
+  // 2. Shapes that cross the cache blocks (K > 256 slices; N > NB column blocks and M > MB row
+  //    blocks where NB/MB are small: run with SIKED_GEMM_NB=64 SIKED_GEMM_MB=64 to cross them
+  //    everywhere) and the model's own sizes, on the active kernels and two threads.
   struct Big { int M, N, K; };
   const Big bigs[] = {{300, 700, 600}, {2049, 33, 17}, {64, 1100, 513}, {16, 1536, 576}, {1, 2048, 384}};
   for (const Big& b : bigs)

@@ -16,6 +16,8 @@ export interface BuildInfo {
    * kernel where the CPU has none or its AVX512-BF16 is not clearly faster than float32 FMAs.
    */
   bf16Matmul: string;
+  /** The float32 GEMM kernels and cache blocking in use, and the caches they were chosen from. */
+  gemm: string;
   cuda: {
     compiled: boolean;
     deviceCount: number;

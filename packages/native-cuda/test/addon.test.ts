@@ -6,6 +6,9 @@ describe('native addon', () => {
     expect(info.napiVersion).toBe(8);
     expect(['scalar', 'avx2', 'avx512']).toContain(info.simd);
     expect(['amx', 'avx512bf16', 'none']).toContain(info.bf16);
+    expect(info.gemm).toMatch(
+      /^(avx512|avx2|scalar) kernels \d+x\d+, KC 256 \(bf16 512\), NB \d+, MB \d+; caches L1d \d+ KiB/,
+    );
     expect(typeof info.cuda.compiled).toBe('boolean');
     if (!info.cuda.compiled || info.cuda.deviceCount === 0) {
       expect(info.cuda.deviceCount).toBe(0);

@@ -18,6 +18,7 @@ export function registerInfo(program: Command): void {
       context.print(
         [
           `engine: N-API ${info.napiVersion}, CPU SIMD ${info.simd}, bf16 instructions ${info.bf16}; --precision bf16 runs on ${info.bf16Matmul}${info.bf16Matmul === info.bf16 ? '' : ' (fp32)'}`,
+          `gemm: ${info.gemm}`,
           `cuda: ${describeCuda(info.cuda)}`,
           `devices usable: cpu${info.cuda.deviceCount > 0 ? ', cuda (--device cuda)' : ''}`,
         ].join('\n'),

@@ -18,6 +18,7 @@ Napi::Value BuildInfo(const Napi::CallbackInfo& info) {
   out.Set("simd", siked::simd_level_name(siked::detect_simd_level()));
   out.Set("bf16", siked::bf16_level_name(siked::detect_bf16_level()));
   out.Set("bf16Matmul", siked::matmul_kernel_name(siked::MatmulPrecision::Bf16));
+  out.Set("gemm", siked::gemm_description());
   Napi::Object cuda = Napi::Object::New(env);
 #ifdef SIKED_WITH_CUDA
   cuda.Set("compiled", true);

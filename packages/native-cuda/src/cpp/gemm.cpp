@@ -12,9 +12,12 @@
 #include "gemm.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <new>
+
+#include <unistd.h>
 
 #include "gemm_kernels.h"
 #include "peak_probe.h"
@@ -24,20 +27,19 @@ namespace gemm_detail {
 
 namespace {
 
-// Block sizes (overridable at compile time for tools/kernels-lab's variants).
+// The K slice is fixed on every CPU: it sets the order in which a product's terms are summed,
+// so a machine-dependent KC would make results depend on the cache sizes (and training with
+// threads: 1 would no longer be bit-reproducible across machines of one SIMD level). NB and MB
+// only partition C and come from this CPU's caches (gemm_blocking()). All overridable at compile
+// time for tools/kernels-lab's variants.
 #ifndef SIKED_GEMM_KC
 #define SIKED_GEMM_KC 256
-#endif
-#ifndef SIKED_GEMM_NB
-#define SIKED_GEMM_NB 512
 #endif
 constexpr int kSliceK = SIKED_GEMM_KC;  // KC: an MR x KC A panel (12 KiB at MR 12) stays in L1
 #ifndef SIKED_GEMM_KC_BF16
 #define SIKED_GEMM_KC_BF16 512
 #endif
 constexpr int kSliceKBf16 = SIKED_GEMM_KC_BF16;  // bf16 panels are half the bytes per k
-constexpr int kBlockN = SIKED_GEMM_NB;  // NB: a KC x NB B block (512 KiB) stays in the 1 MiB L2
-constexpr int kBlockM = 2048;           // MB: rows of the shared packed A block (2 MiB at KC 256)
 constexpr int kTasksPerThread = 4;  // spare tasks let a thread slowed by other work catch up
 // Below this many multiply-adds a call runs on one thread: waking a worker costs more.
 constexpr int64_t kMinParallelFma = int64_t(1) << 16;
@@ -138,6 +140,52 @@ int threads_for(ThreadPool* pool, int64_t M, int64_t N, int64_t K) {
 
 }  // namespace
 
+namespace {
+// A cache size from the C library (CPUID on x86), or `fallback` when it does not say.
+int64_t cache_bytes(int name, int64_t fallback) {
+  const long bytes = sysconf(name);
+  return bytes > 0 ? bytes : fallback;
+}
+
+int64_t round_down_to(int64_t value, int64_t step, int64_t lo, int64_t hi) {
+  return std::clamp(value / step * step, lo, hi);
+}
+
+// SIKED_GEMM_NB / SIKED_GEMM_MB in the environment override the cache-derived blocks (rounded
+// to multiples of 64, at least 64): for tests that must cross every block boundary, and for
+// trying other blockings without a rebuild.
+int env_block(const char* name, int derived) {
+  const char* text = std::getenv(name);
+  if (!text || !*text) return derived;
+  return static_cast<int>(round_down_to(std::atol(text), 64, 64, 1 << 20));
+}
+}  // namespace
+
+const GemmBlocking& gemm_blocking() {
+  static const GemmBlocking blocking = [] {
+    GemmBlocking b;
+    b.l1d_bytes = cache_bytes(_SC_LEVEL1_DCACHE_SIZE, 32 << 10);
+    b.l2_bytes = cache_bytes(_SC_LEVEL2_CACHE_SIZE, 512 << 10);
+    b.l3_bytes = cache_bytes(_SC_LEVEL3_CACHE_SIZE, 8 << 20);
+    b.kc = kSliceK;
+    b.kc_bf16 = kSliceKBf16;
+    // NB: a KC x NB float32 B block fills half of L2 (the other half: C rows, the A panel in
+    // flight, the next block); 512 on a 1 MiB L2, 1024 on 2 MiB, 128 on 256 KiB.
+#ifdef SIKED_GEMM_NB
+    b.nb = SIKED_GEMM_NB;
+#else
+    b.nb = static_cast<int>(round_down_to(b.l2_bytes / 2 / (int64_t(kSliceK) * 4), 64, 128, 2048));
+#endif
+    // MB: the shared packed A block (MB x KC floats) takes at most an eighth of L3 (it is shared
+    // by the threads; other cores and the B blocks use the rest), between 256 and 4096 rows.
+    b.mb = static_cast<int>(round_down_to(b.l3_bytes / 8 / (int64_t(kSliceK) * 4), 64, 256, 4096));
+    b.nb = env_block("SIKED_GEMM_NB", b.nb);
+    b.mb = env_block("SIKED_GEMM_MB", b.mb);
+    return b;
+  }();
+  return blocking;
+}
+
 const KernelSet& kernels_for(SimdLevel level) {
   switch (level) {
     case SimdLevel::Avx512: return avx512_kernels();
@@ -220,7 +268,8 @@ void run_packed(const Panels& panels, int M, int N, int K, Operand A, Operand B,
   const int mr = panels.mr(), nr = panels.nr();
   const int threads = threads_for(pool, M, N, K);
   const int target_tasks = threads == 1 ? 1 : threads * kTasksPerThread;
-  const int64_t block_m = std::max<int64_t>(mr, kBlockM / mr * mr);
+  const GemmBlocking& blocking = gemm_blocking();
+  const int64_t block_m = std::max<int64_t>(mr, blocking.mb / mr * mr);
   const int64_t slice_k = panels.slice_k(K);
   Element* packed_a =
       t_packed_a.get<Element>(round_up(std::min<int64_t>(M, block_m), mr) * panels.padded_k(slice_k));
@@ -232,7 +281,7 @@ void run_packed(const Panels& panels, int M, int N, int K, Operand A, Operand B,
     // Split the block of C into tasks: NB-column blocks first (each packs its own B block), and
     // when they are too few, also into shares of the A panels (which then repack the same B
     // block: cheap, since a share still has many rows).
-    int64_t block_n = kBlockN;
+    int64_t block_n = blocking.nb;
     int64_t n_blocks = ceil_div(N, block_n);
     const int64_t m_shares = std::min<int64_t>(a_panels, ceil_div(target_tasks, n_blocks));
     if (n_blocks * m_shares < target_tasks) {
@@ -409,6 +458,19 @@ void packed(MatmulPrecision precision, int M, int N, int K, Operand A, Operand B
     gemm_detail::gemm_packed(gemm_detail::active_kernels(), M, N, K, A, B, C, ldc, beta, pool);
 }
 }  // namespace
+
+std::string gemm_description() {
+  const auto& k = gemm_detail::active_kernels();
+  const auto& b = gemm_detail::gemm_blocking();
+  char text[256];
+  std::snprintf(text, sizeof text,
+                "%s kernels %dx%d, KC %d (bf16 %d), NB %d, MB %d; caches L1d %lld KiB, L2 %lld KiB, "
+                "L3 %lld MiB",
+                simd_level_name(k.level), k.mr, k.nr, b.kc, b.kc_bf16, b.nb, b.mb,
+                static_cast<long long>(b.l1d_bytes >> 10), static_cast<long long>(b.l2_bytes >> 10),
+                static_cast<long long>(b.l3_bytes >> 20));
+  return text;
+}
 
 const char* matmul_kernel_name(MatmulPrecision precision) {
   if (const auto* bf16 = bf16_for(precision)) return bf16_level_name(bf16->level);

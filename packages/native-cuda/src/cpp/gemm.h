@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 #include "thread_pool.h"
 
@@ -24,6 +25,10 @@ namespace siked {
 // where the CPU has neither (or where AVX512-BF16 is not clearly faster than its FMAs). Applies to the packed path; sgemm_nt's small-M (decode) path stays
 // float32. Results match sgemm_bf16_reference within float32 summation-order rounding.
 enum class MatmulPrecision { Fp32, Bf16 };
+// The float32 kernels and cache blocking in use and the caches they were chosen from, in one
+// line (for `siked info`).
+std::string gemm_description();
+
 // What runs for a precision: "amx", "avx512bf16", or the float32 kernel ("avx512", "avx2", "scalar").
 const char* matmul_kernel_name(MatmulPrecision precision);
 

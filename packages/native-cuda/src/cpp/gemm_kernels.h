@@ -86,6 +86,15 @@ struct Bf16KernelSet {
 // The set for a level, or null for Bf16Level::None (and on non-x86 builds).
 const Bf16KernelSet* bf16_kernels(Bf16Level level);
 
+// The packed path's cache blocking on this CPU: K slices (fixed, see gemm.cpp), B column blocks
+// NB from the L2 size, A row blocks MB from the L3 size (sysconf/CPUID), chosen once per process
+// (SIKED_GEMM_NB / SIKED_GEMM_MB override them).
+struct GemmBlocking {
+  int kc = 0, kc_bf16 = 0, nb = 0, mb = 0;
+  int64_t l1d_bytes = 0, l2_bytes = 0, l3_bytes = 0;
+};
+const GemmBlocking& gemm_blocking();
+
 // sgemm_nt products with M up to this take the direct small-M path (float32 at either precision).
 constexpr int kSmallMNT = 32;
 

@@ -75,12 +75,23 @@ interface CheckRun {
   bf16: Bf16Level | undefined;
 }
 
-function runCheck(binary: string, cap?: SimdLevel, bf16Cap?: 'off' | 'avx512bf16'): CheckRun {
+function runCheck(
+  binary: string,
+  cap?: SimdLevel,
+  bf16Cap?: 'off' | 'avx512bf16',
+  blocks?: { nb: number; mb: number },
+): CheckRun {
   const env = { ...process.env };
   delete env.SIKED_SIMD;
   delete env.SIKED_BF16;
+  delete env.SIKED_GEMM_NB;
+  delete env.SIKED_GEMM_MB;
   if (cap) env.SIKED_SIMD = cap;
   if (bf16Cap) env.SIKED_BF16 = bf16Cap;
+  if (blocks) {
+    env.SIKED_GEMM_NB = String(blocks.nb);
+    env.SIKED_GEMM_MB = String(blocks.mb);
+  }
   const run = spawnSync(binary, ['--quick'], { env, encoding: 'utf8', timeout: 60_000 });
   const output = `${run.stdout ?? ''}${run.stderr ?? ''}`;
   const simd = /^simd: (\w+)$/m.exec(output)?.[1] as SimdLevel | undefined;
@@ -115,6 +126,15 @@ describeIfGxx('CPU GEMM kernels and thread pool (tools/kernels-lab/gemm_check)',
     // The cap never raises the level: an AVX2-only CPU stays at avx2 under SIKED_SIMD=avx512.
     const expected = levels.indexOf(cap) < levels.indexOf(best.simd!) ? cap : best.simd;
     expect(capped.simd).toBe(expected);
+  });
+
+  // The column and row blocks come from this CPU's caches; with the smallest ones every product
+  // of the check crosses several of them (what a CPU with small caches runs).
+  it('matches the references with the smallest cache blocks (SIKED_GEMM_NB/MB=64)', () => {
+    const small = runCheck(binary, undefined, undefined, { nb: 64, mb: 64 });
+    expect(small.output).toContain('ALL PASSED');
+    expect(small.status).toBe(0);
+    expect(small.output).toMatch(/^blocking: NB 64, MB 64$/m);
   });
 
   // The bf16 kernel sets the CPU has are checked directly in every run; the cap moves what the
