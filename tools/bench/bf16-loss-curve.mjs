@@ -13,25 +13,14 @@ import { fileURLToPath } from 'node:url';
 
 const require = createRequire(import.meta.url);
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const { Model, BENCH_CONFIGS } = require(path.join(root, 'packages/native-cuda/dist'));
+const { Model, BENCH_CONFIGS, benchModelConfig } = require(
+  path.join(root, 'packages/native-cuda/dist'),
+);
 const [steps = 200, threadsArg] = process.argv.slice(2).map(Number);
 const threads = threadsArg || undefined;
 
 const shape = BENCH_CONFIGS.small;
-const config = {
-  architectures: ['LlamaForCausalLM'],
-  model_type: 'llama',
-  vocab_size: shape.vocab,
-  hidden_size: shape.dModel,
-  intermediate_size: shape.dFf,
-  num_hidden_layers: shape.layers,
-  num_attention_heads: shape.heads,
-  num_key_value_heads: shape.kvHeads,
-  rms_norm_eps: 1e-5,
-  rope_theta: 10000,
-  max_position_embeddings: shape.seqLen,
-  tie_word_embeddings: true,
-};
+const config = benchModelConfig(shape, shape.seqLen);
 
 // A sparse Markov chain: successor i of token t is (t * 31 + i * 977 + 7) mod V, i < 4, picked
 // with probabilities 0.55 / 0.25 / 0.15 / 0.05 by a seeded LCG.

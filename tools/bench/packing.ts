@@ -15,7 +15,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Model, BENCH_CONFIGS } from '../../packages/native-cuda/src';
+import { Model, BENCH_CONFIGS, benchModelConfig } from '../../packages/native-cuda/src';
 import {
   EngineStudent,
   HfTokenizer,
@@ -115,23 +115,7 @@ async function main(): Promise<void> {
   const lengths = examples.map((e) => tokenizer.encodeSequence(e.prompt + e.target).length + 1);
   const sorted = [...lengths].sort((a, b) => a - b);
   const run = async (packing: boolean): Promise<TrainSummary> => {
-    const model = Model.fromConfig(
-      {
-        architectures: ['LlamaForCausalLM'],
-        model_type: 'llama',
-        vocab_size: shape.vocab,
-        hidden_size: shape.dModel,
-        intermediate_size: shape.dFf,
-        num_hidden_layers: shape.layers,
-        num_attention_heads: shape.heads,
-        num_key_value_heads: shape.kvHeads,
-        rms_norm_eps: 1e-5,
-        rope_theta: 10000,
-        max_position_embeddings: maxLength,
-        tie_word_embeddings: true,
-      },
-      { seed: 1, threads },
-    );
+    const model = Model.fromConfig(benchModelConfig(shape, maxLength), { seed: 1, threads });
     const student = new EngineStudent(model, tokenizer);
     try {
       return await student.train(examples, {

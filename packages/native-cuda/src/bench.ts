@@ -234,7 +234,11 @@ function activationFloats(c: BenchShape): number {
   );
 }
 
-function toModelConfig(c: BenchShape): ModelConfig {
+/**
+ * The Llama config of a bench shape (tied embeddings, RMSNorm eps 1e-5, RoPE theta 1e4);
+ * `maxPositions` defaults to what the benchmark needs (its training length and decode length).
+ */
+export function benchModelConfig(c: BenchShape, maxPositions?: number): ModelConfig {
   return {
     architectures: ['LlamaForCausalLM'],
     model_type: 'llama',
@@ -246,7 +250,7 @@ function toModelConfig(c: BenchShape): ModelConfig {
     num_key_value_heads: c.kvHeads,
     rms_norm_eps: 1e-5,
     rope_theta: 10000,
-    max_position_embeddings: Math.max(c.seqLen, PROMPT_LENGTH + NEW_TOKENS),
+    max_position_embeddings: maxPositions ?? Math.max(c.seqLen, PROMPT_LENGTH + NEW_TOKENS),
     tie_word_embeddings: true,
   };
 }
@@ -308,7 +312,7 @@ async function measureEngine(
   trainBf16?: { tokensPerS: number; gflopsPerS: number; kernel: string };
   params: number;
 }> {
-  const model = Model.fromConfig(toModelConfig(shape), { seed: 0, threads });
+  const model = Model.fromConfig(benchModelConfig(shape), { seed: 0, threads });
   let figures: EngineFigures;
   let decodeBf16: Record<'1' | '8' | '32', number>;
   const params = model.parameterCount;
@@ -326,7 +330,7 @@ async function measureEngine(
   }
   if (dtype !== 'bf16') return { figures, decodeBf16, params };
   // The same model and batch trained in mixed precision (LoadOptions.precision 'bf16').
-  const mixed = Model.fromConfig(toModelConfig(shape), { seed: 0, threads, precision: 'bf16' });
+  const mixed = Model.fromConfig(benchModelConfig(shape), { seed: 0, threads, precision: 'bf16' });
   try {
     const train = await measureTrain(mixed, shape, quick, log);
     return { figures, decodeBf16, params, trainBf16: { ...train, kernel: mixed.matmulKernel } };

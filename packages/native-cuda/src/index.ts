@@ -30,6 +30,7 @@ export {
 export { EngineArgumentError } from './validate';
 export {
   BENCH_CONFIGS,
+  benchModelConfig,
   benchmarkEngine,
   type BenchmarkOptions,
   type EngineBenchmark,

@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { buildInfo, Model, type ModelConfig, type TrainBatch } from '@siked/native-cuda';
 import { lossAndGradients, packedBatch, sampleDocuments, unpackedBatch } from './packing-cases';
+import { relativeL2Error } from './micro';
 
 const emulatedAddon = path.resolve(__dirname, '../build-emulate/Release/siked_native.node');
 // Chosen before the first call loads the addon (loading is lazy), and put back afterwards: the
@@ -80,17 +81,6 @@ function batch(batchSize: number, seqLen: number, seed: number): TrainBatch {
     lossMask[i] = i % seqLen >= 3 ? 1 : 0;
   }
   return { tokens, lossMask, batchSize, seqLen };
-}
-
-/** ||a - b|| / ||b|| in float64. */
-function relativeError(a: Float32Array, b: Float32Array): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < a.length; i++) {
-    num += (a[i] - b[i]) ** 2;
-    den += b[i] ** 2;
-  }
-  return Math.sqrt(num / Math.max(den, 1e-30));
 }
 
 function subtract(a: Float32Array, b: Float32Array): Float32Array {
@@ -186,7 +176,10 @@ describeCuda('CUDA backend (real device or CPU emulation)', () => {
           // bf16 activations and weights: measured <= 2% of each gradient's norm (k bias the worst).
           const off = cpu
             .parameterTable()
-            .map(({ name }) => [name, relativeError(cuda.getGradient(name), cpu.getGradient(name))])
+            .map(({ name }) => [
+              name,
+              relativeL2Error(cuda.getGradient(name), cpu.getGradient(name)),
+            ])
             .filter(([, error]) => (error as number) >= 0.05);
           expect(off).toEqual([]);
         }
@@ -209,7 +202,7 @@ describeCuda('CUDA backend (real device or CPU emulation)', () => {
             const worst = Math.max(...subtract(updateCuda, updateCpu).map(Math.abs));
             return [name, worst / (2 * 3 * lr)];
           }
-          return [name, relativeError(updateCuda, updateCpu) / 0.25];
+          return [name, relativeL2Error(updateCuda, updateCpu) / 0.25];
         })
         .filter(([, ratio]) => (ratio as number) > 1);
       expect(off).toEqual([]);
@@ -235,7 +228,7 @@ describeCuda('CUDA backend (real device or CPU emulation)', () => {
       if (step === 1) {
         // B starts at 0, so A's gradient is 0 at step 0; compare once both are non-zero.
         for (const { name } of cpu.loraTable()) {
-          expect(relativeError(cuda.getGradient(name), cpu.getGradient(name))).toBeLessThan(0.05);
+          expect(relativeL2Error(cuda.getGradient(name), cpu.getGradient(name))).toBeLessThan(0.05);
         }
       }
       await cpu.step(1e-2);
@@ -243,13 +236,13 @@ describeCuda('CUDA backend (real device or CPU emulation)', () => {
     }
     // B starts at 0, so it is all Adam updates: measured 0.07, bound as for full updates.
     for (const { name } of cpu.loraTable()) {
-      expect(relativeError(cuda.getParameter(name), cpu.getParameter(name))).toBeLessThan(0.25);
+      expect(relativeL2Error(cuda.getParameter(name), cpu.getParameter(name))).toBeLessThan(0.25);
     }
     expect(cuda.getParameter('model.layers.0.self_attn.q_proj.weight')).toEqual(base);
     expect(() => cuda.getGradient('model.layers.0.self_attn.q_proj.weight')).toThrow(/frozen/);
     // Merged weights agree too (both fold W + scale * B A on the host).
     const merged = 'model.layers.1.self_attn.v_proj.weight';
-    expect(relativeError(cuda.getParameter(merged), cpu.getParameter(merged))).toBe(0);
+    expect(relativeL2Error(cuda.getParameter(merged), cpu.getParameter(merged))).toBe(0);
   });
 
   it('scores sequences within bf16 tolerance of the CPU engine', async () => {
@@ -403,7 +396,7 @@ describeCuda('CUDA backend (real device or CPU emulation)', () => {
     /** Tensors whose gradient is >= 5% (relative L2) off the reference's: the bf16 bound above. */
     const gradientsOff = (run: Run, reference: Run) =>
       [...reference.gradients]
-        .map(([name, g]) => [name, relativeError(run.gradients.get(name)!, g)] as const)
+        .map(([name, g]) => [name, relativeL2Error(run.gradients.get(name)!, g)] as const)
         .filter(([, error]) => error >= 0.05);
 
     // head_dim 64 runs the tensor-core kernels, 128 the SIMT ones. (SIKED_CUDA_ATTENTION=simt

@@ -56,3 +56,14 @@ export function sharpenWeights(model: Model, factor = 10): Model {
   }
   return model;
 }
+
+/** ||a - b|| / ||b|| in float64 (b: the reference). */
+export function relativeL2Error(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < a.length; i++) {
+    num += (a[i] - b[i]) ** 2;
+    den += b[i] ** 2;
+  }
+  return Math.sqrt(num / Math.max(den, 1e-30));
+}

@@ -2,7 +2,7 @@
 // it stays to float32, and that it really rounds (the kernels themselves are checked against
 // their plain reference in tools/kernels-lab/gemm_check, test/kernels/gemm.test.ts).
 import { Model, type TrainBatch } from '@siked/native-cuda';
-import { microConfig } from './micro';
+import { microConfig, relativeL2Error } from './micro';
 
 // Big enough for the packed GEMM path (more than 32 rows) on every projection and the head.
 const config = microConfig({
@@ -28,16 +28,6 @@ function batch(seed: number): TrainBatch {
 
 const BF16_KERNELS = ['amx', 'avx512bf16'];
 const FP32_KERNELS = ['avx512', 'avx2', 'scalar'];
-
-function relativeDifference(a: Float32Array, b: Float32Array): number {
-  let diff = 0;
-  let norm = 0;
-  for (let i = 0; i < a.length; i++) {
-    diff += (a[i] - b[i]) ** 2;
-    norm += b[i] ** 2;
-  }
-  return Math.sqrt(diff / norm);
-}
 
 describe('mixed precision (LoadOptions.precision)', () => {
   it('says which kernel runs: float32 by default, a bf16 one when asked (or the float32 fallback)', () => {
@@ -71,7 +61,7 @@ describe('mixed precision (LoadOptions.precision)', () => {
     ]) {
       const gFp32 = fp32.getGradient(name);
       const gBf16 = bf16.getGradient(name);
-      const rel = relativeDifference(gBf16, gFp32);
+      const rel = relativeL2Error(gBf16, gFp32);
       expect(rel).toBeLessThan(5e-2);
       // bf16 operands carry 8 significant bits: a real bf16 kernel cannot match float32 to 1e-4.
       if (BF16_KERNELS.includes(bf16.matmulKernel)) expect(rel).toBeGreaterThan(1e-4);

@@ -20,6 +20,7 @@
 #include <immintrin.h>
 #pragma GCC diagnostic pop
 
+#include "amx_tiles.h"
 #include "simd_avx512.h"
 
 #define SIKED_TARGET_BF16 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512bf16")))
@@ -177,28 +178,6 @@ SIKED_TARGET_BF16 void micro_avx512bf16(int kc, const uint16_t* a, const uint16_
       }
     }
   }
-}
-
-// The tile palette: all 8 tiles 16 rows x 64 bytes. Loaded once per thread (LDTILECFG is
-// per thread state; nothing else in the process uses tiles).
-struct alignas(64) TileConfig {
-  uint8_t palette = 1;
-  uint8_t start_row = 0;
-  uint8_t reserved[14] = {};
-  uint16_t bytes_per_row[16] = {};
-  uint8_t rows[16] = {};
-};
-
-SIKED_TARGET_AMX void ensure_tile_config() {
-  thread_local bool configured = false;
-  if (configured) return;
-  TileConfig config;
-  for (int t = 0; t < 8; ++t) {
-    config.bytes_per_row[t] = 64;
-    config.rows[t] = kTile;
-  }
-  _tile_loadconfig(&config);
-  configured = true;
 }
 
 // AMX: C block 32 x 32 in tiles 0-3 (2 x 2 of 16 x 16 float32), A halves in 4-5, B halves in 6-7;

@@ -17,6 +17,8 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
 #pragma GCC diagnostic pop
+
+#include "amx_tiles.h"
 #endif
 
 namespace siked {
@@ -97,21 +99,8 @@ __attribute__((target("avx512f,avx512bf16"))) double bf16_dp(double seconds) {
   return timer.per_second(32.0 * kChains);
 }
 
-struct alignas(64) TileConfig {
-  uint8_t palette = 1;
-  uint8_t start_row = 0;
-  uint8_t reserved[14] = {};
-  uint16_t bytes_per_row[16] = {};
-  uint8_t rows[16] = {};
-};
-
 __attribute__((target("amx-tile,amx-bf16"))) double bf16_amx(double seconds) {
-  TileConfig config;
-  for (int t = 0; t < 8; ++t) {
-    config.bytes_per_row[t] = 64;
-    config.rows[t] = 16;
-  }
-  _tile_loadconfig(&config);
+  ensure_tile_config();
   alignas(64) uint16_t operand[16 * 32];
   for (auto& x : operand) x = 0x3380;
   _tile_zero(0);
@@ -134,8 +123,6 @@ __attribute__((target("amx-tile,amx-bf16"))) double bf16_amx(double seconds) {
   alignas(64) float out[16 * 16];
   _tile_stored(0, out, 64);
   g_sink = g_sink + out[0];
-  // No release: the palette is the one the GEMM kernels load (8 tiles of 16 x 64 bytes), so a
-  // thread that ran the probe can go on running them.
   return timer.per_second(16.0 * 16 * 32 * 4);
 }
 #endif
