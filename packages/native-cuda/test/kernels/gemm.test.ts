@@ -29,7 +29,9 @@ function sourcesHash(): string {
     buildScript,
     join(labDir, 'gemm_check.cpp'),
     ...readdirSync(engineDir)
-      .filter((name) => /^(gemm|thread_pool|cpu_features|simd|peak_probe|amx_tiles).*\.(h|cpp)$/.test(name))
+      .filter((name) =>
+        /^(gemm|thread_pool|cpu_features|simd|peak_probe|amx_tiles).*\.(h|cpp)$/.test(name),
+      )
       .sort()
       .map((name) => join(engineDir, name)),
   ];
