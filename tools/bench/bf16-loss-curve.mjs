@@ -9,6 +9,7 @@
 // Run: node tools/bench/bf16-loss-curve.mjs [steps=200] [threads=all]
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 
 const require = createRequire(import.meta.url);
