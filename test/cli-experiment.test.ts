@@ -127,6 +127,16 @@ describe('siked experiment (built CLI, tiny preset)', () => {
     expect(table(after)).toEqual(table(before));
   }, 120_000);
 
+  it('refuses to continue the experiment in another --precision', () => {
+    expect(readJson('engine-precision.json')).toEqual({ precision: 'fp32' });
+    const result = siked([...args, '--precision', 'bf16'], { timeoutMs: 60_000 });
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(
+      /--precision bf16: the experiment in .* was run with --precision fp32/,
+    );
+    expect(readJson('engine-precision.json')).toEqual({ precision: 'fp32' });
+  });
+
   it('refuses a fork whose settings would change iteration 0', async () => {
     const source = path.join(out, 'seed-3/siked-sparse');
     const recorded = readJson('seed-3/siked-sparse/run.json').config;

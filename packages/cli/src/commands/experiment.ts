@@ -57,7 +57,7 @@ interface SeedJob {
   iterations: number;
   preset: (typeof presets)[number];
   outDir: string;
-  engine: { device: 'cpu' | 'cuda'; threads?: number };
+  engine: { device: 'cpu' | 'cuda'; threads?: number; precision: 'fp32' | 'bf16' };
   pretrain: boolean;
   runner: ProgramRunner;
   context: CommandContext;
@@ -118,6 +118,34 @@ async function runSeed(job: SeedJob): Promise<{ runs: ExperimentRun[]; world: Sy
   return { runs, world };
 }
 
+/**
+ * The engine precision is not part of a run's settings (runs resume on settings alone), so the
+ * experiment folder records it and refuses to continue in the other one: a folder must never mix
+ * fp32 and bf16 arms.
+ */
+async function checkEnginePrecision(outDir: string, precision: 'fp32' | 'bf16'): Promise<void> {
+  const file = path.join(outDir, 'engine-precision.json');
+  const written = await fs
+    .readFile(file, 'utf8')
+    .then((text) => (JSON.parse(text) as { precision?: unknown }).precision)
+    .catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return undefined;
+      throw new UsageError(`${file}: unreadable (${error.message})`);
+    });
+  // Folders from before the record existed ran in fp32 (the only precision then).
+  const legacy = (await fs.readdir(outDir).catch(() => [] as string[])).some((name) =>
+    name.startsWith('seed-'),
+  );
+  const recorded = written ?? (legacy ? 'fp32' : undefined);
+  if (recorded !== undefined && recorded !== precision) {
+    throw new UsageError(
+      `--precision ${precision}: the experiment in ${outDir} was run with --precision ${String(recorded)} (${file}); use that, or another --out`,
+    );
+  }
+  await fs.mkdir(outDir, { recursive: true });
+  await fs.writeFile(file, JSON.stringify({ precision }) + '\n');
+}
+
 /** Runs `jobs` with at most `parallel` at once, keeping their order in the result. */
 async function runConcurrently<T, R>(
   items: readonly T[],
@@ -138,7 +166,7 @@ async function runConcurrently<T, R>(
 
 /** `siked experiment`: the paper's comparison in the synthetic world, over seeds. */
 export function registerExperiment(program: Command): void {
-  const { device, threads } = modelOptions;
+  const { device, threads, precision } = modelOptions;
   defineCommand(program, {
     name: 'experiment',
     description:
@@ -197,10 +225,12 @@ export function registerExperiment(program: Command): void {
       },
       device,
       threads,
+      precision,
       ...sandboxOptions,
     },
     examples: [
       'siked experiment --jobs 2 --threads 1 --results docs/RESULTS.md',
+      'siked experiment --jobs 2 --threads 1 --precision bf16',
       'siked experiment --preset tiny --seeds 0,1,2 --iterations 1 --out /tmp/exp --json',
       'siked experiment --arms siked-sparse,combined-continue,self-only',
     ],
@@ -220,6 +250,7 @@ export function registerExperiment(program: Command): void {
       const seeds = [...new Set(options.seeds.split(',').map(Number))];
       const outDir = options.out ?? path.join('runs', `experiment-${options.preset}`);
       const resultsFile = options.results ?? path.join(outDir, 'RESULTS.md');
+      await checkEnginePrecision(outDir, options.precision);
 
       const runner = await PythonSandbox.start(sandboxOptionsFrom(options), {
         onWarning: (message) => context.progress.log(`sandbox: ${message}`),
@@ -233,7 +264,11 @@ export function registerExperiment(program: Command): void {
             iterations: options.iterations,
             preset: options.preset,
             outDir,
-            engine: { device: options.device, threads: options.threads },
+            engine: {
+              device: options.device,
+              threads: options.threads,
+              precision: options.precision,
+            },
             pretrain: options.pretrain,
             runner,
             context,
@@ -300,13 +335,14 @@ export function registerExperiment(program: Command): void {
         options.pretrain ? '' : '--no-pretrain',
         options.jobs > 1 ? `--jobs ${options.jobs}` : '',
         options.threads ? `--threads ${options.threads}` : '',
+        options.precision === 'bf16' ? '--precision bf16' : '',
         options.results ? `--results ${options.results}` : '',
       ]
         .filter(Boolean)
         .join(' ');
       const markdown = formatExperimentMarkdown(summary, {
         command,
-        setting: `synthetic world, preset "${options.preset}", ${options.pretrain ? "students pretrained on the world's unlabelled text" : 'students from random initialisation'}`,
+        setting: `synthetic world, preset "${options.preset}", ${options.pretrain ? "students pretrained on the world's unlabelled text" : 'students from random initialisation'}${options.precision === 'bf16' ? ', bf16 mixed-precision training and scoring' : ''}`,
         machine: machineDescription(),
         date: new Date().toISOString().slice(0, 10),
         comparisons,
