@@ -27,7 +27,7 @@ export async function syntheticRunInputs(
   engine: {
     device: 'cpu' | 'cuda';
     threads?: number;
-    /** The students' matrix multiplies (the cached pretrained base is always made in fp32). */
+    /** The students' matrix multiplies, and the pretraining's (a bf16 base is cached apart). */
     precision?: 'fp32' | 'bf16';
     /** Pretrain M0 on the world's unlabelled text (cached in `cacheDir`) instead of random init. */
     pretrain?: boolean;
@@ -37,6 +37,7 @@ export async function syntheticRunInputs(
 ): Promise<SyntheticRunInputs> {
   await writeSyntheticBaseModel(world, baseDir, {
     threads: engine.threads,
+    precision: engine.precision,
     pretrain: engine.pretrain,
     cacheDir: engine.cacheDir,
     onProgress: (event) => {

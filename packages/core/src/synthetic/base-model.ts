@@ -11,6 +11,8 @@ import { writeSyntheticModelFiles, type SyntheticWorld } from './world';
 export interface SyntheticBaseModelOptions {
   /** Engine CPU threads. */
   threads?: number;
+  /** Matmul precision of the pretraining (see PretrainOptions.precision). */
+  precision?: 'fp32' | 'bf16';
   /**
    * Pretrain M0 as a language model on the world's unlabelled text (the preset's `pretraining`
    * settings; cached in `cacheDir`) instead of leaving it at random init. Default false.

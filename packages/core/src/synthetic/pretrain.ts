@@ -37,6 +37,11 @@ export type PretrainEvent =
 export interface PretrainOptions {
   /** Engine CPU threads (1 makes training bit-reproducible). */
   threads?: number;
+  /**
+   * The engine's matmul precision while pretraining (LoadOptions.precision; default 'fp32').
+   * A bf16 base is another checkpoint: it is cached under its own hash.
+   */
+  precision?: 'fp32' | 'bf16';
   /** Where pretrained checkpoints are cached (default {@link defaultPretrainCacheDir}). */
   cacheDir?: string;
   /** Settings (default: the preset's `pretraining`). */
@@ -58,6 +63,8 @@ export interface PretrainingSummary {
   tokens: number;
   seconds: number;
   threads: number | null;
+  /** Matmul precision of the pretraining run (absent in summaries written before it existed: fp32). */
+  precision?: 'fp32' | 'bf16';
   corpus: { problems: number; arithmetic: number; code: number; tokens: number };
   /** Mean next-token loss (nats) on held-out documents, at random init and after pretraining. */
   heldOut: {
@@ -104,12 +111,14 @@ function pretrainingSchedule(
 
 /**
  * sha256 of everything that decides the pretrained weights and files: model config, tokenizer,
- * corpus, schedule, seed (and the student format written beside them).
+ * corpus, schedule, seed (and the student format written beside them), and the precision when it
+ * is bf16 (fp32 hashes stay what they were before precision existed, so their caches still hit).
  */
 export function pretrainingHash(
   world: SyntheticWorld,
   corpus: PretrainingCorpus,
   settings: SyntheticPretrainingSettings,
+  precision: 'fp32' | 'bf16' = 'fp32',
 ): string {
   const hash = createHash('sha256');
   hash.update(
@@ -121,6 +130,7 @@ export function pretrainingHash(
       schedule: pretrainingSchedule(world, settings),
       settings,
       seed: world.seed,
+      ...(precision === 'bf16' ? { precision } : {}),
     }),
   );
   for (const document of corpusDocuments(corpus)) hash.update(`\u0000${document}`);
@@ -184,6 +194,7 @@ async function trainInto(
   const model = Model.fromConfig(parseModelConfig(world.modelConfig, 'synthetic world config'), {
     seed: world.seed,
     threads: options.threads,
+    precision: options.precision,
   });
   const student = new EngineStudent(model, tokenizer);
   try {
@@ -226,6 +237,7 @@ async function trainInto(
       tokens,
       seconds: (Date.now() - started) / 1000,
       threads: options.threads ?? null,
+      precision: options.precision ?? 'fp32',
       corpus: {
         problems: corpus.problems.length,
         arithmetic: corpus.arithmetic.length,
@@ -270,7 +282,7 @@ export async function pretrainSyntheticBase(
 ): Promise<PretrainingSummary> {
   const settings = pretrainingSettings(world, options);
   const corpus = buildPretrainingCorpus(world, { documents: settings.documents });
-  const hash = pretrainingHash(world, corpus, settings);
+  const hash = pretrainingHash(world, corpus, settings, options.precision);
   const cacheRoot = options.cacheDir ?? defaultPretrainCacheDir();
   const cachedDir = path.join(cacheRoot, `pretrained-${hash.slice(0, 16)}`);
   const summaryFile = path.join(cachedDir, 'pretraining-summary.json');

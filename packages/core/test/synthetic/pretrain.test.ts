@@ -171,6 +171,19 @@ test('pretraining lowers the held-out LM loss below random init; a second call h
   });
   expect(events.at(-1)).toBe('trained');
   expect(readdirSync(cacheDir)).toHaveLength(2);
+  // So is a bf16 pretraining (LoadOptions.precision); fp32 keeps the hash it always had.
+  events.length = 0;
+  const bf16 = await pretrainSyntheticBase(world, path.join(scratch, 'arm-d'), {
+    threads: 1,
+    cacheDir,
+    precision: 'bf16',
+    onProgress,
+  });
+  expect(events.at(-1)).toBe('trained');
+  expect(bf16.precision).toBe('bf16');
+  expect(bf16.hash).not.toBe(summary.hash);
+  expect(summary.precision).toBe('fp32');
+  expect(readdirSync(cacheDir)).toHaveLength(3);
 });
 
 // The measurement of docs/SYNTHETIC_WORLD.md ("The base model"): SIKED_PRETRAIN_PROBE=demo
