@@ -41,7 +41,9 @@ const char* layout_name(Layout l) { return l == Layout::NT ? "nt" : l == Layout:
 // SmallMNTBf16: the small-M kernel with B in bfloat16 (kernels == null: the public
 // gemm_nt_bf16w); the reference multiplies by the same bf16-rounded B in float.
 // PublicBf16 / PackedBf16: MatmulPrecision::Bf16 through sgemm_* / gemm_packed_bf16 (bf16 set).
-enum class Path { Public, Packed, SmallMNT, SmallMNTBf16, PublicBf16, PackedBf16 };
+// SmallMNTInt8: B quantized per row to int8 (kernels == null: the public gemm_nt_int8w); the
+// reference multiplies by the dequantized values q * scale in float.
+enum class Path { Public, Packed, SmallMNT, SmallMNTBf16, PublicBf16, PackedBf16, SmallMNTInt8 };
 const char* path_name(Path p) {
   switch (p) {
     case Path::Public: return "sgemm";
@@ -49,6 +51,7 @@ const char* path_name(Path p) {
     case Path::SmallMNT: return "small_m_nt";
     case Path::SmallMNTBf16: return "small_m_nt_bf16";
     case Path::PublicBf16: return "sgemm[bf16]";
+    case Path::SmallMNTInt8: return "small_m_nt_int8";
     default: return "packed_bf16";
   }
 }
@@ -96,6 +99,15 @@ bool run_case(const Case& c, std::mt19937& rng) {
       B[i] = siked::bf16_to_float(B16[i]);  // the reference multiplies by exactly these values
     }
   }
+  std::vector<int8_t> B8;
+  std::vector<float> row_scales;
+  if (c.path == Path::SmallMNTInt8) {  // B is [N, K] (nt)
+    B8.resize(B.size());
+    row_scales.resize(size_t(c.N));
+    siked::quantize_rows_int8(B.data(), c.N, c.K, ldb, B8.data(), ldb, row_scales.data(), nullptr);
+    for (int j = 0; j < c.N; ++j)
+      for (int k = 0; k < c.K; ++k) B[size_t(j) * ldb + k] = float(B8[size_t(j) * ldb + k]) * row_scales[j];
+  }
   std::vector<float> C(size_t(c.M) * ldc + 1);
   for (auto& x : C) x = c.beta == 0.f ? std::numeric_limits<float>::quiet_NaN() : uniform(rng);
   std::vector<float> expected = C;
@@ -141,6 +153,13 @@ bool run_case(const Case& c, std::mt19937& rng) {
   } else if (c.path == Path::SmallMNT) {
     siked::gemm_detail::gemm_small_m_nt(*c.kernels, c.M, c.N, c.K, A.data(), lda, B.data(), ldb,
                                         C.data(), ldc, c.beta, c.pool);
+  } else if (c.path == Path::SmallMNTInt8) {
+    if (c.kernels)
+      siked::gemm_detail::gemm_small_m_nt_int8(*c.kernels, c.M, c.N, c.K, A.data(), lda, B8.data(), ldb,
+                                               row_scales.data(), C.data(), ldc, c.beta, c.pool);
+    else
+      siked::gemm_nt_int8w(c.M, c.N, c.K, A.data(), lda, B8.data(), ldb, row_scales.data(), C.data(), ldc,
+                           c.beta, c.pool);
   } else if (c.kernels) {
     siked::gemm_detail::gemm_small_m_nt_bf16(*c.kernels, c.M, c.N, c.K, A.data(), lda, B16.data(), ldb,
                                              C.data(), ldc, c.beta, c.pool);
@@ -281,6 +300,7 @@ int main(int argc, char** argv) {
         if (layout == Layout::NT) {
           run_case({layout, Path::SmallMNT, set, std::min(M, 40), N, K, pa, pb, pc, beta, pool}, rng);
           run_case({layout, Path::SmallMNTBf16, set, std::min(M, 40), N, K, pa, pb, pc, beta, pool}, rng);
+          run_case({layout, Path::SmallMNTInt8, set, std::min(M, 40), N, K, pa, pb, pc, beta, pool}, rng);
         }
       }
     }
@@ -299,8 +319,10 @@ int main(int argc, char** argv) {
         run_case({layout, Path::PublicBf16, nullptr, b.M, b.N, b.K, 3, 1, 2, beta, &pool2}, rng);
         for (const Bf16KernelSet* set : bf16_sets)
           run_case({layout, Path::PackedBf16, nullptr, b.M, b.N, b.K, 3, 1, 2, beta, &pool2, set}, rng);
-        if (layout == Layout::NT)
+        if (layout == Layout::NT) {
           run_case({layout, Path::SmallMNTBf16, nullptr, b.M, b.N, b.K, 3, 1, 2, beta, &pool2}, rng);
+          run_case({layout, Path::SmallMNTInt8, nullptr, b.M, b.N, b.K, 3, 1, 2, beta, &pool2}, rng);
+        }
         if (failures) return 1;
       }
   // 3. K == 0 and empty products: C = beta * C, nothing else touched.

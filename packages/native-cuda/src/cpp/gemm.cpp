@@ -12,10 +12,12 @@
 #include "gemm.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <new>
+#include <vector>
 
 #include <unistd.h>
 
@@ -405,6 +407,29 @@ void gemm_small_m_nt(const KernelSet& kernels, int M, int N, int K, const float*
   run_small_m_nt(kernels.small_m_nt, M, N, K, A, lda, B, ldb, C, ldc, beta, pool);
 }
 
+void gemm_small_m_nt_int8(const KernelSet& kernels, int M, int N, int K, const float* A,
+                          int64_t lda, const int8_t* B, int64_t ldb, const float* scales, float* C,
+                          int64_t ldc, float beta, ThreadPool* pool) {
+  // Per chunk of B's rows (output columns): the kernel's dots, then each column times its row's
+  // scale. With beta != 0 the dots go to a scratch block first, so only they are scaled.
+  auto scaled = [&](int m, int cols, int k, const float* a, int64_t la, const int8_t* b, int64_t lb,
+                    float* c, int64_t lc, float bt) {
+    const float* s = scales + (b - B) / ldb;
+    if (bt == 0.f) {
+      kernels.small_m_nt_int8(m, cols, k, a, la, b, lb, c, lc, 0.f);
+      for (int i = 0; i < m; ++i)
+        for (int j = 0; j < cols; ++j) c[i * lc + j] *= s[j];
+      return;
+    }
+    thread_local std::vector<float> dots;
+    dots.resize(size_t(m) * cols);
+    kernels.small_m_nt_int8(m, cols, k, a, la, b, lb, dots.data(), cols, 0.f);
+    for (int i = 0; i < m; ++i)
+      for (int j = 0; j < cols; ++j) c[i * lc + j] = bt * c[i * lc + j] + s[j] * dots[size_t(i) * cols + j];
+  };
+  run_small_m_nt(scaled, M, N, K, A, lda, B, ldb, C, ldc, beta, pool);
+}
+
 void gemm_small_m_nt_bf16(const KernelSet& kernels, int M, int N, int K, const float* A,
                           int64_t lda, const uint16_t* B, int64_t ldb, float* C, int64_t ldc,
                           float beta, ThreadPool* pool) {
@@ -419,6 +444,35 @@ void gemm_nt_bf16w(int M, int N, int K, const float* A, int lda, const uint16_t*
                    float* C, int ldc, float beta, ThreadPool* pool) {
   gemm_detail::gemm_small_m_nt_bf16(gemm_detail::active_kernels(), M, N, K, A, lda, B, ldb, C, ldc,
                                     beta, pool);
+}
+
+void gemm_nt_int8w(int M, int N, int K, const float* A, int lda, const int8_t* B, int ldb,
+                   const float* scales, float* C, int ldc, float beta, ThreadPool* pool) {
+  gemm_detail::gemm_small_m_nt_int8(gemm_detail::active_kernels(), M, N, K, A, lda, B, ldb, scales, C,
+                                    ldc, beta, pool);
+}
+
+void quantize_rows_int8(const float* W, int rows, int cols, int ldw, int8_t* Q, int ldq,
+                        float* scales, ThreadPool* pool) {
+  auto quantize = [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const float* w = W + r * ldw;
+      float largest = 0.f;
+      for (int k = 0; k < cols; ++k) largest = std::max(largest, std::fabs(w[k]));
+      const float scale = largest / 127.f;
+      scales[r] = scale;
+      int8_t* q = Q + r * ldq;
+      if (scale == 0.f) {
+        std::memset(q, 0, size_t(cols));
+        continue;
+      }
+      const float inverse = 1.f / scale;
+      for (int k = 0; k < cols; ++k)
+        q[k] = int8_t(std::clamp(std::nearbyint(w[k] * inverse), -127.f, 127.f));
+    }
+  };
+  if (pool) pool->parallel_for(0, rows, 64, quantize);
+  else quantize(0, rows);
 }
 
 uint16_t float_to_bf16(float x) {

@@ -54,6 +54,17 @@ void sgemm_tn(int M, int N, int K, const float* A, int lda, const float* B, int 
 void gemm_nt_bf16w(int M, int N, int K, const float* A, int lda, const uint16_t* B, int ldb,
                    float* C, int ldc, float beta, ThreadPool* pool);
 
+// C[M,N] = beta*C + A[M,K] . (scales[j] * B[j,:])^T with B in int8, quantized per row (decode
+// with int8 weight copies: a quarter of sgemm_nt's bytes). Streams B like gemm_nt_bf16w; every
+// int8 value converts to float32 exactly, products and sums are float32, then each dot is scaled.
+void gemm_nt_int8w(int M, int N, int K, const float* A, int lda, const int8_t* B, int ldb,
+                   const float* scales, float* C, int ldc, float beta, ThreadPool* pool);
+
+// Symmetric per-row int8 quantization of W[rows, cols]: scales[r] = max|W[r,:]| / 127 and
+// Q[r,k] = round(W[r,k] / scales[r]) in [-127, 127] (an all-zero row gets scale 0).
+void quantize_rows_int8(const float* W, int rows, int cols, int ldw, int8_t* Q, int ldq,
+                        float* scales, ThreadPool* pool);
+
 // float32 -> bfloat16 with round-to-nearest-even (NaN stays NaN), and back (exact).
 uint16_t float_to_bf16(float x);
 float bf16_to_float(uint16_t x);

@@ -32,6 +32,12 @@ using SmallMKernelNTBf16 = void (*)(int M, int N, int K, const float* A, int64_t
                                     const uint16_t* B, int64_t ldb, float* C, int64_t ldc,
                                     float beta);
 
+// The same with B in int8 (a weight quantized per row; the driver applies the row scales): each
+// value converted to float32 exactly, products and sums in float32.
+using SmallMKernelNTInt8 = void (*)(int M, int N, int K, const float* A, int64_t lda,
+                                    const int8_t* B, int64_t ldb, float* C, int64_t ldc,
+                                    float beta);
+
 // dst[k * width + r] = src[r * ld + k] for r < rows, k < kc, and 0 for rows <= r < width: packs
 // rows of a row-major matrix into one interleaved panel (an A panel of sgemm_nt/nn, width MR, or a
 // B panel of sgemm_nt, width NR). A transpose, so worth its own SIMD code.
@@ -47,10 +53,15 @@ struct KernelSet {
   SmallMKernelNT small_m_nt;
   PackInterleaved pack_interleaved;
   SmallMKernelNTBf16 small_m_nt_bf16;
+  SmallMKernelNTInt8 small_m_nt_int8;
 };
 
 // The portable bf16 small-M kernel.
 void small_m_nt_bf16_scalar(int M, int N, int K, const float* A, int64_t lda, const uint16_t* B,
+                            int64_t ldb, float* C, int64_t ldc, float beta);
+
+// The portable int8 small-M kernel.
+void small_m_nt_int8_scalar(int M, int N, int K, const float* A, int64_t lda, const int8_t* B,
                             int64_t ldb, float* C, int64_t ldc, float beta);
 
 // The portable PackInterleaved (also used by the AVX2 set).
@@ -121,6 +132,10 @@ const Bf16KernelSet* active_bf16_kernels();
 void gemm_small_m_nt(const KernelSet& kernels, int M, int N, int K, const float* A, int64_t lda,
                      const float* B, int64_t ldb, float* C, int64_t ldc, float beta,
                      ThreadPool* pool);
+// C = beta*C + A . (scales[j] * B[j, :])^T with B in int8: the kernel's dots, scaled per row of B.
+void gemm_small_m_nt_int8(const KernelSet& kernels, int M, int N, int K, const float* A,
+                          int64_t lda, const int8_t* B, int64_t ldb, const float* scales, float* C,
+                          int64_t ldc, float beta, ThreadPool* pool);
 void gemm_small_m_nt_bf16(const KernelSet& kernels, int M, int N, int K, const float* A,
                           int64_t lda, const uint16_t* B, int64_t ldb, float* C, int64_t ldc,
                           float beta, ThreadPool* pool);

@@ -75,11 +75,20 @@ SIKED_TARGET_AVX2 inline __m256 load_b(const uint16_t* p) {
   const __m128i half = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
   return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(half), 16));
 }
+SIKED_TARGET_AVX2 inline __m256 load_b(const int8_t* p) {
+  const __m128i bytes = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(p));
+  return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(bytes));
+}
 SIKED_TARGET_AVX2 inline __m256 load_b_masked(const float* p, __m256i mask, int) {
   return _mm256_maskload_ps(p, mask);
 }
 SIKED_TARGET_AVX2 inline __m256 load_b_masked(const uint16_t* p, __m256i, int n) {
   alignas(16) uint16_t tail[8] = {};
+  for (int i = 0; i < n; ++i) tail[i] = p[i];
+  return load_b(tail);
+}
+SIKED_TARGET_AVX2 inline __m256 load_b_masked(const int8_t* p, __m256i, int n) {
+  alignas(16) int8_t tail[16] = {};
   for (int i = 0; i < n; ++i) tail[i] = p[i];
   return load_b(tail);
 }
@@ -161,6 +170,12 @@ SIKED_TARGET_AVX2 void small_m_nt_bf16_avx2(int M, int N, int K, const float* A,
   small_m_nt_rows_avx2<uint16_t>(M, N, K, A, lda, B, ldb, C, ldc, beta);
 }
 
+SIKED_TARGET_AVX2 void small_m_nt_int8_avx2(int M, int N, int K, const float* A, int64_t lda,
+                                            const int8_t* B, int64_t ldb, float* C, int64_t ldc,
+                                            float beta) {
+  small_m_nt_rows_avx2<int8_t>(M, N, K, A, lda, B, ldb, C, ldc, beta);
+}
+
 // In-register transpose of an 8 x 8 block (r[i] = row i in, column i out).
 SIKED_TARGET_AVX2 inline void transpose8x8(__m256 r[8]) {
   __m256 t[8];
@@ -212,8 +227,8 @@ SIKED_TARGET_AVX2 void pack_interleaved_avx2(const float* src, int64_t ld, int r
 }  // namespace
 
 const KernelSet& avx2_kernels() {
-  static const KernelSet set{SimdLevel::Avx2, kMR, kNR, micro_avx2, small_m_nt_avx2,
-                             pack_interleaved_avx2, small_m_nt_bf16_avx2};
+  static const KernelSet set{SimdLevel::Avx2,        kMR, kNR, micro_avx2, small_m_nt_avx2,
+                             pack_interleaved_avx2, small_m_nt_bf16_avx2, small_m_nt_int8_avx2};
   return set;
 }
 

@@ -110,11 +110,16 @@ SIKED_TARGET_AVX512 inline void store_dots(const __m512 (&acc)[RA][RB], float* C
     }
 }
 
-// 16 values of a B row as float32: loaded, or (bfloat16) widened by a 16-bit shift.
+// 16 values of a B row as float32: loaded, (bfloat16) widened by a 16-bit shift, or (int8)
+// sign-extended and converted (exact).
 SIKED_TARGET_AVX512 inline __m512 load_b(const float* p) { return _mm512_loadu_ps(p); }
 SIKED_TARGET_AVX512 inline __m512 load_b(const uint16_t* p) {
   const __m256i half = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
   return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(half), 16));
+}
+SIKED_TARGET_AVX512 inline __m512 load_b(const int8_t* p) {
+  const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(bytes));
 }
 SIKED_TARGET_AVX512 inline __m512 load_b_masked(__mmask16 mask, const float* p) {
   return _mm512_maskz_loadu_ps(mask, p);
@@ -124,8 +129,12 @@ SIKED_TARGET_AVX512 inline __m512 load_b_masked(__mmask16 mask, const uint16_t* 
   return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(half), 16));
 }
 
-// One RA x RB tile of the small-M kernel: RA rows of A against RB rows of B (float32 or
-// bfloat16), K in steps of 16 with a masked tail, then one horizontal sum per output.
+SIKED_TARGET_AVX512 inline __m512 load_b_masked(__mmask16 mask, const int8_t* p) {
+  return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(mask, p)));
+}
+
+// One RA x RB tile of the small-M kernel: RA rows of A against RB rows of B (float32,
+// bfloat16, or int8 values widened exactly), K in steps of 16 with a masked tail, then one horizontal sum per output.
 template <int RA, int RB, typename BT = float>
 SIKED_TARGET_AVX512 void dot_tile_avx512(int K, const float* A, int64_t lda, const BT* B,
                                          int64_t ldb, float* C, int64_t ldc, float beta) {
@@ -291,9 +300,16 @@ SIKED_TARGET_AVX512 void pack_interleaved_avx512(const float* src, int64_t ld, i
 
 }  // namespace
 
+SIKED_TARGET_AVX512 void small_m_nt_int8_avx512(int M, int N, int K, const float* A, int64_t lda,
+                                                const int8_t* B, int64_t ldb, float* C,
+                                                int64_t ldc, float beta) {
+  small_m_nt_rows_avx512<int8_t>(M, N, K, A, lda, B, ldb, C, ldc, beta);
+}
+
 const KernelSet& avx512_kernels() {
-  static const KernelSet set{SimdLevel::Avx512, kMR, kNR, micro_avx512, small_m_nt_avx512,
-                             pack_interleaved_avx512, small_m_nt_bf16_avx512};
+  static const KernelSet set{SimdLevel::Avx512,   kMR, kNR, micro_avx512, small_m_nt_avx512,
+                             pack_interleaved_avx512, small_m_nt_bf16_avx512,
+                             small_m_nt_int8_avx512};
   return set;
 }
 

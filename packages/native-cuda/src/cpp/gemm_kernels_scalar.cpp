@@ -53,16 +53,28 @@ void small_m_nt_scalar(int M, int N, int K, const float* A, int64_t lda, const f
   }
 }
 
+// B rows of another element type: each row widened to float32 once, then the float kernel.
+template <typename BT, typename Widen>
+void small_m_nt_widened(int M, int N, int K, const float* A, int64_t lda, const BT* B, int64_t ldb,
+                        float* C, int64_t ldc, float beta, Widen widen) {
+  std::vector<float> row(size_t(std::max(K, 0)));
+  for (int j = 0; j < N; ++j) {
+    const BT* bj = B + j * ldb;
+    for (int k = 0; k < K; ++k) row[k] = widen(bj[k]);
+    small_m_nt_scalar(M, 1, K, A, lda, row.data(), K, C + j, ldc, beta);
+  }
+}
+
 }  // namespace
 
 void small_m_nt_bf16_scalar(int M, int N, int K, const float* A, int64_t lda, const uint16_t* B,
                             int64_t ldb, float* C, int64_t ldc, float beta) {
-  std::vector<float> row(size_t(std::max(K, 0)));
-  for (int j = 0; j < N; ++j) {
-    const uint16_t* bj = B + j * ldb;
-    for (int k = 0; k < K; ++k) row[k] = bf16_to_float(bj[k]);  // widened once per B row
-    small_m_nt_scalar(M, 1, K, A, lda, row.data(), K, C + j, ldc, beta);
-  }
+  small_m_nt_widened(M, N, K, A, lda, B, ldb, C, ldc, beta, bf16_to_float);
+}
+
+void small_m_nt_int8_scalar(int M, int N, int K, const float* A, int64_t lda, const int8_t* B,
+                            int64_t ldb, float* C, int64_t ldc, float beta) {
+  small_m_nt_widened(M, N, K, A, lda, B, ldb, C, ldc, beta, [](int8_t x) { return float(x); });
 }
 
 void pack_interleaved_scalar(const float* src, int64_t ld, int rows, int kc, int width, float* dst) {
@@ -76,8 +88,9 @@ void pack_interleaved_scalar(const float* src, int64_t ld, int rows, int kc, int
 }
 
 const KernelSet& scalar_kernels() {
-  static const KernelSet set{SimdLevel::Scalar, kMR, kNR, micro_scalar, small_m_nt_scalar,
-                             pack_interleaved_scalar, small_m_nt_bf16_scalar};
+  static const KernelSet set{SimdLevel::Scalar,     kMR, kNR, micro_scalar, small_m_nt_scalar,
+                             pack_interleaved_scalar, small_m_nt_bf16_scalar,
+                             small_m_nt_int8_scalar};
   return set;
 }
 
