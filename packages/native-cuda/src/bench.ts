@@ -7,7 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadBinding } from './addon';
 import type { ModelConfig } from './config';
-import { Model } from './model';
+import { Model, type DecodeWeights } from './model';
 import { expectInteger, fail } from './validate';
 
 /** One benchmark shape, as the anchor defines it. */
@@ -67,7 +67,7 @@ async function measureDecode(
   model: Model,
   shape: BenchShape,
   quick: boolean,
-  weights: 'fp32' | 'bf16',
+  weights: DecodeWeights,
   log: (line: string) => void,
 ): Promise<Record<'1' | '8' | '32', number>> {
   const decode = {} as Record<'1' | '8' | '32', number>;
@@ -92,6 +92,19 @@ async function measureDecode(
     log(`  engine decode (${weights} weights) b${b}: ${decode[String(b) as '1']} new tokens/s`);
   }
   return decode;
+}
+
+/** a / b per decode batch size, to two decimals. */
+function perBatchRatio(
+  a: Record<'1' | '8' | '32', number>,
+  b: Record<'1' | '8' | '32', number>,
+): Record<'1' | '8' | '32', number> {
+  return Object.fromEntries(
+    DECODE_BATCHES.map((n) => {
+      const key = String(n) as '1';
+      return [key, Math.round((a[key] / b[key]) * 100) / 100];
+    }),
+  ) as Record<'1' | '8' | '32', number>;
 }
 
 /** Options of {@link benchmarkEngine}. */
@@ -161,6 +174,13 @@ export interface EngineBenchmark extends EngineFigures {
   /** The batch-1 floor for bf16 weights (half the bytes). */
   decode_b1_bf16_floor_tokens_per_s: number;
   decode_b1_bf16_fraction_of_floor: number;
+  /** Decode with per-row int8 weight copies (SampleOptions.weights 'int8'), same run. */
+  decode_int8_tokens_per_s: Record<'1' | '8' | '32', number>;
+  /** decode_int8_tokens_per_s / decode_tokens_per_s (fp32 weights), per batch. */
+  decode_int8_vs_fp32: Record<'1' | '8' | '32', number>;
+  /** The batch-1 floor for int8 weights (a quarter of the bytes; the row scales are negligible). */
+  decode_b1_int8_floor_tokens_per_s: number;
+  decode_b1_int8_fraction_of_floor: number;
   /** PyTorch anchor figures from the same run (absent with baseline: false). */
   baseline?: EngineFigures & { torch: string };
   /** ours / PyTorch. */
@@ -309,17 +329,20 @@ async function measureEngine(
 ): Promise<{
   figures: EngineFigures;
   decodeBf16: Record<'1' | '8' | '32', number>;
+  decodeInt8: Record<'1' | '8' | '32', number>;
   trainBf16?: { tokensPerS: number; gflopsPerS: number; kernel: string };
   params: number;
 }> {
   const model = Model.fromConfig(benchModelConfig(shape), { seed: 0, threads });
   let figures: EngineFigures;
   let decodeBf16: Record<'1' | '8' | '32', number>;
+  let decodeInt8: Record<'1' | '8' | '32', number>;
   const params = model.parameterCount;
   try {
     const train = await measureTrain(model, shape, quick, log);
     const decode = await measureDecode(model, shape, quick, 'fp32', log);
     decodeBf16 = await measureDecode(model, shape, quick, 'bf16', log);
+    decodeInt8 = await measureDecode(model, shape, quick, 'int8', log);
     figures = {
       train_tokens_per_s: train.tokensPerS,
       train_gflops_per_s: train.gflopsPerS,
@@ -328,12 +351,18 @@ async function measureEngine(
   } finally {
     model.dispose();
   }
-  if (dtype !== 'bf16') return { figures, decodeBf16, params };
+  if (dtype !== 'bf16') return { figures, decodeBf16, decodeInt8, params };
   // The same model and batch trained in mixed precision (LoadOptions.precision 'bf16').
   const mixed = Model.fromConfig(benchModelConfig(shape), { seed: 0, threads, precision: 'bf16' });
   try {
     const train = await measureTrain(mixed, shape, quick, log);
-    return { figures, decodeBf16, params, trainBf16: { ...train, kernel: mixed.matmulKernel } };
+    return {
+      figures,
+      decodeBf16,
+      decodeInt8,
+      params,
+      trainBf16: { ...train, kernel: mixed.matmulKernel },
+    };
   } finally {
     mixed.dispose();
   }
@@ -430,7 +459,7 @@ export async function benchmarkEngine(options: BenchmarkOptions): Promise<Engine
     `[${options.config}] engine sgemm 1024^3: ${sgemm.toFixed(1)} GFLOP/s of a ${fp32Peak.toFixed(1)} GFLOP/s fp32 FMA peak (${threads} threads)`,
   );
   const dtype = options.dtype ?? 'fp32';
-  const { figures, decodeBf16, trainBf16, params } = await measureEngine(
+  const { figures, decodeBf16, decodeInt8, trainBf16, params } = await measureEngine(
     shape,
     threads,
     quick,
@@ -464,17 +493,15 @@ export async function benchmarkEngine(options: BenchmarkOptions): Promise<Engine
     decode_b1_fraction_of_floor:
       Math.round((figures.decode_tokens_per_s['1'] / floorTokensPerSecond) * 1000) / 1000,
     decode_bf16_tokens_per_s: decodeBf16,
-    decode_bf16_vs_fp32: Object.fromEntries(
-      DECODE_BATCHES.map((b) => [
-        String(b),
-        Math.round(
-          (decodeBf16[String(b) as '1'] / figures.decode_tokens_per_s[String(b) as '1']) * 100,
-        ) / 100,
-      ]),
-    ) as Record<'1' | '8' | '32', number>,
+    decode_bf16_vs_fp32: perBatchRatio(decodeBf16, figures.decode_tokens_per_s),
     decode_b1_bf16_floor_tokens_per_s: round(2 * floorTokensPerSecond),
     decode_b1_bf16_fraction_of_floor:
       Math.round((decodeBf16['1'] / (2 * floorTokensPerSecond)) * 1000) / 1000,
+    decode_int8_tokens_per_s: decodeInt8,
+    decode_int8_vs_fp32: perBatchRatio(decodeInt8, figures.decode_tokens_per_s),
+    decode_b1_int8_floor_tokens_per_s: round(4 * floorTokensPerSecond),
+    decode_b1_int8_fraction_of_floor:
+      Math.round((decodeInt8['1'] / (4 * floorTokensPerSecond)) * 1000) / 1000,
     note: 'indicative: compare only within one run, on a quiet machine',
   };
   if (trainBf16 !== undefined) {

@@ -14,6 +14,7 @@ export {
   type LoraOptions,
   type LoraTarget,
   type OptimizerOptions,
+  type DecodeWeights,
   type SampleOptions,
   type StepResult,
   type TrainBatch,

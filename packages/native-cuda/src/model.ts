@@ -39,10 +39,12 @@ export function peftAdapterConfig(lora: Pick<LoraOptions, 'rank' | 'alpha' | 'ta
   };
 }
 
-/** SampleOptions.weights: 'fp32' (default) or 'bf16'. */
-function expectWeights(value: unknown): 'fp32' | 'bf16' {
+/** SampleOptions.weights: 'fp32' (default), 'bf16' or 'int8'. */
+function expectWeights(value: unknown): DecodeWeights {
   if (value === undefined) return 'fp32';
-  if (value !== 'fp32' && value !== 'bf16') fail("'fp32' or 'bf16'", 'weights', value);
+  if (value !== 'fp32' && value !== 'bf16' && value !== 'int8') {
+    fail("'fp32', 'bf16' or 'int8'", 'weights', value);
+  }
   return value;
 }
 
@@ -150,11 +152,17 @@ export interface SampleOptions {
    * 'bf16': the CPU engine's decode steps read bfloat16 copies of the weights (half the bytes;
    * float32 products and sums; the prefill stays float32), for faster sampling where decode is
    * bound by memory bandwidth. Greedy choices can differ from float32 where two logits are
-   * closer than bf16 rounding moves them. Default 'fp32'. The CUDA backend computes in bf16 and
-   * ignores it.
+   * closer than bf16 rounding moves them. 'int8': copies quantized per output row (symmetric,
+   * scale = max |w| / 127; a quarter of the bytes), an approximation of the model, so outputs
+   * drift further from float32 than with bf16 (docs/BENCHMARKS.md measures how far). Both copies
+   * are rebuilt after any weight change; adapters (LoRA) are read in float32. Default 'fp32'.
+   * The CUDA backend computes in bf16 and ignores it.
    */
-  weights?: 'fp32' | 'bf16';
+  weights?: DecodeWeights;
 }
+
+/** What decode steps read the weights from (SampleOptions.weights). */
+export type DecodeWeights = 'fp32' | 'bf16' | 'int8';
 
 /** One sampled continuation. */
 export interface Generation {

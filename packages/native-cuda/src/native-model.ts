@@ -57,7 +57,7 @@ export interface NativeModel {
       topP: number;
       seed: number;
       numSamples: number;
-      weights?: 'fp32' | 'bf16';
+      weights?: 'fp32' | 'bf16' | 'int8';
       stopTokenIds: Int32Array;
     },
   ): Promise<NativeGeneration[]>;

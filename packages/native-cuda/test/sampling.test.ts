@@ -130,40 +130,50 @@ describe('sampling', () => {
     }
   });
 
-  it("decodes from bf16 weight copies ('weights: bf16') close to fp32, refreshed after training", async () => {
-    const own = sharpModel(2);
-    try {
-      const options = { maxNewTokens: 12, numSamples: 1 };
-      const fp32 = await own.generate(prompts, options);
-      const bf16 = await own.generate(prompts, { ...options, weights: 'bf16' });
-      // The prefill is fp32, so the first token is the same; later steps read bf16 weights: the
-      // log-probabilities of the chosen tokens move by bf16 rounding only while the paths agree.
-      for (let p = 0; p < prompts.length; p++) {
-        expect(bf16[p]!.tokens[0]).toBe(fp32[p]!.tokens[0]);
-        for (let t = 0; t < 12 && bf16[p]!.tokens[t] === fp32[p]!.tokens[t]; t++)
-          expect(Math.abs(bf16[p]!.logprobs[t]! - fp32[p]!.logprobs[t]!)).toBeLessThan(0.05);
+  // Per-row int8 moves the log-probabilities further than bf16 (measured here: largest gap 0.011
+  // against bf16's 0.0044, every token the same for both); the bounds leave ~10x of margin.
+  it.each([
+    { weights: 'bf16' as const, logprobTolerance: 0.05, agreement: 0.8 },
+    { weights: 'int8' as const, logprobTolerance: 0.1, agreement: 0.8 },
+  ])(
+    'decodes from $weights weight copies close to fp32, refreshed after training',
+    async ({ weights, logprobTolerance, agreement }) => {
+      const own = sharpModel(2);
+      try {
+        const options = { maxNewTokens: 12, numSamples: 1 };
+        const fp32 = await own.generate(prompts, options);
+        const copy = await own.generate(prompts, { ...options, weights });
+        // The prefill is fp32, so the first token is the same; later steps read the copies: the
+        // log-probabilities of the chosen tokens move a little while the paths agree.
+        for (let p = 0; p < prompts.length; p++) {
+          expect(copy[p]!.tokens[0]).toBe(fp32[p]!.tokens[0]);
+          for (let t = 0; t < 12 && copy[p]!.tokens[t] === fp32[p]!.tokens[t]; t++)
+            expect(Math.abs(copy[p]!.logprobs[t]! - fp32[p]!.logprobs[t]!)).toBeLessThan(
+              logprobTolerance,
+            );
+        }
+        const agree = copy.flatMap((g, p) => g.tokens.map((t, i) => t === fp32[p]!.tokens[i]));
+        expect(agree.filter(Boolean).length / agree.length).toBeGreaterThan(agreement);
+        // A training step changes the weights: the copy follows (it is rebuilt, not stale).
+        const batch = {
+          tokens: Int32Array.from([1, 2, 3, 4, 5, 6, 7, 8]),
+          lossMask: Uint8Array.from([0, 1, 1, 1, 1, 1, 1, 1]),
+          batchSize: 1,
+          seqLen: 8,
+        };
+        for (let i = 0; i < 20; i++) await own.trainStep([batch], 3e-2);
+        const after32 = await own.generate([[1, 2, 3]], options);
+        const afterCopy = await own.generate([[1, 2, 3]], { ...options, weights });
+        expect(afterCopy[0]!.tokens).toEqual(after32[0]!.tokens); // trained on 1..8: a clear winner
+        expect(after32[0]!.tokens).not.toEqual(fp32[0]!.tokens);
+        await expect(
+          own.generate(prompts, { ...options, weights: 'fp16' as 'bf16' }),
+        ).rejects.toThrow(/Expected 'fp32', 'bf16' or 'int8' for weights but received "fp16"/);
+      } finally {
+        own.dispose();
       }
-      const agree = bf16.flatMap((g, p) => g.tokens.map((t, i) => t === fp32[p]!.tokens[i]));
-      expect(agree.filter(Boolean).length / agree.length).toBeGreaterThan(0.8);
-      // A training step changes the weights: the bf16 copy follows (it is rebuilt, not stale).
-      const batch = {
-        tokens: Int32Array.from([1, 2, 3, 4, 5, 6, 7, 8]),
-        lossMask: Uint8Array.from([0, 1, 1, 1, 1, 1, 1, 1]),
-        batchSize: 1,
-        seqLen: 8,
-      };
-      for (let i = 0; i < 20; i++) await own.trainStep([batch], 3e-2);
-      const after32 = await own.generate([[1, 2, 3]], options);
-      const after16 = await own.generate([[1, 2, 3]], { ...options, weights: 'bf16' });
-      expect(after16[0]!.tokens).toEqual(after32[0]!.tokens); // trained on 1..8: a clear winner
-      expect(after32[0]!.tokens).not.toEqual(fp32[0]!.tokens);
-      await expect(
-        own.generate(prompts, { ...options, weights: 'fp16' as 'bf16' }),
-      ).rejects.toThrow(/Expected 'fp32' or 'bf16' for weights but received "fp16"/);
-    } finally {
-      own.dispose();
-    }
-  });
+    },
+  );
 
   it('checks its options', async () => {
     await expect(model.generate(prompts, { maxNewTokens: -1 })).rejects.toThrow(

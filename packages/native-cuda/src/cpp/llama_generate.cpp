@@ -80,17 +80,37 @@ LlamaModel::KvCache& LlamaModel::kv_cache(int slots, int max_len) {
 }
 
 const uint16_t* LlamaModel::params_bf16() {
-  if (params_bf16_stale_ || params_bf16_.size() != params_.size()) {
+  if (params_bf16_version_ != weights_version_ || params_bf16_.size() != params_.size()) {
     params_bf16_.resize(params_.size());
     floats_to_bf16(params_.data(), params_bf16_.data(), int64_t(params_.size()), pool_.get());
-    params_bf16_stale_ = false;
+    params_bf16_version_ = weights_version_;
   }
   return params_bf16_.data();
 }
 
+const LlamaModel::Int8Weights& LlamaModel::params_int8() {
+  Int8Weights& q = params_int8_;
+  if (q.version == weights_version_ && q.values.size() == params_.size()) return q;
+  q.values.assign(params_.size(), 0);
+  q.scales.clear();
+  q.scales_of.clear();
+  auto quantize = [&](size_t offset, int rows, int cols) {
+    if (q.scales_of.count(offset)) return;  // a tied head is the embedding, quantized once
+    q.scales_of[offset] = q.scales.size();
+    q.scales.resize(q.scales.size() + size_t(rows));
+    quantize_rows_int8(params_.data() + offset, rows, cols, cols, q.values.data() + offset, cols,
+                       q.scales.data() + q.scales_of[offset], pool_.get());
+  };
+  for (const Layer& layer : layers_)
+    for (const Linear& lin : layer.proj) quantize(lin.w, lin.out_dim, lin.in_dim);
+  quantize(lm_head_, config_.vocab_size, config_.hidden_size);
+  q.version = weights_version_;
+  return q;
+}
+
 void LlamaModel::forward_cached(KvCache& cache, const int32_t* tokens, const int32_t* slots,
                                 const int32_t* positions, int M, const std::vector<int>& logit_rows,
-                                float* logits_out, bool bf16_weights) {
+                                float* logits_out, DecodeWeights weights) {
   const LlamaConfig& c = config_;
   const int C = c.hidden_size, F = c.intermediate_size, V = c.vocab_size;
   const int H = c.num_heads, KV = c.num_kv_heads, hd = c.head_dim, group = H / KV;
@@ -101,14 +121,23 @@ void LlamaModel::forward_cached(KvCache& cache, const int32_t* tokens, const int
   if (!infer_) infer_ = std::make_unique<InferenceBuffers>();
   InferenceBuffers& b = *infer_;
   b.ensure(M, c, lora_rank_);
-  const uint16_t* W16 = bf16_weights ? params_bf16() : nullptr;
-  // y (+)= x W^T (+ bias): from the bf16 copy when asked and the projection has no adapter.
+  const uint16_t* W16 = weights == DecodeWeights::Bf16 ? params_bf16() : nullptr;
+  const Int8Weights* W8 = weights == DecodeWeights::Int8 ? &params_int8() : nullptr;
+  // y (+)= x W^T for a weight at `offset` in params_, from the bf16 or int8 copy when asked.
+  auto multiply = [&](float* y, const float* x, size_t offset, int rows, int in_dim, int out_dim, float beta) {
+    if (W16)
+      gemm_nt_bf16w(rows, out_dim, in_dim, x, in_dim, W16 + offset, in_dim, y, out_dim, beta, pool);
+    else
+      gemm_nt_int8w(rows, out_dim, in_dim, x, in_dim, W8->values.data() + offset, in_dim,
+                    W8->scales.data() + W8->scales_of.at(offset), y, out_dim, beta, pool);
+  };
+  // y (+)= x W^T (+ bias): from a decode copy when asked and the projection has no adapter.
   auto project = [&](float* y, const float* x, const Layer& layer, int p, int in_dim, int out_dim,
                      bool accumulate) {
     const Linear& lin = layer.proj[p];
-    if (!W16 || lin.lora_a != SIZE_MAX)
+    if ((!W16 && !W8) || lin.lora_a != SIZE_MAX)
       return linear_forward(y, b.lora_mid.data(), x, weights_of(layer, p), M, in_dim, out_dim, pool, accumulate);
-    gemm_nt_bf16w(M, out_dim, in_dim, x, in_dim, W16 + lin.w, in_dim, y, out_dim, accumulate ? 1.f : 0.f, pool);
+    multiply(y, x, lin.w, M, in_dim, out_dim, accumulate ? 1.f : 0.f);
     if (lin.b != SIZE_MAX)
       for (int m = 0; m < M; ++m)
         for (int j = 0; j < out_dim; ++j) y[size_t(m) * out_dim + j] += P[lin.b + j];
@@ -164,7 +193,7 @@ void LlamaModel::forward_cached(KvCache& cache, const int32_t* tokens, const int
   for (int r = 0; r < R; ++r)
     std::memcpy(b.ln.data() + size_t(r) * C, b.x.data() + size_t(logit_rows[r]) * C, sizeof(float) * C);
   rmsnorm_forward(b.tmp.data(), b.rstd.data(), b.ln.data(), P + final_norm_, R, C, c.rms_norm_eps, pool);
-  if (W16) gemm_nt_bf16w(R, V, C, b.tmp.data(), C, W16 + lm_head_, C, logits_out, V, 0.f, pool);
+  if (W16 || W8) multiply(logits_out, b.tmp.data(), lm_head_, R, C, V, 0.f);
   else sgemm_nt(R, V, C, b.tmp.data(), C, P + lm_head_, C, logits_out, V, 0.f, pool, precision_);
 }
 
@@ -311,10 +340,10 @@ std::vector<GenerationResult> LlamaModel::generate(const std::vector<std::vector
       logit_rows[i] = i;
     }
     step_logits.resize(size_t(M) * V);
-    // Decode steps stream every weight per token: the bf16 copy halves those bytes (at most 32
-    // rows, where the weights, not the arithmetic, bound the step).
+    // Decode steps stream every weight per token: the bf16 / int8 copies halve / quarter those
+    // bytes (at most 32 rows, where the weights, not the arithmetic, bound the step).
     forward_cached(cache, tokens.data(), slot_ids.data(), positions.data(), M, logit_rows, step_logits.data(),
-                   spec.bf16_weights && M <= 32);
+                   M <= 32 ? spec.weights : DecodeWeights::Fp32);
     sample_rows(active, step_logits.data(), false);
   }
   return results;

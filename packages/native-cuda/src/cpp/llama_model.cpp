@@ -115,7 +115,7 @@ void LlamaModel::set_parameter(const std::string& name, const float* data, size_
     throw std::invalid_argument("tensor '" + name + "' has " + std::to_string(t->numel) +
                                 " elements but " + std::to_string(count) + " were given");
   std::memcpy((is_lora ? lora_.data() : params_.data()) + t->offset, data, sizeof(float) * count);
-  if (!is_lora) params_bf16_stale_ = true;
+  if (!is_lora) ++weights_version_;
 }
 
 std::vector<float> LlamaModel::get_gradient(const std::string& name) const {
@@ -208,7 +208,7 @@ void LlamaModel::merge_lora() {
           std::memcpy(params_.data() + t.offset, merged.data(), sizeof(float) * t.numel);
         }
   }
-  params_bf16_stale_ = true;
+  ++weights_version_;
   for (Layer& layer : layers_)
     for (Linear& lin : layer.proj) lin.lora_a = lin.lora_b = SIZE_MAX;
   lora_table_.clear();
@@ -376,7 +376,7 @@ StepStats LlamaModel::step(float learning_rate) {
     throw std::invalid_argument("step(): no masked tokens were accumulated since the last step");
   const bool lora = lora_enabled();
   std::vector<float>& p = lora ? lora_ : params_;
-  if (!lora) params_bf16_stale_ = true;
+  if (!lora) ++weights_version_;
   std::vector<float>& g = lora ? lora_grads_ : grads_;
   std::vector<float>& m = lora ? lora_m_ : adam_m_;
   std::vector<float>& v = lora ? lora_v_ : adam_v_;

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "gemm.h"
@@ -75,9 +76,9 @@ class LlamaModel : public ModelBackend {
   size_t lm_head_offset() const { return lm_head_; }
   int lora_rank() const { return lora_rank_; }
   float lora_scale() const { return lora_scale_; }
-  // Mutable access (the CUDA backend's host mirror): the bf16 copy is rebuilt on next use.
+  // Mutable access (the CUDA backend's host mirror): the bf16/int8 copies are rebuilt on next use.
   std::vector<float>& parameter_slab() {
-    params_bf16_stale_ = true;
+    ++weights_version_;
     return params_;
   }
   std::vector<float>& lora_slab() { return lora_; }
@@ -98,12 +99,22 @@ class LlamaModel : public ModelBackend {
   void backward_train(const int32_t* tokens, int B, int T);
   // Packed inference over rows (slot, position) that attend to their slot's KV cache; logits for
   // the rows with want_logits set are written in order to `logits_out` (count, V).
-  // bf16_weights: the projections without an adapter and the head read params_bf16() instead.
+  // weights: the projections without an adapter and the head read params_bf16() or
+  // params_int8() instead of the float32 weights.
   void forward_cached(KvCache& cache, const int32_t* tokens, const int32_t* slots,
                       const int32_t* positions, int M, const std::vector<int>& logit_rows,
-                      float* logits_out, bool bf16_weights = false);
+                      float* logits_out, DecodeWeights weights = DecodeWeights::Fp32);
   // The weights rounded to bfloat16 (round to nearest even), rebuilt after any weight change.
   const uint16_t* params_bf16();
+  // The projection and head weights quantized per row to int8 (quantize_rows_int8), rebuilt
+  // after any weight change: the int8 values (laid out like params_) and each matrix's row scales.
+  struct Int8Weights {
+    std::vector<int8_t> values;
+    std::vector<float> scales;
+    std::unordered_map<size_t, size_t> scales_of;  // weight offset in params_ -> offset in scales
+    uint64_t version = UINT64_MAX;
+  };
+  const Int8Weights& params_int8();
   // The model's KV cache shaped for `slots` sequences of max_len positions.
   KvCache& kv_cache(int slots, int max_len);
 
@@ -113,8 +124,10 @@ class LlamaModel : public ModelBackend {
   std::vector<Layer> layers_;
   size_t embed_ = 0, final_norm_ = 0, lm_head_ = 0;  // lm_head_ == embed_ when tied
   std::vector<float> params_, grads_, adam_m_, adam_v_;
-  std::vector<uint16_t> params_bf16_;  // decode's bf16 copy of params_ (SampleSpec::bf16_weights)
-  bool params_bf16_stale_ = true;
+  std::vector<uint16_t> params_bf16_;  // decode's bf16 copy of params_ (DecodeWeights::Bf16)
+  uint64_t params_bf16_version_ = UINT64_MAX;
+  Int8Weights params_int8_;            // decode's int8 copy (DecodeWeights::Int8)
+  uint64_t weights_version_ = 0;       // bumped by every change of params_
   std::vector<float> lora_, lora_grads_, lora_m_, lora_v_;
   std::vector<float> rope_cos_, rope_sin_;
   RopeTable rope_;

@@ -43,6 +43,8 @@ struct StepStats {
   int64_t tokens = 0;
 };
 
+enum class DecodeWeights { Fp32, Bf16, Int8 };
+
 struct SampleSpec {
   int max_new_tokens = 16;
   float temperature = 0.f;  // 0: greedy
@@ -51,10 +53,11 @@ struct SampleSpec {
   uint64_t seed = 0;
   std::vector<int32_t> stop_tokens;
   int num_samples = 1;
-  // CPU engine: decode steps (up to 32 rows) read bfloat16 copies of the weights, half the bytes
-  // of float32 (products and sums stay float32; the prefill keeps float32). The CUDA backend
-  // computes in bf16 anyway and ignores it.
-  bool bf16_weights = false;
+  // CPU engine: what decode steps (up to 32 rows) read the projection and head weights from:
+  // float32, bfloat16 copies (half the bytes), or int8 copies quantized per row (a quarter).
+  // Products and sums stay float32 and the prefill keeps float32. The CUDA backend computes in
+  // bf16 anyway and ignores it.
+  DecodeWeights weights = DecodeWeights::Fp32;
 };
 
 struct GenerationResult {

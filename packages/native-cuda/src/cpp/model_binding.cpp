@@ -361,7 +361,7 @@ class NativeModel : public Napi::ObjectWrap<NativeModel> {
         });
   }
   // generate(flat, lengths, {maxNewTokens, temperature, topK, topP, seed, stopTokenIds, numSamples,
-  //   weights?: 'bf16'})
+  //   weights?: 'bf16' | 'int8'})
   Napi::Value Generate(const Napi::CallbackInfo& info) {
     auto flat = CopyTyped<int32_t, Napi::Int32Array>(info[0], "prompts");
     auto lengths = CopyTyped<int32_t, Napi::Int32Array>(info[1], "lengths");
@@ -380,8 +380,12 @@ class NativeModel : public Napi::ObjectWrap<NativeModel> {
     spec->seed = uint64_t(o.Get("seed").As<Napi::Number>().Int64Value());
     spec->num_samples = o.Get("numSamples").As<Napi::Number>().Int32Value();
     spec->stop_tokens = CopyTyped<int32_t, Napi::Int32Array>(o.Get("stopTokenIds"), "stopTokenIds");
-    spec->bf16_weights = o.Has("weights") && o.Get("weights").IsString() &&
-                         o.Get("weights").As<Napi::String>().Utf8Value() == "bf16";
+    const std::string weights = o.Has("weights") && o.Get("weights").IsString()
+                                    ? o.Get("weights").As<Napi::String>().Utf8Value()
+                                    : "fp32";
+    spec->weights = weights == "bf16"   ? DecodeWeights::Bf16
+                    : weights == "int8" ? DecodeWeights::Int8
+                                        : DecodeWeights::Fp32;
     auto out = std::make_shared<std::vector<GenerationResult>>();
     auto h = Live(info.Env());
     return Queue(
