@@ -1,6 +1,7 @@
 // The TypeScript shape of the addon's NativeModel class (src/cpp/model_binding.cpp). Internal:
 // Model (model.ts) validates every argument before calling it.
 import type { NativeConfig } from './config';
+import type { DecodeWeights } from './model';
 import { loadBinding } from './addon';
 
 /** A tensor's name and shape as the C++ slab lays it out. */
@@ -57,7 +58,7 @@ export interface NativeModel {
       topP: number;
       seed: number;
       numSamples: number;
-      weights?: 'fp32' | 'bf16' | 'int8';
+      weights?: DecodeWeights;
       stopTokenIds: Int32Array;
     },
   ): Promise<NativeGeneration[]>;

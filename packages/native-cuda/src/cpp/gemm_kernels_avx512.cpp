@@ -249,6 +249,12 @@ SIKED_TARGET_AVX512 void bf16_pairs_rows(int N, int K, const float* even, const 
   for (; j < N; ++j) dot_tile_bf16_pairs<RA, 1>(K, even, odd, lds, B + j * ldb, ldb, C + j, ldc, beta);
 }
 
+SIKED_TARGET_AVX512 void small_m_nt_int8_avx512(int M, int N, int K, const float* A, int64_t lda,
+                                                const int8_t* B, int64_t ldb, float* C,
+                                                int64_t ldc, float beta) {
+  small_m_nt_rows_avx512<int8_t>(M, N, K, A, lda, B, ldb, C, ldc, beta);
+}
+
 SIKED_TARGET_AVX512 void small_m_nt_bf16_avx512(int M, int N, int K, const float* A, int64_t lda,
                                                 const uint16_t* B, int64_t ldb, float* C,
                                                 int64_t ldc, float beta) {
@@ -299,12 +305,6 @@ SIKED_TARGET_AVX512 void pack_interleaved_avx512(const float* src, int64_t ld, i
 }
 
 }  // namespace
-
-SIKED_TARGET_AVX512 void small_m_nt_int8_avx512(int M, int N, int K, const float* A, int64_t lda,
-                                                const int8_t* B, int64_t ldb, float* C,
-                                                int64_t ldc, float beta) {
-  small_m_nt_rows_avx512<int8_t>(M, N, K, A, lda, B, ldb, C, ldc, beta);
-}
 
 const KernelSet& avx512_kernels() {
   static const KernelSet set{SimdLevel::Avx512,   kMR, kNR, micro_avx512, small_m_nt_avx512,

@@ -91,7 +91,7 @@ const uint16_t* LlamaModel::params_bf16() {
 const LlamaModel::Int8Weights& LlamaModel::params_int8() {
   Int8Weights& q = params_int8_;
   if (q.version == weights_version_ && q.values.size() == params_.size()) return q;
-  q.values.assign(params_.size(), 0);
+  q.values.resize(params_.size());  // every matrix entry is overwritten below
   q.scales.clear();
   q.scales_of.clear();
   auto quantize = [&](size_t offset, int rows, int cols) {
