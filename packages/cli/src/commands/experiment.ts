@@ -40,6 +40,7 @@ import {
   type StepTargets,
 } from './experiment-arms';
 import { modelOptions } from './model-options';
+import { runTaskGraph, type GraphTask } from '../task-graph';
 import { progressListener } from './run-siked';
 import { sandboxOptions, sandboxOptionsFrom } from './shared-options';
 import { syntheticRunInputs } from './synthetic-run';
@@ -72,50 +73,85 @@ function iterationSteps(summary: RunSummary, runDir: string): number[] {
   });
 }
 
-/** Runs (or resumes) every arm of one seed, in dependency order. */
-async function runSeed(job: SeedJob): Promise<{ runs: ExperimentRun[]; world: SyntheticWorld }> {
-  const world = buildSyntheticWorld(job.preset, job.seed);
-  const seedDir = path.join(job.outDir, `seed-${job.seed}`);
-  const inputs = await syntheticRunInputs(world, path.join(seedDir, 'base-model'), {
-    ...job.engine,
-    pretrain: job.pretrain,
-    cacheDir: job.outDir,
-    log: (message) => job.context.progress.log(`seed ${job.seed}: ${message}`),
-  });
-  const base = { seed: job.seed, ...world.preset.run };
-  const targets: StepTargets = { sparseIterationSteps: null };
-  const runs: ExperimentRun[] = [];
-  for (const arm of job.arms) {
-    const definition = ARM_DEFINITIONS[arm];
-    const runDir = path.join(seedDir, arm);
-    let settings = definition.settings(base, job.iterations, targets);
-    if (definition.forksIteration0) {
-      settings = await forkRunAfterIteration0(path.join(seedDir, 'siked-sparse'), runDir, settings);
+/** What every arm of a seed shares: the world and the run inputs (base model, teacher, ...). */
+interface PreparedSeed {
+  world: SyntheticWorld;
+  inputs: Awaited<ReturnType<typeof syntheticRunInputs>>;
+  targets: StepTargets;
+}
+
+/**
+ * The (seed, arm) runs as a task graph: an arm that forks siked-sparse's iteration 0 or matches
+ * its step counts waits for that seed's siked-sparse run, nothing else; seeds are prepared
+ * (world, pretrained base) once, by their first task. The list order (seed by seed, arms in
+ * dependency order) is the priority, so earlier seeds finish first.
+ */
+function experimentTasks(job: Omit<SeedJob, 'seed'>, seeds: readonly number[]) {
+  const prepared = new Map<number, Promise<PreparedSeed>>();
+  const prepare = (seed: number) => {
+    let once = prepared.get(seed);
+    if (!once) {
+      once = (async () => {
+        const world = buildSyntheticWorld(job.preset, seed);
+        const inputs = await syntheticRunInputs(
+          world,
+          path.join(job.outDir, `seed-${seed}`, 'base-model'),
+          {
+            ...job.engine,
+            pretrain: job.pretrain,
+            cacheDir: job.outDir,
+            log: (message) => job.context.progress.log(`seed ${seed}: ${message}`),
+          },
+        );
+        return { world, inputs, targets: { sparseIterationSteps: null } };
+      })();
+      prepared.set(seed, once);
     }
-    job.context.progress.log(`seed ${job.seed}, arm ${arm}: ${runDir}`);
-    const started = Date.now();
-    await runSiked({
-      runDir,
-      settings,
-      ...inputs,
-      runner: job.runner,
-      onEvent: progressListener(job.context.progress),
-    });
-    const wallSeconds = await addWallTime(
-      path.join(seedDir, `${arm}.wall-seconds.json`),
-      (Date.now() - started) / 1000,
-    );
-    const summary = await loadRunSummary(runDir);
-    if (arm === 'siked-sparse') targets.sparseIterationSteps = iterationSteps(summary, runDir);
-    runs.push({
-      arm,
-      seed: job.seed,
-      summary,
-      wallSeconds,
-      predictions: await loadRunPredictions(runDir),
-    });
+    return once;
+  };
+  const key = (seed: number, arm: Arm) => `seed ${seed}, arm ${arm}`;
+  const tasks: GraphTask<ExperimentRun>[] = seeds.flatMap((seed) =>
+    job.arms.map((arm) => ({
+      key: key(seed, arm),
+      needs: ARM_DEFINITIONS[arm].needs.map((need) => key(seed, need)),
+      run: async () => runArm({ ...job, seed }, arm, await prepare(seed)),
+    })),
+  );
+  return { tasks, key, prepare };
+}
+
+/** Runs (or resumes) one arm of one seed. */
+async function runArm(job: SeedJob, arm: Arm, seed: PreparedSeed): Promise<ExperimentRun> {
+  const seedDir = path.join(job.outDir, `seed-${job.seed}`);
+  const base = { seed: job.seed, ...seed.world.preset.run };
+  const definition = ARM_DEFINITIONS[arm];
+  const runDir = path.join(seedDir, arm);
+  let settings = definition.settings(base, job.iterations, seed.targets);
+  if (definition.forksIteration0) {
+    settings = await forkRunAfterIteration0(path.join(seedDir, 'siked-sparse'), runDir, settings);
   }
-  return { runs, world };
+  job.context.progress.log(`seed ${job.seed}, arm ${arm}: ${runDir}`);
+  const started = Date.now();
+  await runSiked({
+    runDir,
+    settings,
+    ...seed.inputs,
+    runner: job.runner,
+    onEvent: progressListener(job.context.progress),
+  });
+  const wallSeconds = await addWallTime(
+    path.join(seedDir, `${arm}.wall-seconds.json`),
+    (Date.now() - started) / 1000,
+  );
+  const summary = await loadRunSummary(runDir);
+  if (arm === 'siked-sparse') seed.targets.sparseIterationSteps = iterationSteps(summary, runDir);
+  return {
+    arm,
+    seed: job.seed,
+    summary,
+    wallSeconds,
+    predictions: await loadRunPredictions(runDir),
+  };
 }
 
 /**
@@ -144,24 +180,6 @@ async function checkEnginePrecision(outDir: string, precision: 'fp32' | 'bf16'):
   }
   await fs.mkdir(outDir, { recursive: true });
   await fs.writeFile(file, JSON.stringify({ precision }) + '\n');
-}
-
-/** Runs `jobs` with at most `parallel` at once, keeping their order in the result. */
-async function runConcurrently<T, R>(
-  items: readonly T[],
-  parallel: number,
-  work: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const lane = async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await work(items[index]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(parallel, items.length) }, lane));
-  return results;
 }
 
 /** `siked experiment`: the paper's comparison in the synthetic world, over seeds. */
@@ -201,7 +219,8 @@ export function registerExperiment(program: Command): void {
       },
       jobs: {
         flag: '--jobs <n>',
-        description: 'seeds run at once (each with --threads engine threads)',
+        description:
+          "runs (one seed's arm each) at once, each with --threads engine threads; an arm starts as soon as the siked-sparse run of its seed is done",
         schema: schemas.positiveInt,
         defaultValue: 1,
       },
@@ -257,9 +276,8 @@ export function registerExperiment(program: Command): void {
       });
       let perSeed: Array<{ runs: ExperimentRun[]; world: SyntheticWorld }>;
       try {
-        perSeed = await runConcurrently(seeds, options.jobs, (seed) =>
-          runSeed({
-            seed,
+        const { tasks, key, prepare } = experimentTasks(
+          {
             arms,
             iterations: options.iterations,
             preset: options.preset,
@@ -272,7 +290,15 @@ export function registerExperiment(program: Command): void {
             pretrain: options.pretrain,
             runner,
             context,
-          }),
+          },
+          seeds,
+        );
+        const done = await runTaskGraph(tasks, options.jobs);
+        perSeed = await Promise.all(
+          seeds.map(async (seed) => ({
+            runs: arms.map((arm) => done.get(key(seed, arm))!),
+            world: (await prepare(seed)).world,
+          })),
         );
       } finally {
         await runner.close();
