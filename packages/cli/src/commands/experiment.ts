@@ -83,8 +83,8 @@ interface PreparedSeed {
 /**
  * The (seed, arm) runs as a task graph: an arm that forks siked-sparse's iteration 0 or matches
  * its step counts waits for that seed's siked-sparse run, nothing else; seeds are prepared
- * (world, pretrained base) once, by their first task. The list order (seed by seed, arms in
- * dependency order) is the priority, so earlier seeds finish first.
+ * (world, pretrained base) once, by their first task. The list order is the priority: every
+ * seed's siked-sparse first, then the other arms seed by seed.
  */
 function experimentTasks(job: Omit<SeedJob, 'seed'>, seeds: readonly number[]) {
   const prepared = new Map<number, Promise<PreparedSeed>>();
@@ -117,7 +117,10 @@ function experimentTasks(job: Omit<SeedJob, 'seed'>, seeds: readonly number[]) {
       run: async () => runArm({ ...job, seed }, arm, await prepare(seed)),
     })),
   );
-  return { tasks, key, prepare };
+  // Runs that others wait for (every seed's siked-sparse) go first: the last seed's then ends
+  // early enough for its arms to fill both lanes instead of one lane idling behind it.
+  const roots = tasks.filter((task) => task.needs.length === 0);
+  return { tasks: [...roots, ...tasks.filter((task) => task.needs.length > 0)], key, prepare };
 }
 
 /** Runs (or resumes) one arm of one seed. */
