@@ -32,7 +32,6 @@ export async function runTaskGraph<R>(
   }
   const results = new Map<string, R>();
   const started = new Set<string>();
-  let running = 0;
   let failed = false;
   let firstError: unknown;
   let wakeWaiting: Array<() => void> = [];
@@ -48,7 +47,8 @@ export async function runTaskGraph<R>(
     while (!failed && started.size < tasks.length) {
       const task = nextReady();
       if (!task) {
-        if (running === 0) {
+        // Nothing running (every started task has a result) and nothing ready: a cycle.
+        if (started.size === results.size) {
           const left = tasks.filter((t) => !started.has(t.key)).map((t) => t.key);
           firstError = new Error(`task graph: ${left.join(', ')} wait on each other (a cycle)`);
           failed = true;
@@ -60,14 +60,12 @@ export async function runTaskGraph<R>(
         continue;
       }
       started.add(task.key);
-      running += 1;
       try {
         results.set(task.key, await task.run());
       } catch (error) {
         if (!failed) firstError = error;
         failed = true;
       } finally {
-        running -= 1;
         wakeAll();
       }
     }

@@ -26,6 +26,7 @@ import {
 import { z } from 'zod';
 import { defineCommand, type CommandContext } from '../command';
 import { UsageError } from '../errors';
+import { runTaskGraph, type GraphTask } from '../task-graph';
 import { schemas } from '../options';
 import {
   ARM_DEFINITIONS,
@@ -40,7 +41,6 @@ import {
   type StepTargets,
 } from './experiment-arms';
 import { modelOptions } from './model-options';
-import { runTaskGraph, type GraphTask } from '../task-graph';
 import { progressListener } from './run-siked';
 import { sandboxOptions, sandboxOptionsFrom } from './shared-options';
 import { syntheticRunInputs } from './synthetic-run';
