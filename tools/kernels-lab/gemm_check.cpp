@@ -43,7 +43,8 @@ const char* layout_name(Layout l) { return l == Layout::NT ? "nt" : l == Layout:
 // PublicBf16 / PackedBf16: MatmulPrecision::Bf16 through sgemm_* / gemm_packed_bf16 (bf16 set).
 // SmallMNTInt8: B quantized per row to int8 (kernels == null: the public gemm_nt_int8w); the
 // reference multiplies by the dequantized values q * scale in float.
-enum class Path { Public, Packed, SmallMNT, SmallMNTBf16, PublicBf16, PackedBf16, SmallMNTInt8 };
+// SmallMNN: the small-M nn kernel (A [M, K] . B [K, N]) of a set, through its threaded driver.
+enum class Path { Public, Packed, SmallMNT, SmallMNTBf16, PublicBf16, PackedBf16, SmallMNTInt8, SmallMNN };
 const char* path_name(Path p) {
   switch (p) {
     case Path::Public: return "sgemm";
@@ -52,6 +53,7 @@ const char* path_name(Path p) {
     case Path::SmallMNTBf16: return "small_m_nt_bf16";
     case Path::PublicBf16: return "sgemm[bf16]";
     case Path::SmallMNTInt8: return "small_m_nt_int8";
+    case Path::SmallMNN: return "small_m_nn";
     default: return "packed_bf16";
   }
 }
@@ -117,11 +119,12 @@ bool run_case(const Case& c, std::mt19937& rng) {
     for (int j = c.N; j < ldc; ++j) C[size_t(i) * ldc + j] = expected[size_t(i) * ldc + j] = sentinel;
 
   // The bf16 paths round both operands (unless the public call falls back to float32).
-  // The public nt call with a small M takes the float32 decode path at either precision.
+  // The public nt and nn calls with a small M take the float32 direct paths at either precision.
   const bool rounds_to_bf16 =
       c.path == Path::PackedBf16 ||
       (c.path == Path::PublicBf16 && siked::gemm_detail::active_bf16_kernels() != nullptr &&
-       !(c.layout == Layout::NT && c.M <= siked::gemm_detail::kSmallMNT));
+       !(c.layout == Layout::NT && c.M <= siked::gemm_detail::kSmallMNT) &&
+       !(c.layout == Layout::NN && c.M <= siked::gemm_detail::kSmallMNN));
   if (rounds_to_bf16)
     siked::sgemm_bf16_reference(c.layout == Layout::TN, c.layout == Layout::NT, c.M, c.N, c.K, A.data(),
                                 lda, B.data(), ldb, expected.data(), ldc, c.beta);
@@ -152,6 +155,9 @@ bool run_case(const Case& c, std::mt19937& rng) {
     siked::gemm_detail::gemm_packed(*c.kernels, c.M, c.N, c.K, a, b, C.data(), ldc, c.beta, c.pool);
   } else if (c.path == Path::SmallMNT) {
     siked::gemm_detail::gemm_small_m_nt(*c.kernels, c.M, c.N, c.K, A.data(), lda, B.data(), ldb,
+                                        C.data(), ldc, c.beta, c.pool);
+  } else if (c.path == Path::SmallMNN) {
+    siked::gemm_detail::gemm_small_m_nn(*c.kernels, c.M, c.N, c.K, A.data(), lda, B.data(), ldb,
                                         C.data(), ldc, c.beta, c.pool);
   } else if (c.path == Path::SmallMNTInt8) {
     if (c.kernels)
@@ -302,6 +308,8 @@ int main(int argc, char** argv) {
           run_case({layout, Path::SmallMNTBf16, set, std::min(M, 40), N, K, pa, pb, pc, beta, pool}, rng);
           run_case({layout, Path::SmallMNTInt8, set, std::min(M, 40), N, K, pa, pb, pc, beta, pool}, rng);
         }
+        if (layout == Layout::NN)
+          run_case({layout, Path::SmallMNN, set, std::min(M, 9), N, K, pa, pb, pc, beta, pool}, rng);
       }
     }
     if (failures) return 1;
@@ -310,7 +318,8 @@ int main(int argc, char** argv) {
   //    blocks where NB/MB are small: run with SIKED_GEMM_NB=64 SIKED_GEMM_MB=64 to cross them
   //    everywhere) and the model's own sizes, on the active kernels and two threads.
   struct Big { int M, N, K; };
-  const Big bigs[] = {{300, 700, 600}, {2049, 33, 17}, {64, 1100, 513}, {16, 1536, 576}, {1, 2048, 384}};
+  const Big bigs[] = {{300, 700, 600}, {2049, 33, 17}, {64, 1100, 513}, {16, 1536, 576}, {1, 2048, 384},
+                      {3, 64, 1500}, {7, 200, 333}};
   for (const Big& b : bigs)
     for (Layout layout : layouts)
       for (float beta : betas) {
@@ -319,6 +328,9 @@ int main(int argc, char** argv) {
         run_case({layout, Path::PublicBf16, nullptr, b.M, b.N, b.K, 3, 1, 2, beta, &pool2}, rng);
         for (const Bf16KernelSet* set : bf16_sets)
           run_case({layout, Path::PackedBf16, nullptr, b.M, b.N, b.K, 3, 1, 2, beta, &pool2, set}, rng);
+        if (layout == Layout::NN && b.M <= 9)
+          for (const KernelSet* set : sets)
+            run_case({layout, Path::SmallMNN, set, b.M, b.N, b.K, 3, 1, 2, beta, &pool2}, rng);
         if (layout == Layout::NT) {
           run_case({layout, Path::SmallMNTBf16, nullptr, b.M, b.N, b.K, 3, 1, 2, beta, &pool2}, rng);
           run_case({layout, Path::SmallMNTInt8, nullptr, b.M, b.N, b.K, 3, 1, 2, beta, &pool2}, rng);

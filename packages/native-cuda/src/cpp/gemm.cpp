@@ -404,7 +404,21 @@ void run_small_m_nt(Kernel kernel, int M, int N, int K, const float* A, int64_t 
 void gemm_small_m_nt(const KernelSet& kernels, int M, int N, int K, const float* A, int64_t lda,
                      const float* B, int64_t ldb, float* C, int64_t ldc, float beta,
                      ThreadPool* pool) {
-  run_small_m_nt(kernels.small_m_nt, M, N, K, A, lda, B, ldb, C, ldc, beta, pool);
+  if (M <= kSmallMNTDots || M > 32 || K <= 0 || !kernels.small_m_nt_packed_a) {
+    run_small_m_nt(kernels.small_m_nt, M, N, K, A, lda, B, ldb, C, ldc, beta, pool);
+    return;
+  }
+  // A is packed once here (a few KiB), then every task broadcasts its rows of B against it.
+  const int width = M <= 16 ? 16 : 32;
+  thread_local std::vector<float> a_packed;
+  a_packed.resize(size_t(K) * width);
+  kernels.pack_interleaved(A, lda, M, K, width, a_packed.data());
+  const float* a = a_packed.data();
+  auto kernel = [&](int m, int cols, int k, const float*, int64_t, const float* b, int64_t lb,
+                    float* c, int64_t lc, float bt) {
+    kernels.small_m_nt_packed_a(m, cols, k, a, width, b, lb, c, lc, bt);
+  };
+  run_small_m_nt(kernel, M, N, K, A, lda, B, ldb, C, ldc, beta, pool);
 }
 
 void gemm_small_m_nt_int8(const KernelSet& kernels, int M, int N, int K, const float* A,
@@ -434,6 +448,24 @@ void gemm_small_m_nt_bf16(const KernelSet& kernels, int M, int N, int K, const f
                           int64_t lda, const uint16_t* B, int64_t ldb, float* C, int64_t ldc,
                           float beta, ThreadPool* pool) {
   run_small_m_nt(kernels.small_m_nt_bf16, M, N, K, A, lda, B, ldb, C, ldc, beta, pool);
+}
+
+void gemm_small_m_nn(const KernelSet& kernels, int M, int N, int K, const float* A, int64_t lda,
+                     const float* B, int64_t ldb, float* C, int64_t ldc, float beta,
+                     ThreadPool* pool) {
+  if (M <= 0 || N <= 0) return;
+  const int threads = threads_for(pool, M, N, K);
+  if (threads == 1) {
+    kernels.small_m_nn(M, N, K, A, lda, B, ldb, C, ldc, beta);
+    return;
+  }
+  // Column chunks in multiples of 64 (the AVX-512 kernel's block), each a full-K product.
+  const int64_t chunk = round_up(ceil_div(N, int64_t(threads) * kTasksPerThread), 64);
+  pool->run_tasks(ceil_div(N, chunk), [&](int64_t task) {
+    const int64_t j0 = task * chunk;
+    const int cols = static_cast<int>(std::min<int64_t>(chunk, N - j0));
+    kernels.small_m_nn(M, cols, K, A, lda, B + j0, ldb, C + j0, ldc, beta);
+  });
 }
 
 }  // namespace gemm_detail
@@ -542,6 +574,9 @@ void sgemm_nt(int M, int N, int K, const float* A, int lda, const float* B, int 
 
 void sgemm_nn(int M, int N, int K, const float* A, int lda, const float* B, int ldb, float* C,
               int ldc, float beta, ThreadPool* pool, MatmulPrecision precision) {
+  if (M <= gemm_detail::kSmallMNN)
+    return gemm_detail::gemm_small_m_nn(gemm_detail::active_kernels(), M, N, K, A, lda, B, ldb, C, ldc,
+                                        beta, pool);
   packed(precision, M, N, K, Operand{A, lda, false}, Operand{B, ldb, false}, C, ldc, beta, pool);
 }
 

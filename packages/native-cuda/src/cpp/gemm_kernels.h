@@ -38,6 +38,21 @@ using SmallMKernelNTInt8 = void (*)(int M, int N, int K, const float* A, int64_t
                                     const int8_t* B, int64_t ldb, float* C, int64_t ldc,
                                     float beta);
 
+// The small-M nt product for the rows between the dot kernel's sweet spot and kSmallMNT (batched
+// decode): A comes packed by PackInterleaved (width 16 or 32, element (i, k) at a[k * width + i]),
+// and each value of B is broadcast once against a whole column of A, so every FMA adds to its own
+// output and no horizontal sums are left. Null in sets without one (the dot kernel then runs).
+using SmallMKernelNTPackedA = void (*)(int M, int N, int K, const float* a_packed, int width,
+                                       const float* B, int64_t ldb, float* C, int64_t ldc,
+                                       float beta);
+
+// C[M, N] = beta * C + A[M, K] . B[K, N] straight from the unpacked row-major operands, for a
+// handful of rows (decode attention's probabilities times the cached values, M = query heads per
+// KV head): each row of B is loaded once per block of A's rows and added, scaled by A[i, k], into
+// accumulators held in registers, so nothing is packed and no micro-tile is padded to MR rows.
+using SmallMKernelNN = void (*)(int M, int N, int K, const float* A, int64_t lda, const float* B,
+                                int64_t ldb, float* C, int64_t ldc, float beta);
+
 // dst[k * width + r] = src[r * ld + k] for r < rows, k < kc, and 0 for rows <= r < width: packs
 // rows of a row-major matrix into one interleaved panel (an A panel of sgemm_nt/nn, width MR, or a
 // B panel of sgemm_nt, width NR). A transpose, so worth its own SIMD code.
@@ -54,6 +69,8 @@ struct KernelSet {
   PackInterleaved pack_interleaved;
   SmallMKernelNTBf16 small_m_nt_bf16;
   SmallMKernelNTInt8 small_m_nt_int8;
+  SmallMKernelNN small_m_nn;
+  SmallMKernelNTPackedA small_m_nt_packed_a;
 };
 
 // The portable bf16 small-M kernel.
@@ -63,6 +80,10 @@ void small_m_nt_bf16_scalar(int M, int N, int K, const float* A, int64_t lda, co
 // The portable int8 small-M kernel.
 void small_m_nt_int8_scalar(int M, int N, int K, const float* A, int64_t lda, const int8_t* B,
                             int64_t ldb, float* C, int64_t ldc, float beta);
+
+// The portable small-M nn kernel (also used by the AVX2 set, where the compiler vectorises it).
+void small_m_nn_scalar(int M, int N, int K, const float* A, int64_t lda, const float* B,
+                       int64_t ldb, float* C, int64_t ldc, float beta);
 
 // The portable PackInterleaved (also used by the AVX2 set).
 void pack_interleaved_scalar(const float* src, int64_t ld, int rows, int kc, int width, float* dst);
@@ -108,6 +129,11 @@ const GemmBlocking& gemm_blocking();
 
 // sgemm_nt products with M up to this take the direct small-M path (float32 at either precision).
 constexpr int kSmallMNT = 32;
+// Above this many rows the small-M nt path takes the set's packed-A kernel where it has one.
+constexpr int kSmallMNTDots = 8;
+// sgemm_nn products with M up to this take the direct small-M nn path (float32 at either
+// precision): below it the packed path pads every micro-tile to MR rows and packs B per call.
+constexpr int kSmallMNN = 8;
 
 // A row-major operand read as op(A) (element (i, k)) or op(B) (element (k, j)). `transposed`
 // says the stored matrix is the transpose: A stored [K, M] (sgemm_tn) or B stored [N, K] (nt).
@@ -139,6 +165,10 @@ void gemm_small_m_nt_int8(const KernelSet& kernels, int M, int N, int K, const f
 void gemm_small_m_nt_bf16(const KernelSet& kernels, int M, int N, int K, const float* A,
                           int64_t lda, const uint16_t* B, int64_t ldb, float* C, int64_t ldc,
                           float beta, ThreadPool* pool);
+// C = beta*C + A[M, K] . B[K, N] for a small M, parallel over blocks of B's columns.
+void gemm_small_m_nn(const KernelSet& kernels, int M, int N, int K, const float* A, int64_t lda,
+                     const float* B, int64_t ldb, float* C, int64_t ldc, float beta,
+                     ThreadPool* pool);
 
 }  // namespace gemm_detail
 }  // namespace siked

@@ -30,6 +30,10 @@
 #define SIKED_BF16_PREFETCH 256
 #endif
 
+#ifndef SIKED_NT_PREFETCH
+#define SIKED_NT_PREFETCH 64
+#endif
+
 #define SIKED_TARGET_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq")))
 
 namespace siked {
@@ -304,12 +308,147 @@ SIKED_TARGET_AVX512 void pack_interleaved_avx512(const float* src, int64_t ld, i
   }
 }
 
+
+// One block of the small-M nn kernel: RA rows of C over NV vectors of 16 columns (the last one
+// masked to `tail`): per k, NV vectors of B's row k, each added RA times scaled by a broadcast
+// A[i, k]. 4 x 4 tiles hold 16 accumulators + 4 B vectors + 1 broadcast of the 32 zmm registers.
+template <int RA, int NV>
+SIKED_TARGET_AVX512 void axpy_tile_avx512(int K, const float* A, int64_t lda, const float* B,
+                                          int64_t ldb, float* C, int64_t ldc, float beta,
+                                          __mmask16 tail) {
+  __m512 acc[RA][NV];
+#pragma GCC unroll 16
+  for (int i = 0; i < RA; ++i)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_setzero_ps();
+  for (int k = 0; k < K; ++k) {
+    const float* bk = B + int64_t(k) * ldb;
+    __m512 bv[NV];
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v)
+      bv[v] = v == NV - 1 ? _mm512_maskz_loadu_ps(tail, bk + 16 * v) : _mm512_loadu_ps(bk + 16 * v);
+#pragma GCC unroll 4
+    for (int i = 0; i < RA; ++i) {
+      const __m512 a = _mm512_set1_ps(A[i * lda + k]);
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_fmadd_ps(a, bv[v], acc[i][v]);
+    }
+  }
+#pragma GCC unroll 4
+  for (int i = 0; i < RA; ++i)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) {
+      const __mmask16 mask = v == NV - 1 ? tail : __mmask16(0xffff);
+      float* c = C + i * ldc + 16 * v;
+      const __m512 out = beta == 0.f ? acc[i][v]
+                                     : _mm512_fmadd_ps(_mm512_set1_ps(beta), _mm512_maskz_loadu_ps(mask, c), acc[i][v]);
+      _mm512_mask_storeu_ps(c, mask, out);
+    }
+}
+
+template <int RA>
+SIKED_TARGET_AVX512 void axpy_rows_avx512(int nv, int K, const float* A, int64_t lda, const float* B,
+                                          int64_t ldb, float* C, int64_t ldc, float beta, __mmask16 tail) {
+  switch (nv) {
+    case 4: axpy_tile_avx512<RA, 4>(K, A, lda, B, ldb, C, ldc, beta, tail); break;
+    case 3: axpy_tile_avx512<RA, 3>(K, A, lda, B, ldb, C, ldc, beta, tail); break;
+    case 2: axpy_tile_avx512<RA, 2>(K, A, lda, B, ldb, C, ldc, beta, tail); break;
+    default: axpy_tile_avx512<RA, 1>(K, A, lda, B, ldb, C, ldc, beta, tail); break;
+  }
+}
+
+SIKED_TARGET_AVX512 void small_m_nn_avx512(int M, int N, int K, const float* A, int64_t lda,
+                                           const float* B, int64_t ldb, float* C, int64_t ldc,
+                                           float beta) {
+  // Blocks of 64 columns (a head of 64 values is one block); rows of A four at a time.
+  for (int j = 0; j < N; j += 64) {
+    const int cols = N - j < 64 ? N - j : 64;
+    const int nv = (cols + 15) / 16;
+    const int last = cols - 16 * (nv - 1);
+    const __mmask16 tail = __mmask16(last == 16 ? 0xffffu : (1u << last) - 1);
+    for (int i = 0; i < M; i += 4) {
+      const float* a = A + i * lda;
+      float* c = C + i * ldc + j;
+      switch (M - i < 4 ? M - i : 4) {
+        case 4: axpy_rows_avx512<4>(nv, K, a, lda, B + j, ldb, c, ldc, beta, tail); break;
+        case 3: axpy_rows_avx512<3>(nv, K, a, lda, B + j, ldb, c, ldc, beta, tail); break;
+        case 2: axpy_rows_avx512<2>(nv, K, a, lda, B + j, ldb, c, ldc, beta, tail); break;
+        default: axpy_rows_avx512<1>(nv, K, a, lda, B + j, ldb, c, ldc, beta, tail); break;
+      }
+    }
+  }
+}
+
+
+// RB rows of B against all M <= 16 * NA rows of packed A: per k, NA vectors of A's column k and
+// RB broadcasts of B[r, k], RB * NA FMAs. Accumulator lane i of acc[r][v] is C[16 v + i, r], so
+// the tile leaves through a small transposing store. 12 x 2 holds 24 accumulators + 2 A vectors
+// + 1 broadcast; each broadcast is a load-port op, 14 loads per 24 FMAs.
+template <int NA, int RB>
+SIKED_TARGET_AVX512 void bcast_tile_avx512(int M, int K, const float* a, const float* B, int64_t ldb,
+                                           float* C, int64_t ldc, float beta) {
+  __m512 acc[RB][NA];
+#pragma GCC unroll 16
+  for (int r = 0; r < RB; ++r)
+#pragma GCC unroll 2
+    for (int v = 0; v < NA; ++v) acc[r][v] = _mm512_setzero_ps();
+  auto step = [&](int k) SIKED_TARGET_AVX512 {
+    __m512 av[NA];
+#pragma GCC unroll 2
+    for (int v = 0; v < NA; ++v) av[v] = _mm512_loadu_ps(a + int64_t(k) * (16 * NA) + 16 * v);
+#pragma GCC unroll 16
+    for (int r = 0; r < RB; ++r) {
+      const __m512 b = _mm512_set1_ps(B[r * ldb + k]);
+#pragma GCC unroll 2
+      for (int v = 0; v < NA; ++v) acc[r][v] = _mm512_fmadd_ps(b, av[v], acc[r][v]);
+    }
+  };
+  // B streams from memory (each weight is read once per call): one prefetch per row and cache
+  // line, SIKED_NT_PREFETCH floats ahead, keeps the RB streams in flight.
+  int k = 0;
+  for (; k + 16 <= K; k += 16) {
+#pragma GCC unroll 16
+    for (int r = 0; r < RB; ++r)
+      _mm_prefetch(reinterpret_cast<const char*>(B + r * ldb + k + SIKED_NT_PREFETCH), _MM_HINT_T0);
+#pragma GCC unroll 1
+    for (int kk = 0; kk < 16; ++kk) step(k + kk);
+  }
+  for (; k < K; ++k) step(k);
+  alignas(64) float tile[RB][16 * NA];
+#pragma GCC unroll 16
+  for (int r = 0; r < RB; ++r)
+#pragma GCC unroll 2
+    for (int v = 0; v < NA; ++v) _mm512_store_ps(&tile[r][16 * v], acc[r][v]);
+  for (int i = 0; i < M; ++i)
+    for (int r = 0; r < RB; ++r) {
+      float& c = C[i * ldc + r];
+      c = beta == 0.f ? tile[r][i] : beta * c + tile[r][i];
+    }
+}
+
+template <int NA>
+SIKED_TARGET_AVX512 void bcast_rows_avx512(int M, int N, int K, const float* a, const float* B,
+                                           int64_t ldb, float* C, int64_t ldc, float beta) {
+  int j = 0;
+  for (; j + 12 <= N; j += 12) bcast_tile_avx512<NA, 12>(M, K, a, B + j * ldb, ldb, C + j, ldc, beta);
+  for (; j + 4 <= N; j += 4) bcast_tile_avx512<NA, 4>(M, K, a, B + j * ldb, ldb, C + j, ldc, beta);
+  for (; j < N; ++j) bcast_tile_avx512<NA, 1>(M, K, a, B + j * ldb, ldb, C + j, ldc, beta);
+}
+
+SIKED_TARGET_AVX512 void small_m_nt_packed_a_avx512(int M, int N, int K, const float* a_packed,
+                                                    int width, const float* B, int64_t ldb,
+                                                    float* C, int64_t ldc, float beta) {
+  if (width == 16) bcast_rows_avx512<1>(M, N, K, a_packed, B, ldb, C, ldc, beta);
+  else bcast_rows_avx512<2>(M, N, K, a_packed, B, ldb, C, ldc, beta);
+}
+
 }  // namespace
 
 const KernelSet& avx512_kernels() {
   static const KernelSet set{SimdLevel::Avx512,   kMR, kNR, micro_avx512, small_m_nt_avx512,
                              pack_interleaved_avx512, small_m_nt_bf16_avx512,
-                             small_m_nt_int8_avx512};
+                             small_m_nt_int8_avx512, small_m_nn_avx512,
+                             small_m_nt_packed_a_avx512};
   return set;
 }
 

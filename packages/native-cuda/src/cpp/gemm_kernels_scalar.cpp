@@ -77,6 +77,22 @@ void small_m_nt_int8_scalar(int M, int N, int K, const float* A, int64_t lda, co
   small_m_nt_widened(M, N, K, A, lda, B, ldb, C, ldc, beta, [](int8_t x) { return float(x); });
 }
 
+void small_m_nn_scalar(int M, int N, int K, const float* A, int64_t lda, const float* B,
+                       int64_t ldb, float* C, int64_t ldc, float beta) {
+  // Row by row of C: scaled (or cleared: beta == 0 never reads C), then one axpy per k, a loop the
+  // compiler vectorises at any instruction set.
+  for (int i = 0; i < M; ++i) {
+    float* ci = C + i * ldc;
+    for (int j = 0; j < N; ++j) ci[j] = beta == 0.f ? 0.f : beta * ci[j];
+    const float* ai = A + i * lda;
+    for (int k = 0; k < K; ++k) {
+      const float aik = ai[k];
+      const float* bk = B + k * ldb;
+      for (int j = 0; j < N; ++j) ci[j] += aik * bk[j];
+    }
+  }
+}
+
 void pack_interleaved_scalar(const float* src, int64_t ld, int rows, int kc, int width, float* dst) {
   // Row by row: each source row is read sequentially, its values written `width` apart.
   for (int r = 0; r < rows; ++r) {
@@ -90,7 +106,7 @@ void pack_interleaved_scalar(const float* src, int64_t ld, int rows, int kc, int
 const KernelSet& scalar_kernels() {
   static const KernelSet set{SimdLevel::Scalar,     kMR, kNR, micro_scalar, small_m_nt_scalar,
                              pack_interleaved_scalar, small_m_nt_bf16_scalar,
-                             small_m_nt_int8_scalar};
+                             small_m_nt_int8_scalar, small_m_nn_scalar, nullptr};
   return set;
 }
 
