@@ -15,7 +15,7 @@ CXX="${CXX:-g++}"
 FLAGS=(-std=c++17 -O3 -Wall -Wextra -Werror -pthread -I "$SRC" -I "$LAB/variants")
 ENGINE=("$SRC/gemm.cpp" "$SRC/gemm_kernels_avx512.cpp" "$SRC/gemm_kernels_avx2.cpp"
         "$SRC/gemm_kernels_scalar.cpp" "$SRC/gemm_kernels_bf16.cpp" "$SRC/gemm_reference.cpp" "$SRC/thread_pool.cpp"
-        "$SRC/cpu_features.cpp" "$SRC/peak_probe.cpp")
+        "$SRC/cpu_features.cpp" "$SRC/peak_probe.cpp" "$SRC/vector_math.cpp" "$SRC/vector_math_avx512.cpp")
 what="${WHAT:-check bench}"
 if [[ " $what " == *" check "* ]]; then
   "$CXX" "${FLAGS[@]}" "$LAB/gemm_check.cpp" "${ENGINE[@]}" -o "$OUT/gemm_check"

@@ -26,6 +26,7 @@
 #include "gemm.h"
 #include "gemm_kernels.h"
 #include "thread_pool.h"
+#include "vector_math.h"
 
 namespace {
 
@@ -246,6 +247,42 @@ bool check_thread_pool(int back_to_back_jobs) {
   return ok;
 }
 
+// Decode's softmax and log-sum-exp (vector_math.h), each implementation this CPU runs, against a
+// double-precision reference: sizes around the 16-lane tails, wide value ranges, -inf entries.
+bool check_vector_math(bool avx512, std::mt19937& rng) {
+  namespace vm = siked::vector_math_detail;
+  bool ok = true;
+  for (int n : {1, 2, 15, 16, 17, 100, 512, 8193})
+    for (float range : {1.f, 30.f, 200.f})
+      for (int impl = 0; impl < (avx512 ? 2 : 1); ++impl) {
+        std::uniform_real_distribution<float> uniform(-range, range);
+        std::vector<float> x(static_cast<size_t>(n));
+        for (auto& v : x) v = uniform(rng);
+        if (n > 2) x[1] = -INFINITY;  // a masked-out entry
+        const float scale = 0.125f;
+        double mx = -INFINITY, smx = -INFINITY;
+        for (float v : x) mx = std::max(mx, double(v)), smx = std::max(smx, double(v) * scale);
+        double sum = 0, ssum = 0;
+        for (float v : x) sum += std::exp(double(v) - mx), ssum += std::exp(double(v) * scale - smx);
+        const double lse = mx + std::log(sum);
+        const float got_lse = impl ? vm::log_sum_exp_avx512(x.data(), n) : vm::log_sum_exp_scalar(x.data(), n);
+        std::vector<float> row = x;
+        if (impl) vm::softmax_scaled_avx512(row.data(), n, scale);
+        else vm::softmax_scaled_scalar(row.data(), n, scale);
+        double worst = std::fabs(got_lse - lse) / std::max(1.0, std::fabs(lse)) / 2e-6;
+        for (int i = 0; i < n; ++i) {
+          const double want = std::exp(double(x[i]) * scale - smx) / ssum;
+          worst = std::max(worst, std::fabs(row[i] - want) / (1e-8 + 2e-6 * want));
+        }
+        if (!(worst <= 1.0)) {
+          std::printf("FAIL vector math %s n=%d range=%g: error %.3g x tolerance\n",
+                      impl ? "avx512" : "scalar", n, range, worst);
+          ok = false;
+        }
+      }
+  return ok;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -283,6 +320,8 @@ int main(int argc, char** argv) {
   ThreadPool pool2(2), pool3(3);
   ThreadPool* pools[] = {nullptr, &pool2, &pool3};
   std::mt19937 rng(1234);
+  if (!check_vector_math(sets.back()->level == siked::SimdLevel::Avx512, rng)) return 1;
+  std::printf("vector math: ok\n");
   const int edge[] = {1, 2, 7, 13, 17, 33, 64, 100, 257};
   const float betas[] = {0.f, 1.f, 0.5f};
   const Layout layouts[] = {Layout::NT, Layout::NN, Layout::TN};

@@ -10,6 +10,7 @@
 #include "llama_model.h"
 #include "llama_model_internal.h"
 #include "random.h"
+#include "vector_math.h"
 
 namespace siked {
 
@@ -20,13 +21,7 @@ constexpr int kMaxPackedRows = 2048;
 
 
 // Natural-log softmax probability of `token` under raw logits (V).
-float log_prob_of(const float* logits, int V, int token) {
-  float mx = -INFINITY;
-  for (int j = 0; j < V; ++j) mx = std::max(mx, logits[j]);
-  double sum = 0;
-  for (int j = 0; j < V; ++j) sum += std::exp(logits[j] - mx);  // float exp, double sum
-  return float(double(logits[token]) - mx - std::log(sum));
-}
+float log_prob_of(const float* logits, int V, int token) { return logits[token] - log_sum_exp(logits, V); }
 
 // Picks the next token: greedy (argmax, lowest id on ties) or temperature + top-k + top-p.
 int sample_token(const float* logits, int V, const SampleSpec& spec, Rng& rng,
@@ -169,14 +164,7 @@ void LlamaModel::forward_cached(KvCache& cache, const int32_t* tokens, const int
         const float* q = b.q.data() + size_t(m) * qd + size_t(kvh) * group * hd;  // (group, hd)
         scores.resize(size_t(group) * len);
         sgemm_nt(group, len, hd, q, hd, keys, kvd, scores.data(), len, 0.f, nullptr);
-        for (int g = 0; g < group; ++g) {
-          float* row = scores.data() + size_t(g) * len;
-          float mx = -INFINITY;
-          for (int s = 0; s < len; ++s) mx = std::max(mx, row[s] * scale);
-          float sum = 0;
-          for (int s = 0; s < len; ++s) sum += row[s] = std::exp(row[s] * scale - mx);
-          for (int s = 0; s < len; ++s) row[s] /= sum;
-        }
+        for (int g = 0; g < group; ++g) softmax_scaled(scores.data() + size_t(g) * len, len, scale);
         sgemm_nn(group, hd, len, scores.data(), len, values, kvd,
                  b.atty.data() + size_t(m) * qd + size_t(kvh) * group * hd, hd, 0.f, nullptr);
       }

@@ -1,0 +1,97 @@
+// AVX-512 softmax / log-sum-exp (see vector_math.h). Built without -march like the GEMM kernels:
+// each function carries its own target attribute and runs only after the dispatch saw AVX-512.
+#include "vector_math.h"
+
+#include <cmath>
+
+#if defined(__x86_64__)
+// As in gemm_kernels_avx512.cpp: GCC 12 reports its own AVX-512 headers' _mm512_undefined_*().
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+#pragma GCC diagnostic pop
+
+#define SIKED_TARGET_AVX512 __attribute__((target("avx512f")))
+
+namespace siked {
+namespace vector_math_detail {
+namespace {
+
+// exp(x) for 16 lanes: n = round(x log2 e), r = x - n ln 2 (ln 2 in two parts, exact first
+// product), exp(r) by the Cephes polynomial, times 2^n by vscalefps (which also flushes
+// exp(-104) and below to 0, so -inf lanes give 0).
+SIKED_TARGET_AVX512 inline __m512 exp16(__m512 x) {
+  x = _mm512_max_ps(_mm512_min_ps(x, _mm512_set1_ps(88.7f)), _mm512_set1_ps(-104.f));
+  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                                        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+  __m512 p = _mm512_set1_ps(1.9875691500e-4f);
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+  const __m512 r2 = _mm512_mul_ps(r, r);
+  p = _mm512_fmadd_ps(p, r2, _mm512_add_ps(r, _mm512_set1_ps(1.f)));
+  return _mm512_scalef_ps(p, n);
+}
+
+SIKED_TARGET_AVX512 inline __mmask16 tail_mask(int count) {
+  return count >= 16 ? __mmask16(0xffff) : __mmask16((1u << count) - 1);
+}
+
+// The largest of scale * x[i].
+SIKED_TARGET_AVX512 float max_scaled(const float* x, int n, __m512 scale) {
+  __m512 mx = _mm512_set1_ps(-INFINITY);
+  for (int i = 0; i < n; i += 16) {
+    const __mmask16 m = tail_mask(n - i);
+    mx = _mm512_mask_max_ps(mx, m, mx, _mm512_mul_ps(_mm512_maskz_loadu_ps(m, x + i), scale));
+  }
+  return _mm512_reduce_max_ps(mx);
+}
+
+}  // namespace
+
+SIKED_TARGET_AVX512 void softmax_scaled_avx512(float* row, int n, float scale) {
+  const __m512 s = _mm512_set1_ps(scale);
+  const __m512 mx = _mm512_set1_ps(max_scaled(row, n, s));
+  __m512 sum = _mm512_setzero_ps();
+  for (int i = 0; i < n; i += 16) {
+    const __mmask16 m = tail_mask(n - i);
+    const __m512 e = exp16(_mm512_fmsub_ps(_mm512_maskz_loadu_ps(m, row + i), s, mx));
+    sum = _mm512_mask_add_ps(sum, m, sum, e);
+    _mm512_mask_storeu_ps(row + i, m, e);
+  }
+  const __m512 inverse = _mm512_set1_ps(1.f / _mm512_reduce_add_ps(sum));
+  for (int i = 0; i < n; i += 16) {
+    const __mmask16 m = tail_mask(n - i);
+    _mm512_mask_storeu_ps(row + i, m, _mm512_mul_ps(_mm512_maskz_loadu_ps(m, row + i), inverse));
+  }
+}
+
+SIKED_TARGET_AVX512 float log_sum_exp_avx512(const float* x, int n) {
+  const float largest = max_scaled(x, n, _mm512_set1_ps(1.f));
+  const __m512 mx = _mm512_set1_ps(largest);
+  __m512 sum = _mm512_setzero_ps();
+  for (int i = 0; i < n; i += 16) {
+    const __mmask16 m = tail_mask(n - i);
+    sum = _mm512_mask_add_ps(sum, m, sum, exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, x + i), mx)));
+  }
+  return float(double(largest) + std::log(double(_mm512_reduce_add_ps(sum))));
+}
+
+}  // namespace vector_math_detail
+}  // namespace siked
+
+#else  // not x86-64: the portable versions (never dispatched to AVX-512 here)
+
+namespace siked {
+namespace vector_math_detail {
+void softmax_scaled_avx512(float* row, int n, float scale) { softmax_scaled_scalar(row, n, scale); }
+float log_sum_exp_avx512(const float* x, int n) { return log_sum_exp_scalar(x, n); }
+}  // namespace vector_math_detail
+}  // namespace siked
+
+#endif
