@@ -151,7 +151,8 @@ export interface SampleOptions {
   /**
    * 'bf16': the CPU engine's decode steps read bfloat16 copies of the weights (half the bytes;
    * float32 products and sums; the prefill stays float32), for faster sampling where decode is
-   * bound by memory bandwidth. Greedy choices can differ from float32 where two logits are
+   * bound by memory bandwidth (steps of up to 8 rows; wider steps are bound by arithmetic and
+   * read the float32 weights). Greedy choices can differ from float32 where two logits are
    * closer than bf16 rounding moves them. 'int8': copies quantized per output row (symmetric,
    * scale = max |w| / 127; a quarter of the bytes), an approximation of the model, so outputs
    * drift further from float32 than with bf16 (docs/BENCHMARKS.md measures how far). Both copies

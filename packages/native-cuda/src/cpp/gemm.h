@@ -5,8 +5,10 @@
 //
 // Implementation (gemm.cpp, gemm_kernels_*.cpp): AVX-512 (12x32 register block), AVX2+FMA (6x16)
 // or scalar micro-kernels, chosen once per process by detect_simd_level() (SIKED_SIMD caps it);
-// packed, cache-blocked GotoBLAS-style loops for every layout, and for sgemm_nt with M <= 32 (the
-// decode case) a direct kernel that streams each weight row once. Both parallelise over blocks of
+// packed, cache-blocked GotoBLAS-style loops for every layout; for sgemm_nt with M <= 32 (the
+// decode case) direct kernels that stream each weight row once (dots up to 8 rows, broadcasts
+// against a packed A above), and for sgemm_nn with M <= 8 (decode attention's probabilities x
+// values) a direct axpy kernel. All parallelise over blocks of
 // C through `pool` (products under ~64K multiply-adds stay on the calling thread). beta == 0 never
 // reads C, so C may hold garbage. Safe to call from several threads at once (scratch buffers are
 // per thread; calls sharing one pool take turns). tools/kernels-lab checks and times them.
@@ -46,6 +48,11 @@ void sgemm_nn(int M, int N, int K, const float* A, int lda, const float* B, int 
 void sgemm_tn(int M, int N, int K, const float* A, int lda, const float* B, int ldb, float* C,
               int ldc, float beta, ThreadPool* pool,
               MatmulPrecision precision = MatmulPrecision::Fp32);
+
+// Up to this many rows, sgemm_nt's small-M path is bound by reading B (each row of B dotted with
+// every row of A): where gemm_nt_bf16w / gemm_nt_int8w's fewer bytes pay off. Above it the
+// float32 path broadcasts B against packed A and outruns the narrow copies.
+constexpr int kWeightBoundRows = 8;
 
 // C[M,N] = beta*C + A[M,K] . B[N,K]^T with B in bfloat16 (decode with bf16 weight copies: half
 // the bytes of sgemm_nt's B). Streams B row by row like sgemm_nt's small-M path, for any M (meant

@@ -11,6 +11,7 @@
 #include <cstdint>
 
 #include "cpu_features.h"
+#include "gemm.h"
 #include "thread_pool.h"
 
 namespace siked {
@@ -130,7 +131,7 @@ const GemmBlocking& gemm_blocking();
 // sgemm_nt products with M up to this take the direct small-M path (float32 at either precision).
 constexpr int kSmallMNT = 32;
 // Above this many rows the small-M nt path takes the set's packed-A kernel where it has one.
-constexpr int kSmallMNTDots = 8;
+constexpr int kSmallMNTDots = kWeightBoundRows;
 // sgemm_nn products with M up to this take the direct small-M nn path (float32 at either
 // precision): below it the packed path pads every micro-tile to MR rows and packs B per call.
 constexpr int kSmallMNN = 8;

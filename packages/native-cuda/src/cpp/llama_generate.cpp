@@ -329,9 +329,10 @@ std::vector<GenerationResult> LlamaModel::generate(const std::vector<std::vector
     }
     step_logits.resize(size_t(M) * V);
     // Decode steps stream every weight per token: the bf16 / int8 copies halve / quarter those
-    // bytes (at most 32 rows, where the weights, not the arithmetic, bound the step).
+    // bytes where the weights, not the arithmetic, bound the step (the dot kernels' few rows).
+    // Beyond that the float32 packed-A kernel is faster than widening a copy (docs/BENCHMARKS.md).
     forward_cached(cache, tokens.data(), slot_ids.data(), positions.data(), M, logit_rows, step_logits.data(),
-                   M <= 32 ? spec.weights : DecodeWeights::Fp32);
+                   M <= kWeightBoundRows ? spec.weights : DecodeWeights::Fp32);
     sample_rows(active, step_logits.data(), false);
   }
   return results;

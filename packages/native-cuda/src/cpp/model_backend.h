@@ -53,7 +53,7 @@ struct SampleSpec {
   uint64_t seed = 0;
   std::vector<int32_t> stop_tokens;
   int num_samples = 1;
-  // CPU engine: what decode steps (up to 32 rows) read the projection and head weights from:
+  // CPU engine: what decode steps (up to kWeightBoundRows = 8 rows) read the projection and head weights from:
   // float32, bfloat16 copies (half the bytes), or int8 copies quantized per row (a quarter).
   // Products and sums stay float32 and the prefill keeps float32. The CUDA backend computes in
   // bf16 anyway and ignores it.
