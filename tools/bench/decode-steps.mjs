@@ -5,6 +5,7 @@
 //   node tools/bench/decode-steps.mjs [--config tiny|small|smollm135m-shape] [--batch 32]
 //     [--repeats 3] [--threads N] [--weights fp32|bf16|int8]
 import { createRequire } from 'node:module';
+import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 
 const require = createRequire(import.meta.url);
