@@ -13,7 +13,7 @@
 // SIKED_CACHE_DIR)  SIKED_PROBE_STEPS (a fixed optimizer step count per run: matched compute)
 // SIKED_PROBE_SEED (world and training seed, default 0)  SIKED_PROBE_THREADS (engine threads,
 // default 2)  SIKED_PROBE_BASE (a base model folder to start from)  SIKED_PROBE_SHOW (print the
-// first N generations).
+// first N generations)  SIKED_PROBE_EVAL (splits graded: test, or test,validation).
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -98,7 +98,10 @@ probe(
         });
         const trainSeconds = (Date.now() - started) / 1000;
         const forced = run.forced ? run.strategies[0] : undefined;
-        const problems = world.splits.test;
+        // SIKED_PROBE_EVAL=test,validation adds the world's validation split (never trained on
+        // here) for more problems per family.
+        const evalSplits = (process.env.SIKED_PROBE_EVAL ?? 'test').split(',') as Array<'test' | 'validation'>;
+        const problems = evalSplits.flatMap((split) => world.splits[split]);
         const generations = await student.generate(
           problems.map((problem) => format.renderPrompt(problem.question, forced)),
           {

@@ -404,7 +404,7 @@ void run_small_m_nt(Kernel kernel, int M, int N, int K, const float* A, int64_t 
 void gemm_small_m_nt(const KernelSet& kernels, int M, int N, int K, const float* A, int64_t lda,
                      const float* B, int64_t ldb, float* C, int64_t ldc, float beta,
                      ThreadPool* pool) {
-  if (M <= kSmallMNTDots || M > 32 || K <= 0 || !kernels.small_m_nt_packed_a) {
+  if (M <= kSmallMNTDots || M > kSmallMNT || K <= 0 || !kernels.small_m_nt_packed_a) {
     run_small_m_nt(kernels.small_m_nt, M, N, K, A, lda, B, ldb, C, ldc, beta, pool);
     return;
   }

@@ -82,7 +82,7 @@ void small_m_nt_bf16_scalar(int M, int N, int K, const float* A, int64_t lda, co
 void small_m_nt_int8_scalar(int M, int N, int K, const float* A, int64_t lda, const int8_t* B,
                             int64_t ldb, float* C, int64_t ldc, float beta);
 
-// The portable small-M nn kernel (also used by the AVX2 set, where the compiler vectorises it).
+// The portable small-M nn kernel (also the AVX2 set's: its axpy loop vectorises at the baseline SSE2).
 void small_m_nn_scalar(int M, int N, int K, const float* A, int64_t lda, const float* B,
                        int64_t ldb, float* C, int64_t ldc, float beta);
 
