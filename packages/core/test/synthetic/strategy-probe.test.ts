@@ -100,7 +100,9 @@ probe(
         const forced = run.forced ? run.strategies[0] : undefined;
         // SIKED_PROBE_EVAL=test,validation adds the world's validation split (never trained on
         // here) for more problems per family.
-        const evalSplits = (process.env.SIKED_PROBE_EVAL ?? 'test').split(',') as Array<'test' | 'validation'>;
+        const evalSplits = (process.env.SIKED_PROBE_EVAL ?? 'test').split(',') as Array<
+          'test' | 'validation'
+        >;
         const problems = evalSplits.flatMap((split) => world.splits[split]);
         const generations = await student.generate(
           problems.map((problem) => format.renderPrompt(problem.question, forced)),

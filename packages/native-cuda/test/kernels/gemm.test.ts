@@ -30,7 +30,9 @@ function sourcesHash(): string {
     join(labDir, 'gemm_check.cpp'),
     ...readdirSync(engineDir)
       .filter((name) =>
-        /^(gemm|thread_pool|cpu_features|simd|peak_probe|amx_tiles|vector_math).*\.(h|cpp)$/.test(name),
+        /^(gemm|thread_pool|cpu_features|simd|peak_probe|amx_tiles|vector_math).*\.(h|cpp)$/.test(
+          name,
+        ),
       )
       .sort()
       .map((name) => join(engineDir, name)),
