@@ -18,6 +18,8 @@ namespace {
 
 // Upper bound on the rows of one packed forward: bounds the (rows, F) and (rows, V) buffers.
 constexpr int kMaxPackedRows = 2048;
+// Forwards of at most this many rows (decode steps) run stacked projections (forward_cached).
+constexpr int kStackedRows = 32;
 
 
 // Natural-log softmax probability of `token` under raw logits (V).
@@ -138,13 +140,46 @@ void LlamaModel::forward_cached(KvCache& cache, const int32_t* tokens, const int
         for (int j = 0; j < out_dim; ++j) y[size_t(m) * out_dim + j] += P[lin.b + j];
   };
 
+  // Decode steps (few rows) multiply one activation block by q, k and v, and by gate and up.
+  // Where those weights lie back to back (no biases, no adapters; int8 scales consecutive too),
+  // one product over the stacked matrix saves the pool dispatches and A packings of the others,
+  // which at these sizes cost as much as the arithmetic.
+  auto stacked = [&](const Layer& layer, int first, int count) {
+    if (M > kStackedRows) return false;
+    for (int p = first; p < first + count; ++p) {
+      const Linear& lin = layer.proj[p];
+      if (lin.lora_a != SIZE_MAX || lin.b != SIZE_MAX) return false;
+      if (p == first) continue;
+      const Linear& prev = layer.proj[p - 1];
+      if (lin.in_dim != prev.in_dim || lin.w != prev.w + size_t(prev.out_dim) * prev.in_dim) return false;
+      if (W8 && W8->scales_of.at(lin.w) != W8->scales_of.at(prev.w) + size_t(prev.out_dim)) return false;
+    }
+    return true;
+  };
+  // y = x W^T for `out_dim` rows of weights starting at `offset`, from the copy in use.
+  auto multiply_rows = [&](float* y, const float* x, size_t offset, int in_dim, int out_dim) {
+    if (W16 || W8) multiply(y, x, offset, M, in_dim, out_dim, 0.f);
+    else sgemm_nt(M, out_dim, in_dim, x, in_dim, P + offset, in_dim, y, out_dim, 0.f, pool, precision_);
+  };
+
   embedding_forward(b.x.data(), tokens, P + embed_, M, C);
   for (int l = 0; l < c.num_layers; ++l) {
     const Layer& layer = layers_[l];
     rmsnorm_forward(b.ln.data(), b.rstd.data(), b.x.data(), P + layer.ln1, M, C, c.rms_norm_eps, pool);
-    project(b.q.data(), b.ln.data(), layer, kQ, C, qd, false);
-    project(b.k.data(), b.ln.data(), layer, kK, C, kvd, false);
-    project(b.v.data(), b.ln.data(), layer, kV, C, kvd, false);
+    if (stacked(layer, kQ, 3)) {
+      const int width = qd + 2 * kvd;
+      multiply_rows(b.qkv.data(), b.ln.data(), layer.proj[kQ].w, C, width);
+      for (int m = 0; m < M; ++m) {
+        const float* row = b.qkv.data() + size_t(m) * width;
+        std::memcpy(b.q.data() + size_t(m) * qd, row, sizeof(float) * qd);
+        std::memcpy(b.k.data() + size_t(m) * kvd, row + qd, sizeof(float) * kvd);
+        std::memcpy(b.v.data() + size_t(m) * kvd, row + qd + kvd, sizeof(float) * kvd);
+      }
+    } else {
+      project(b.q.data(), b.ln.data(), layer, kQ, C, qd, false);
+      project(b.k.data(), b.ln.data(), layer, kK, C, kvd, false);
+      project(b.v.data(), b.ln.data(), layer, kV, C, kvd, false);
+    }
     rope_forward(b.q.data(), positions, M, H, rope_);
     rope_forward(b.k.data(), positions, M, KV, rope_);
     // All keys/values of this call are written before any row attends, so a prefill of several
@@ -171,9 +206,18 @@ void LlamaModel::forward_cached(KvCache& cache, const int32_t* tokens, const int
     });
     project(b.x.data(), b.atty.data(), layer, kO, qd, C, true);
     rmsnorm_forward(b.ln.data(), b.rstd.data(), b.x.data(), P + layer.ln2, M, C, c.rms_norm_eps, pool);
-    project(b.gate.data(), b.ln.data(), layer, kGate, C, F, false);
-    project(b.up.data(), b.ln.data(), layer, kUp, C, F, false);
-    swiglu_forward(b.h.data(), b.gate.data(), b.up.data(), int64_t(M) * F, pool);
+    if (stacked(layer, kGate, 2)) {
+      multiply_rows(b.gate_up.data(), b.ln.data(), layer.proj[kGate].w, C, 2 * F);
+      const float* gate_up = b.gate_up.data();
+      pool->parallel_for(0, M, std::max(1, (1 << 14) / F), [&](int64_t m0, int64_t m1) {
+        for (int64_t m = m0; m < m1; ++m)
+          swiglu_forward(b.h.data() + m * F, gate_up + m * 2 * F, gate_up + m * 2 * F + F, F, nullptr);
+      });
+    } else {
+      project(b.gate.data(), b.ln.data(), layer, kGate, C, F, false);
+      project(b.up.data(), b.ln.data(), layer, kUp, C, F, false);
+      swiglu_forward(b.h.data(), b.gate.data(), b.up.data(), int64_t(M) * F, pool);
+    }
     project(b.x.data(), b.h.data(), layer, kDown, F, C, true);
   }
   // Final norm and LM head only for the rows whose next-token distribution is wanted.

@@ -116,7 +116,8 @@ struct LlamaModel::KvCache {
 // Buffers of one packed forward, grown to the largest row count seen and then reused, so decode
 // steps allocate nothing.
 struct LlamaModel::InferenceBuffers {
-  std::vector<float> x, ln, rstd, q, k, v, atty, tmp, gate, up, h, lora_mid;
+  // qkv / gate_up: the stacked projections' outputs of decode steps (forward_cached).
+  std::vector<float> x, ln, rstd, q, k, v, atty, tmp, gate, up, h, lora_mid, qkv, gate_up;
   void ensure(int64_t M, const LlamaConfig& c, int rank) {
     const int64_t C = c.hidden_size, F = c.intermediate_size;
     const int64_t qd = int64_t(c.num_heads) * c.head_dim, kvd = int64_t(c.num_kv_heads) * c.head_dim;
@@ -125,7 +126,8 @@ struct LlamaModel::InferenceBuffers {
     };
     grow(x, M * C), grow(ln, M * C), grow(rstd, M), grow(q, M * qd), grow(k, M * kvd);
     grow(v, M * kvd), grow(atty, M * qd), grow(tmp, M * C), grow(gate, M * F), grow(up, M * F);
-    grow(h, M * F), grow(lora_mid, M * std::max(rank, 1));
+    grow(h, M * F), grow(lora_mid, M * std::max(rank, 1)), grow(qkv, M * (qd + 2 * kvd));
+    grow(gate_up, M * 2 * F);
   }
 };
 
