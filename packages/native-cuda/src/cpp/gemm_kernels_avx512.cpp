@@ -308,7 +308,6 @@ SIKED_TARGET_AVX512 void pack_interleaved_avx512(const float* src, int64_t ld, i
   }
 }
 
-
 // One block of the small-M nn kernel: RA rows of C over NV vectors of 16 columns (the last one
 // masked to `tail`): per k, NV vectors of B's row k, each added RA times scaled by a broadcast
 // A[i, k]. 4 x 4 tiles hold 16 accumulators + 4 B vectors + 1 broadcast of the 32 zmm registers.
@@ -378,7 +377,6 @@ SIKED_TARGET_AVX512 void small_m_nn_avx512(int M, int N, int K, const float* A, 
     }
   }
 }
-
 
 // RB rows of B against all M <= 16 * NA rows of packed A: per k, NA vectors of A's column k and
 // RB broadcasts of B[r, k], RB * NA FMAs. Accumulator lane i of acc[r][v] is C[16 v + i, r], so
