@@ -13,7 +13,9 @@
 // SIKED_CACHE_DIR)  SIKED_PROBE_STEPS (a fixed optimizer step count per run: matched compute)
 // SIKED_PROBE_SEED (world and training seed, default 0)  SIKED_PROBE_THREADS (engine threads,
 // default 2)  SIKED_PROBE_BASE (a base model folder to start from)  SIKED_PROBE_SHOW (print the
-// first N generations)  SIKED_PROBE_EVAL (splits graded: test, or test,validation).
+// first N generations)  SIKED_PROBE_EVAL (splits graded: test, or test,validation)
+// SIKED_PROBE_NUMBERS (JSON over the world's per-family number ranges, e.g.
+// {"shopping":{"rate":{"min":2,"max":9}}}; the pretraining corpus follows them).
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -49,7 +51,15 @@ probe(
     const train = Number(process.env.SIKED_PROBE_TRAIN ?? demo.splitSizes.train);
     const seed = Number(process.env.SIKED_PROBE_SEED ?? 0);
     const threads = Number(process.env.SIKED_PROBE_THREADS ?? 2);
-    const world = buildSyntheticWorld({ ...demo, splitSizes: { ...demo.splitSizes, train } }, seed);
+    // SIKED_PROBE_NUMBERS: JSON Partial<FamilyNumberRanges>, e.g. small numbers for one family.
+    const numbers = JSON.parse(process.env.SIKED_PROBE_NUMBERS ?? '{}');
+    const world = buildSyntheticWorld(
+      { ...demo, splitSizes: { ...demo.splitSizes, train } },
+      seed,
+      {
+        numbers,
+      },
+    );
     Object.assign(world.modelConfig, JSON.parse(process.env.SIKED_PROBE_SHAPE ?? '{}'));
     const format = StudentFormat.fromObject(world.studentTemplate);
     const dir = mkdtempSync(path.join(tmpdir(), 'siked-strategy-probe-'));
