@@ -53,13 +53,8 @@ probe(
     const threads = Number(process.env.SIKED_PROBE_THREADS ?? 2);
     // SIKED_PROBE_NUMBERS: JSON Partial<FamilyNumberRanges>, e.g. small numbers for one family.
     const numbers = JSON.parse(process.env.SIKED_PROBE_NUMBERS ?? '{}');
-    const world = buildSyntheticWorld(
-      { ...demo, splitSizes: { ...demo.splitSizes, train } },
-      seed,
-      {
-        numbers,
-      },
-    );
+    const preset = { ...demo, splitSizes: { ...demo.splitSizes, train } };
+    const world = buildSyntheticWorld(preset, seed, { numbers });
     Object.assign(world.modelConfig, JSON.parse(process.env.SIKED_PROBE_SHAPE ?? '{}'));
     const format = StudentFormat.fromObject(world.studentTemplate);
     const dir = mkdtempSync(path.join(tmpdir(), 'siked-strategy-probe-'));
