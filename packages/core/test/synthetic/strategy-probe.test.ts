@@ -51,7 +51,6 @@ probe(
     const train = Number(process.env.SIKED_PROBE_TRAIN ?? demo.splitSizes.train);
     const seed = Number(process.env.SIKED_PROBE_SEED ?? 0);
     const threads = Number(process.env.SIKED_PROBE_THREADS ?? 2);
-    // SIKED_PROBE_NUMBERS: JSON Partial<FamilyNumberRanges>, e.g. small numbers for one family.
     const numbers = JSON.parse(process.env.SIKED_PROBE_NUMBERS ?? '{}');
     const preset = { ...demo, splitSizes: { ...demo.splitSizes, train } };
     const world = buildSyntheticWorld(preset, seed, { numbers });
