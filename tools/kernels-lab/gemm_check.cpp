@@ -10,6 +10,7 @@
 // beta in {0, 1, 0.5} (beta 0 with NaN in C: C must not be read) and 1, 2 and 3 threads.
 // Prints "simd: <level>" first and "ALL PASSED" last; exits 1 on the first failing case, after
 // printing its first mismatches side by side.
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <cstdint>
@@ -247,14 +248,23 @@ bool check_thread_pool(int back_to_back_jobs) {
   return ok;
 }
 
-// Decode's softmax and log-sum-exp (vector_math.h), each implementation this CPU runs, against a
-// double-precision reference: sizes around the 16-lane tails, wide value ranges, -inf entries.
+// The row operations of vector_math.h (softmax, log-sum-exp, softmax backward, cross-entropy,
+// SwiGLU and its backward), each implementation this CPU runs, against double-precision
+// references: sizes around the 16-lane tails, wide value ranges, -inf entries.
 bool check_vector_math(bool avx512, std::mt19937& rng) {
   namespace vm = siked::vector_math_detail;
+  const vm::RowOps* impls[] = {&vm::scalar_row_ops(), &vm::avx512_row_ops()};
   bool ok = true;
+  auto report = [&](const char* what, int impl, int n, float range, double worst) {
+    if (worst <= 1.0) return;
+    std::printf("FAIL vector math %s %s n=%d range=%g: error %.3g x tolerance\n", what,
+                impl ? "avx512" : "scalar", n, range, worst);
+    ok = false;
+  };
   for (int n : {1, 2, 15, 16, 17, 100, 512, 8193})
     for (float range : {1.f, 30.f, 200.f})
       for (int impl = 0; impl < (avx512 ? 2 : 1); ++impl) {
+        const vm::RowOps& ops = *impls[impl];
         std::uniform_real_distribution<float> uniform(-range, range);
         std::vector<float> x(static_cast<size_t>(n));
         for (auto& v : x) v = uniform(rng);
@@ -265,20 +275,66 @@ bool check_vector_math(bool avx512, std::mt19937& rng) {
         double sum = 0, ssum = 0;
         for (float v : x) sum += std::exp(double(v) - mx), ssum += std::exp(double(v) * scale - smx);
         const double lse = mx + std::log(sum);
-        const float got_lse = impl ? vm::log_sum_exp_avx512(x.data(), n) : vm::log_sum_exp_scalar(x.data(), n);
-        std::vector<float> row = x;
-        if (impl) vm::softmax_scaled_avx512(row.data(), n, scale);
-        else vm::softmax_scaled_scalar(row.data(), n, scale);
-        double worst = std::fabs(got_lse - lse) / std::max(1.0, std::fabs(lse)) / 2e-6;
+
+        double worst = std::fabs(ops.log_sum_exp(x.data(), n) - lse) / std::max(1.0, std::fabs(lse)) / 2e-6;
+        report("log_sum_exp", impl, n, range, worst);
+
+        std::vector<float> p = x;
+        ops.softmax_scaled(p.data(), n, scale);
+        std::vector<double> want_p(static_cast<size_t>(n));
+        worst = 0;
         for (int i = 0; i < n; ++i) {
-          const double want = std::exp(double(x[i]) * scale - smx) / ssum;
-          worst = std::max(worst, std::fabs(row[i] - want) / (1e-8 + 2e-6 * want));
+          want_p[i] = std::exp(double(x[i]) * scale - smx) / ssum;
+          worst = std::max(worst, std::fabs(p[i] - want_p[i]) / (1e-8 + 2e-6 * want_p[i]));
         }
-        if (!(worst <= 1.0)) {
-          std::printf("FAIL vector math %s n=%d range=%g: error %.3g x tolerance\n",
-                      impl ? "avx512" : "scalar", n, range, worst);
-          ok = false;
+        report("softmax_scaled", impl, n, range, worst);
+
+        // Softmax backward at the reference probabilities, an upstream gradient in [-1, 1].
+        std::vector<float> d(static_cast<size_t>(n)), probs(static_cast<size_t>(n));
+        std::uniform_real_distribution<float> unit(-1.f, 1.f);
+        for (int i = 0; i < n; ++i) d[i] = unit(rng), probs[i] = float(want_p[i]);
+        double dot = 0;
+        for (int i = 0; i < n; ++i) dot += double(probs[i]) * d[i];
+        std::vector<float> got_d = d;
+        ops.softmax_backward_scaled(got_d.data(), probs.data(), n, scale);
+        worst = 0;
+        for (int i = 0; i < n; ++i) {
+          const double want = double(probs[i]) * (d[i] - dot) * scale;
+          worst = std::max(worst, std::fabs(got_d[i] - want) / (1e-8 + 1e-5 * std::fabs(want)));
         }
+        report("softmax_backward_scaled", impl, n, range, worst);
+
+        // Cross-entropy at a finite target, with and without the gradient.
+        const int target = n > 2 ? n - 1 : 0;
+        const double want_loss = lse - double(x[target]);
+        std::vector<float> grad = x;
+        const double loss = ops.cross_entropy_row(grad.data(), n, target, true);
+        const double loss_only = ops.cross_entropy_row(std::vector<float>(x).data(), n, target, false);
+        worst = std::max(std::fabs(loss - want_loss), std::fabs(loss_only - want_loss)) /
+                std::max(1.0, std::fabs(want_loss)) / 2e-6;
+        for (int i = 0; i < n; ++i) {
+          const double want = std::exp(double(x[i]) - mx) / sum - (i == target ? 1.0 : 0.0);
+          worst = std::max(worst, std::fabs(grad[i] - want) / (1e-7 + 2e-6 * std::fabs(want)));
+        }
+        report("cross_entropy_row", impl, n, range, worst);
+
+        // SwiGLU and its backward (gate in [-range, range], -inf replaced: silu(-inf) is NaN).
+        std::vector<float> gate = x, up(static_cast<size_t>(n)), dh(static_cast<size_t>(n));
+        if (n > 2) gate[1] = -range;
+        for (int i = 0; i < n; ++i) up[i] = unit(rng), dh[i] = unit(rng);
+        std::vector<float> h(static_cast<size_t>(n)), dgate(static_cast<size_t>(n)), dup(static_cast<size_t>(n));
+        ops.swiglu_row(h.data(), gate.data(), up.data(), n);
+        ops.swiglu_backward_row(dgate.data(), dup.data(), dh.data(), gate.data(), up.data(), n);
+        worst = 0;
+        for (int i = 0; i < n; ++i) {
+          const double g = gate[i], s = 1.0 / (1.0 + std::exp(-g)), silu = g * s;
+          const double want_h = silu * up[i], want_dup = dh[i] * silu;
+          const double want_dgate = double(dh[i]) * up[i] * s * (1.0 + g * (1.0 - s));
+          worst = std::max({worst, std::fabs(h[i] - want_h) / (1e-7 + 4e-6 * std::fabs(want_h)),
+                            std::fabs(dup[i] - want_dup) / (1e-7 + 4e-6 * std::fabs(want_dup)),
+                            std::fabs(dgate[i] - want_dgate) / (1e-7 + 4e-6 * std::fabs(want_dgate))});
+        }
+        report("swiglu", impl, n, range, worst);
       }
   return ok;
 }

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "gemm.h"
+#include "vector_math.h"
 
 namespace siked {
 
@@ -190,15 +191,7 @@ void attend(float* out, float* p, const float* q, const float* k, const float* v
     sgemm_nt(t1 - t0, t1, hd, q + int64_t(t0) * qs, qs, k, kvs, pb, L, 0.f, nullptr);
     for (int t = t0; t < t1; ++t) {
       float* row = p + int64_t(t) * L;
-      float mx = -INFINITY;
-      for (int s = 0; s <= t; ++s) mx = std::max(mx, row[s] * scale);
-      float sum = 0.f;
-      for (int s = 0; s <= t; ++s) {
-        row[s] = std::exp(row[s] * scale - mx);
-        sum += row[s];
-      }
-      const float inv = 1.f / sum;
-      for (int s = 0; s <= t; ++s) row[s] *= inv;
+      softmax_scaled(row, t + 1, scale);
       for (int s = t + 1; s < t1; ++s) row[s] = 0.f;  // keys past t1 are never read
     }
     sgemm_nn(t1 - t0, hd, t1, pb, L, v, kvs, out + int64_t(t0) * qs, qs, 0.f, nullptr);
@@ -216,11 +209,8 @@ void attend_backward(float* dq, float* dk, float* dv, const float* dout, const f
     sgemm_tn(t1, hd, rows, pb, L, dob, qs, dv, kvs, 1.f, nullptr);  // dV += P^T dO
     sgemm_nt(rows, t1, hd, dob, qs, v, kvs, dp, L, 0.f, nullptr);   // dP = dO V^T
     for (int t = t0; t < t1; ++t) {                                  // softmax backward
-      const float* pr = p + int64_t(t) * L;
       float* d = dp + int64_t(t - t0) * L;
-      float dot = 0.f;
-      for (int s = 0; s <= t; ++s) dot += pr[s] * d[s];
-      for (int s = 0; s <= t; ++s) d[s] = pr[s] * (d[s] - dot) * scale;
+      softmax_backward_scaled(d, p + int64_t(t) * L, t + 1, scale);
       for (int s = t + 1; s < t1; ++s) d[s] = 0.f;
     }
     sgemm_nn(rows, hd, t1, dp, L, k, kvs, dq + int64_t(t0) * qs, qs, 0.f, nullptr);  // dQ = dS K
@@ -282,24 +272,13 @@ void attention_backward(float* dq, float* dk, float* dv, const float* dout, cons
 }
 
 void swiglu_forward(float* h, const float* gate, const float* up, int64_t n, ThreadPool* pool) {
-  parallel(n, 1 << 14, pool, [&](int64_t a, int64_t b) {
-    for (int64_t i = a; i < b; ++i) {
-      const float g = gate[i];
-      h[i] = g / (1.f + std::exp(-g)) * up[i];
-    }
-  });
+  parallel(n, 1 << 14, pool, [&](int64_t a, int64_t b) { swiglu_row(h + a, gate + a, up + a, b - a); });
 }
 
 void swiglu_backward(float* dgate, float* dup, const float* dh, const float* gate, const float* up,
                      int64_t n, ThreadPool* pool) {
   parallel(n, 1 << 14, pool, [&](int64_t a, int64_t b) {
-    for (int64_t i = a; i < b; ++i) {
-      const float g = gate[i];
-      const float s = 1.f / (1.f + std::exp(-g));
-      const float silu = g * s;
-      dup[i] = dh[i] * silu;
-      dgate[i] = dh[i] * up[i] * s * (1.f + g * (1.f - s));
-    }
+    swiglu_backward_row(dgate + a, dup + a, dh + a, gate + a, up + a, b - a);
   });
 }
 
@@ -309,26 +288,11 @@ double crossentropy_forward_backward(float* logits, const int32_t* targets, int 
   parallel(N, grain_for(V), pool, [&](int64_t n0, int64_t n1) {
     for (int64_t n = n0; n < n1; ++n) {
       float* row = logits + n * V;
-      const int32_t target = targets[n];
-      if (target < 0) {
+      if (targets[n] < 0) {
         if (with_grad) std::memset(row, 0, sizeof(float) * V);
         continue;
       }
-      float mx = -INFINITY;
-      for (int j = 0; j < V; ++j) mx = std::max(mx, row[j]);
-      const float target_logit = row[target];
-      // One float exp per logit, reused for the gradient (a double exp per entry, twice, was
-      // measurable at a 49k vocabulary); the sum is accumulated in double.
-      double sum = 0.0;
-      if (with_grad) {
-        for (int j = 0; j < V; ++j) sum += row[j] = std::exp(row[j] - mx);
-        const float inv = float(1.0 / sum);
-        for (int j = 0; j < V; ++j) row[j] *= inv;
-        row[target] -= 1.f;
-      } else {
-        for (int j = 0; j < V; ++j) sum += std::exp(row[j] - mx);
-      }
-      row_loss[n] = std::log(sum) + mx - target_logit;
+      row_loss[n] = cross_entropy_row(row, V, targets[n], with_grad);
     }
   });
   double total = 0.0;
