@@ -269,9 +269,9 @@ LinearGrads LlamaModel::grads_of(const Layer& layer, int p) {
 
 // --- training ---------------------------------------------------------------------------------
 
-float* LlamaModel::forward_train(const int32_t* tokens, int B, int T, const int32_t* positions) {
+void LlamaModel::forward_train(const int32_t* tokens, int B, int T, const int32_t* positions) {
   const LlamaConfig& c = config_;
-  const int N = B * T, C = c.hidden_size, F = c.intermediate_size, V = c.vocab_size;
+  const int N = B * T, C = c.hidden_size, F = c.intermediate_size;
   const int H = c.num_heads, KV = c.num_kv_heads, hd = c.head_dim;
   if (!acts_)
     acts_ = std::make_unique<Activations>(*this, B, T);
@@ -306,8 +306,25 @@ float* LlamaModel::forward_train(const int32_t* tokens, int B, int T, const int3
     linear_forward(a.resid[l + 1], x.lora_mid[kDown], x.h, weights_of(layer, kDown), N, F, C, pool, true);
   }
   rmsnorm_forward(a.lnf, a.rstdf, a.resid[c.num_layers], P + final_norm_, N, C, c.rms_norm_eps, pool);
-  sgemm_nt(N, V, C, a.lnf, C, P + lm_head_, C, a.logits, V, 0.f, pool, precision_);
-  return a.logits;
+}
+
+double LlamaModel::head_forward_backward() {
+  Activations& a = *acts_;
+  const int C = config_.hidden_size, V = config_.vocab_size;
+  const int rows = static_cast<int>(a.target_rows.size());
+  if (rows == 0) return 0.0;
+  // Gather the rows' final-norm outputs and targets (targets compacted in place: row i's index
+  // is at least i). Each logit is the same dot product as over all N rows, so the loss and
+  // d(lnf) are unchanged; only dW's sum over tokens skips the zero rows.
+  std::vector<int32_t>& targets = a.targets;
+  for (int i = 0; i < rows; ++i) {
+    const int32_t n = a.target_rows[i];
+    std::memcpy(a.head_rows + int64_t(i) * C, a.lnf + int64_t(n) * C, sizeof(float) * C);
+    targets[i] = targets[n];
+  }
+  sgemm_nt(rows, V, C, a.head_rows, C, params_.data() + lm_head_, C, a.logits, V, 0.f, pool_.get(),
+           precision_);
+  return crossentropy_forward_backward(a.logits, targets.data(), rows, V, true, pool_.get());
 }
 
 void LlamaModel::backward_train(const int32_t* tokens, int B, int T) {
@@ -320,9 +337,14 @@ void LlamaModel::backward_train(const int32_t* tokens, int B, int T) {
   float* G = grads_.empty() ? nullptr : grads_.data();
   auto grad = [&](size_t offset) { return G ? G + offset : nullptr; };
 
-  // a.logits now holds d(sum loss)/d(logits).
-  sgemm_nn(N, C, V, a.logits, V, P + lm_head_, C, a.dln, C, 0.f, pool, precision_);
-  if (G) sgemm_tn(V, C, N, a.logits, V, a.lnf, C, G + lm_head_, C, 1.f, pool, precision_);
+  // a.logits holds d(sum loss)/d(logits) of the target rows, a.head_rows their lnf: dW first,
+  // then head_rows is overwritten with their d(lnf), scattered into dln (zero elsewhere).
+  const int rows = static_cast<int>(a.target_rows.size());
+  if (G) sgemm_tn(V, C, rows, a.logits, V, a.head_rows, C, G + lm_head_, C, 1.f, pool, precision_);
+  sgemm_nn(rows, C, V, a.logits, V, P + lm_head_, C, a.head_rows, C, 0.f, pool, precision_);
+  std::fill(a.dln, a.dln + int64_t(N) * C, 0.f);
+  for (int i = 0; i < rows; ++i)
+    std::memcpy(a.dln + int64_t(a.target_rows[i]) * C, a.head_rows + int64_t(i) * C, sizeof(float) * C);
   std::fill(a.dresid, a.dresid + int64_t(N) * C, 0.f);
   rmsnorm_backward(a.dresid, grad(final_norm_), a.dln, a.resid[c.num_layers], P + final_norm_, a.rstdf,
                    N, C, pool);
@@ -360,11 +382,13 @@ std::pair<double, int64_t> LlamaModel::accumulate(const int32_t* tokens, const u
                                                   const int32_t* positions) {
   check_train_batch(config_, tokens, B, T, positions);
   ensure_grads();
-  float* logits = forward_train(tokens, B, T, positions);
+  forward_train(tokens, B, T, positions);
   std::vector<int32_t>& targets = acts_->targets;
   const int64_t count = next_token_targets(tokens, mask, B, T, targets.data(), positions);
-  const double loss = crossentropy_forward_backward(logits, targets.data(), B * T, config_.vocab_size,
-                                                    true, pool_.get());
+  acts_->target_rows.clear();
+  for (int32_t n = 0; n < B * T; ++n)
+    if (targets[n] >= 0) acts_->target_rows.push_back(n);
+  const double loss = head_forward_backward();
   if (count > 0) backward_train(tokens, B, T);
   accumulated_loss_ += loss;
   accumulated_tokens_ += count;

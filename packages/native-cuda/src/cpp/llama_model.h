@@ -93,9 +93,12 @@ class LlamaModel : public ModelBackend {
   void ensure_grads();
   LinearWeights weights_of(const Layer& layer, int p) const;
   LinearGrads grads_of(const Layer& layer, int p);
-  // Runs the decoder on (B, T) tokens, keeping every activation; returns the logits buffer (N, V).
+  // Runs the decoder on (B, T) tokens up to the final norm, keeping every activation.
   // positions: packed position ids (see ModelBackend::accumulate) or nullptr.
-  float* forward_train(const int32_t* tokens, int B, int T, const int32_t* positions = nullptr);
+  void forward_train(const int32_t* tokens, int B, int T, const int32_t* positions = nullptr);
+  // The LM head and cross-entropy on the rows with targets (acts_->target_rows); returns the
+  // summed loss and leaves d(loss)/d(logits) of those rows in acts_->logits.
+  double head_forward_backward();
   void backward_train(const int32_t* tokens, int B, int T);
   // Packed inference over rows (slot, position) that attend to their slot's KV cache; logits for
   // the rows with want_logits set are written in order to `logits_out` (count, V).

@@ -28,7 +28,12 @@ struct LlamaModel::Activations {
   std::vector<float> slab;
   std::vector<Layer> layers;
   std::vector<float*> resid;         // L+1 residual streams (N, C); resid[0] = embeddings
-  float *lnf = nullptr, *rstdf = nullptr, *logits = nullptr;  // (N, C), (N), (N, V)
+  float *lnf = nullptr, *rstdf = nullptr;  // (N, C), (N)
+  // The LM head runs on the rows that have a next-token target only (prompt tokens masked out of
+  // the loss need no logits): head_rows (up to N, C) holds those rows of lnf, then their d(lnf);
+  // logits (up to N, V) their logits, then d(loss)/d(logits).
+  float *head_rows = nullptr, *logits = nullptr;
+  std::vector<int32_t> target_rows;  // indices n of the rows with targets[n] >= 0
   // Backward scratch, reused by every layer.
   float *dresid, *dln, *dq, *dk, *dv, *datty, *dgate, *dup, *dh, *lora_scratch;
   std::vector<int32_t> positions, targets;  // (N)
@@ -45,6 +50,7 @@ struct LlamaModel::Activations {
     resid.resize(c.num_layers + 1);
     positions.resize(N);
     targets.resize(N);
+    target_rows.reserve(N);
     for (int pass = 0; pass < 2; ++pass) {
       size_t used = 0;
       float* base = pass == 0 ? nullptr : slab.data();
@@ -74,6 +80,7 @@ struct LlamaModel::Activations {
       }
       lnf = take(N * C);
       rstdf = take(N);
+      head_rows = take(N * C);
       logits = take(N * c.vocab_size);
       dresid = take(N * C);
       dln = take(N * C);
