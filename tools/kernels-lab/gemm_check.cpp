@@ -411,10 +411,12 @@ int main(int argc, char** argv) {
   }
   // 2. Shapes that cross the cache blocks (K > 256 slices; N > NB column blocks and M > MB row
   //    blocks where NB/MB are small: run with SIKED_GEMM_NB=64 SIKED_GEMM_MB=64 to cross them
-  //    everywhere) and the model's own sizes, on the active kernels and two threads.
+  //    everywhere) and the model's own sizes, on the active kernels and two threads. The last
+  //    three are small enough for run_fused (one dispatch, operands read in place) with several
+  //    K slices and a partial last A panel: a small model's weight gradients and LM head.
   struct Big { int M, N, K; };
   const Big bigs[] = {{300, 700, 600}, {2049, 33, 17}, {64, 1100, 513}, {16, 1536, 576}, {1, 2048, 384},
-                      {3, 64, 1500}, {7, 200, 333}};
+                      {3, 64, 1500}, {7, 200, 333}, {100, 70, 700}, {64, 200, 650}, {638, 64, 300}};
   for (const Big& b : bigs)
     for (Layout layout : layouts)
       for (float beta : betas) {

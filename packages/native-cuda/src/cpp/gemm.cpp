@@ -17,6 +17,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <new>
+#include <type_traits>
 #include <vector>
 
 #include <unistd.h>
@@ -45,6 +46,9 @@ constexpr int kSliceKBf16 = SIKED_GEMM_KC_BF16;  // bf16 panels are half the byt
 constexpr int kTasksPerThread = 4;  // spare tasks let a thread slowed by other work catch up
 // Below this many multiply-adds a call runs on one thread: waking a worker costs more.
 constexpr int64_t kMinParallelFma = int64_t(1) << 16;
+// Up to this many multiply-adds (and one column block) a multi-threaded call is one dispatch:
+// each task packs its own rows of A and its own copy of B, slice after slice (run_fused).
+constexpr int64_t kFusedMaxFma = int64_t(1) << 24;
 
 // A 64-byte aligned scratch buffer that grows on demand and is kept per thread across calls, so
 // steady-state GEMMs do not allocate (and do not page-fault fresh memory).
@@ -71,6 +75,8 @@ class ScratchBuffer {
 thread_local ScratchBuffer t_packed_a;  // the shared A block of the call this thread submitted
 thread_local ScratchBuffer t_packed_b;  // this thread's B block
 thread_local ScratchBuffer t_shared_b;  // the shared B slice of the call this thread submitted
+thread_local ScratchBuffer t_task_a;    // run_fused: this thread's A panels and B slice
+thread_local ScratchBuffer t_task_b;
 
 inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 inline int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
@@ -227,6 +233,7 @@ struct Fp32Panels {
   void micro(int kc, const float* a, const float* b, float* c, int64_t ldc, int m, int n, float beta) const {
     kernels.micro(kc, a, b, c, ldc, m, n, beta);
   }
+  MicroKernelStrided strided() const { return kernels.micro_strided; }
 };
 
 // The bf16 panels of a Bf16KernelSet: operands rounded to bf16 while packing, k padded to whole
@@ -261,7 +268,67 @@ struct Bf16Panels {
              float beta) const {
     kernels.micro(padded_k(kc), a, b, c, ldc, m, n, beta);
   }
+  MicroKernelStrided strided() const { return nullptr; }  // bf16 operands are rounded while packing
 };
+
+// A product small enough that the pool's hand-offs, not the arithmetic, would dominate (a
+// 0.2M-parameter model's layers: M ~700 tokens, N and K 64-640): one dispatch instead of three
+// per K slice. Task t owns a contiguous share of the A panels and all N columns and runs the K
+// slices in order, so every C element sums exactly as run_packed's would. Operands the kernel set
+// can read in place (a transposed A's full panels, a plain B: MicroKernelStrided) are not packed;
+// the others are packed per task (B's copy duplicated, (tasks - 1) K N floats, small next to
+// M N K).
+template <typename Panels>
+void run_fused(const Panels& panels, int M, int N, int K, const Operand& A, const Operand& B,
+               float* C, int64_t ldc, float beta, ThreadPool* pool, int64_t tasks) {
+  using Element = typename Panels::Element;
+  const int mr = panels.mr(), nr = panels.nr();
+  const int64_t a_panels = ceil_div(M, mr), b_panels = ceil_div(N, nr);
+  const int64_t slice_k = panels.slice_k(K);
+  const MicroKernelStrided strided = panels.strided();
+  const bool a_in_place = strided && A.transposed, b_in_place = strided && !B.transposed;
+  pool->run_tasks(tasks, [&](int64_t task) {
+    const int64_t p0 = task * a_panels / tasks, p1 = (task + 1) * a_panels / tasks;
+    if (p0 == p1) return;
+    const int rows = static_cast<int>(std::min<int64_t>(p1 * mr, M) - p0 * mr);
+    const int64_t kp = panels.padded_k(static_cast<int>(slice_k));
+    Element* packed_a = t_task_a.get<Element>((p1 - p0) * mr * kp);
+    Element* packed_b = b_in_place ? nullptr : t_task_b.get<Element>(b_panels * nr * kp);
+    for (int64_t k0 = 0; k0 < K; k0 += slice_k) {
+      const int kc = static_cast<int>(std::min<int64_t>(slice_k, K - k0));
+      const float slice_beta = k0 == 0 ? beta : 1.f;
+      const int64_t a_panel_size = int64_t(panels.padded_k(kc)) * mr;
+      const int64_t b_panel_size = int64_t(panels.padded_k(kc)) * nr;
+      if (!a_in_place) {
+        panels.pack_a(A, p0 * mr, rows, k0, kc, packed_a);
+      } else if (p1 * mr > M) {  // the last panel is partial: packed, zero-padded
+        panels.pack_a(A, (p1 - 1) * mr, static_cast<int>(M - (p1 - 1) * mr), k0, kc,
+                      packed_a + (p1 - 1 - p0) * a_panel_size);
+      }
+      if (!b_in_place) panels.pack_b(B, k0, kc, 0, N, packed_b);
+      for (int64_t p = p0; p < p1; ++p) {
+        const int tile_rows = static_cast<int>(std::min<int64_t>(mr, M - p * mr));
+        float* c_row = C + p * mr * ldc;
+        const Element* a = packed_a + (p - p0) * a_panel_size;
+        for (int64_t q = 0; q < b_panels; ++q) {
+          const int cols = static_cast<int>(std::min<int64_t>(nr, N - q * nr));
+          if (!strided) {
+            panels.micro(kc, a, packed_b + q * b_panel_size, c_row + q * nr, ldc, tile_rows, cols,
+                         slice_beta);
+            continue;
+          }
+          if constexpr (std::is_same_v<Element, float>) {
+            const bool a_direct = a_in_place && tile_rows == mr;
+            const float* a_at = a_direct ? A.data + k0 * A.ld + p * mr : a;
+            const float* b_at = b_in_place ? B.data + k0 * B.ld + q * nr : packed_b + q * b_panel_size;
+            strided(kc, a_at, a_direct ? A.ld : mr, b_at, b_in_place ? B.ld : nr, c_row + q * nr, ldc,
+                    tile_rows, cols, slice_beta);
+          }
+        }
+      }
+    }
+  });
+}
 
 template <typename Panels>
 void run_packed(const Panels& panels, int M, int N, int K, Operand A, Operand B, float* C,
@@ -277,6 +344,12 @@ void run_packed(const Panels& panels, int M, int N, int K, Operand A, Operand B,
   const int target_tasks = threads == 1 ? 1 : threads * kTasksPerThread;
   const GemmBlocking& blocking = gemm_blocking();
   const int64_t block_m = std::max<int64_t>(mr, blocking.mb / mr * mr);
+  if (threads > 1 && int64_t(M) * N * K <= kFusedMaxFma && N <= blocking.nb && M <= block_m) {
+    // Tasks of at least 2 panels (the copies of B stay small next to the multiplies), a whole
+    // number per thread.
+    const int64_t tasks = std::min<int64_t>(target_tasks, ceil_div(M, mr) / 2) / threads * threads;
+    if (tasks > 1) return run_fused(panels, M, N, K, A, B, C, ldc, beta, pool, tasks);
+  }
   const int64_t slice_k = panels.slice_k(K);
   Element* packed_a =
       t_packed_a.get<Element>(round_up(std::min<int64_t>(M, block_m), mr) * panels.padded_k(slice_k));

@@ -60,6 +60,17 @@ using SmallMKernelNN = void (*)(int M, int N, int K, const float* A, int64_t lda
 using PackInterleaved = void (*)(const float* src, int64_t ld, int rows, int kc, int width,
                                  float* dst);
 
+// MicroKernel reading its operands where they lie: row k of the A panel (MR values) at
+// a + k * a_step, row k of the B panel (n <= NR values) at b + k * b_step. a_step = MR / b_step =
+// NR read packed panels; a_step = lda reads a transposed A in place (sgemm_tn: only for full
+// panels, m == MR, since all MR values are read), b_step = ldb a plain B (sgemm_nn/tn). The same
+// products in the same order as MicroKernel, so a tile comes out bit-identical either way. It
+// saves the packing copies of small products, where they cost as much as the multiplies. Null in
+// sets without one.
+using MicroKernelStrided = void (*)(int kc, const float* a, int64_t a_step, const float* b,
+                                    int64_t b_step, float* c, int64_t ldc, int m, int n,
+                                    float beta);
+
 // The kernels of one instruction set and the register-block shape they were written for.
 struct KernelSet {
   SimdLevel level;
@@ -72,6 +83,7 @@ struct KernelSet {
   SmallMKernelNTInt8 small_m_nt_int8;
   SmallMKernelNN small_m_nn;
   SmallMKernelNTPackedA small_m_nt_packed_a;
+  MicroKernelStrided micro_strided;
 };
 
 // The portable bf16 small-M kernel.

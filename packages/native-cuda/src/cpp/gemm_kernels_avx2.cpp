@@ -229,7 +229,7 @@ SIKED_TARGET_AVX2 void pack_interleaved_avx2(const float* src, int64_t ld, int r
 const KernelSet& avx2_kernels() {
   static const KernelSet set{SimdLevel::Avx2,        kMR, kNR, micro_avx2, small_m_nt_avx2,
                              pack_interleaved_avx2, small_m_nt_bf16_avx2, small_m_nt_int8_avx2,
-                             small_m_nn_scalar, nullptr};
+                             small_m_nn_scalar, nullptr, nullptr};
   return set;
 }
 

@@ -91,6 +91,44 @@ SIKED_TARGET_AVX512 void micro_avx512(int kc, const float* a, const float* b, fl
   }
 }
 
+// micro_avx512 with its operands read in place (MicroKernelStrided): B rows by masked unaligned
+// loads, which give the zeros past n that a packed panel holds.
+SIKED_TARGET_AVX512 void micro_strided_avx512(int kc, const float* a, int64_t a_step, const float* b,
+                                              int64_t b_step, float* c, int64_t ldc, int m, int n,
+                                              float beta) {
+  __m512 lo[kMR], hi[kMR];
+#pragma GCC unroll 16
+  for (int i = 0; i < kMR; ++i) lo[i] = hi[i] = _mm512_setzero_ps();
+  const __mmask16 mask_lo = n >= 16 ? __mmask16(0xffff) : __mmask16((1u << n) - 1);
+  const __mmask16 mask_hi = n >= 32 ? __mmask16(0xffff) : n <= 16 ? 0 : __mmask16((1u << (n - 16)) - 1);
+  for (int k = 0; k < kc; ++k) {
+    const __m512 b0 = _mm512_maskz_loadu_ps(mask_lo, b);
+    const __m512 b1 = _mm512_maskz_loadu_ps(mask_hi, b + 16);
+#pragma GCC unroll 16
+    for (int i = 0; i < kMR; ++i) {
+      const __m512 ai = _mm512_set1_ps(a[i]);
+      lo[i] = _mm512_fmadd_ps(ai, b0, lo[i]);
+      hi[i] = _mm512_fmadd_ps(ai, b1, hi[i]);
+    }
+    a += a_step;
+    b += b_step;
+  }
+  if (m == kMR) {
+#pragma GCC unroll 16
+    for (int i = 0; i < kMR; ++i) {
+      store_row(c + i * ldc, lo[i], mask_lo, beta);
+      store_row(c + i * ldc + 16, hi[i], mask_hi, beta);
+    }
+  } else {
+#pragma GCC unroll 16
+    for (int i = 0; i < kMR; ++i) {
+      if (i >= m) break;
+      store_row(c + i * ldc, lo[i], mask_lo, beta);
+      store_row(c + i * ldc + 16, hi[i], mask_hi, beta);
+    }
+  }
+}
+
 // Sum of the 16 lanes.
 SIKED_TARGET_AVX512 inline float horizontal_sum(__m512 v) {
   const __m512 halves = _mm512_add_ps(v, _mm512_shuffle_f32x4(v, v, 0x4e));  // lanes 0-7 += 8-15
@@ -446,7 +484,7 @@ const KernelSet& avx512_kernels() {
   static const KernelSet set{SimdLevel::Avx512,   kMR, kNR, micro_avx512, small_m_nt_avx512,
                              pack_interleaved_avx512, small_m_nt_bf16_avx512,
                              small_m_nt_int8_avx512, small_m_nn_avx512,
-                             small_m_nt_packed_a_avx512};
+                             small_m_nt_packed_a_avx512, micro_strided_avx512};
   return set;
 }
 

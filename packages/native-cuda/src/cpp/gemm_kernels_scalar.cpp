@@ -106,7 +106,7 @@ void pack_interleaved_scalar(const float* src, int64_t ld, int rows, int kc, int
 const KernelSet& scalar_kernels() {
   static const KernelSet set{SimdLevel::Scalar,     kMR, kNR, micro_scalar, small_m_nt_scalar,
                              pack_interleaved_scalar, small_m_nt_bf16_scalar,
-                             small_m_nt_int8_scalar, small_m_nn_scalar, nullptr};
+                             small_m_nt_int8_scalar, small_m_nn_scalar, nullptr, nullptr};
   return set;
 }
 
