@@ -11,6 +11,7 @@
 #include "gemm.h"
 #include "llama_model_internal.h"
 #include "random.h"
+#include "vector_math.h"
 
 namespace siked {
 
@@ -432,17 +433,12 @@ StepStats LlamaModel::step(float learning_rate) {
   const double bc2 = 1.0 - std::pow(double(adam_.beta2), double(adam_step_));
   const float step_size = float(learning_rate / bc1);
   const float bc2_sqrt = float(std::sqrt(bc2));
-  const float decay = 1.f - learning_rate * adam_.weight_decay;
-  const float b1 = adam_.beta1, b2 = adam_.beta2, eps = adam_.eps;
+  const AdamWStep update{clip,        1.f - learning_rate * adam_.weight_decay,
+                         adam_.beta1, adam_.beta2,
+                         adam_.eps,   step_size,
+                         bc2_sqrt};
   pool->parallel_for(0, n, 1 << 15, [&](int64_t i0, int64_t i1) {
-    for (int64_t i = i0; i < i1; ++i) {  // torch.optim.AdamW, decoupled decay first
-      const float gi = g[i] * clip;
-      p[i] *= decay;
-      m[i] = b1 * m[i] + (1.f - b1) * gi;
-      v[i] = b2 * v[i] + (1.f - b2) * gi * gi;
-      p[i] -= step_size * m[i] / (std::sqrt(v[i]) / bc2_sqrt + eps);
-      g[i] = 0.f;
-    }
+    adamw_update(p.data() + i0, m.data() + i0, v.data() + i0, g.data() + i0, i1 - i0, update);
   });
   StepStats stats{accumulated_loss_ / double(accumulated_tokens_), norm, accumulated_tokens_};
   accumulated_loss_ = 0;

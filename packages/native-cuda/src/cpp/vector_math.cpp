@@ -68,12 +68,24 @@ void swiglu_backward_row_scalar(float* dgate, float* dup, const float* dh, const
   }
 }
 
+void adamw_update_scalar(float* p, float* m, float* v, float* g, int64_t n, const AdamWStep& s) {
+  for (int64_t i = 0; i < n; ++i) {  // decoupled decay first
+    const float gi = g[i] * s.clip;
+    p[i] *= s.decay;
+    m[i] = s.beta1 * m[i] + (1.f - s.beta1) * gi;
+    v[i] = s.beta2 * v[i] + (1.f - s.beta2) * gi * gi;
+    p[i] -= s.step_size * m[i] / (std::sqrt(v[i]) / s.bc2_sqrt + s.eps);
+    g[i] = 0.f;
+  }
+}
+
 }  // namespace
 
 const RowOps& scalar_row_ops() {
   static const RowOps ops{softmax_scaled_scalar,     log_sum_exp_scalar,
                           softmax_backward_scaled_scalar, cross_entropy_row_scalar,
-                          swiglu_row_scalar,         swiglu_backward_row_scalar};
+                          swiglu_row_scalar,         swiglu_backward_row_scalar,
+                          adamw_update_scalar};
   return ops;
 }
 
@@ -102,6 +114,9 @@ void swiglu_row(float* h, const float* gate, const float* up, int64_t n) {
 void swiglu_backward_row(float* dgate, float* dup, const float* dh, const float* gate,
                          const float* up, int64_t n) {
   active().swiglu_backward_row(dgate, dup, dh, gate, up, n);
+}
+void adamw_update(float* p, float* m, float* v, float* g, int64_t n, const AdamWStep& s) {
+  active().adamw_update(p, m, v, g, n, s);
 }
 
 }  // namespace siked

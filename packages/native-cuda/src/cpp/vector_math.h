@@ -32,6 +32,19 @@ void swiglu_row(float* h, const float* gate, const float* up, int64_t n);
 void swiglu_backward_row(float* dgate, float* dup, const float* dh, const float* gate,
                          const float* up, int64_t n);
 
+// The AdamW constants of one step (torch.optim.AdamW, decoupled weight decay).
+struct AdamWStep {
+  float clip;         // gradient scale from norm clipping (1 when not clipped)
+  float decay;        // 1 - lr * weight_decay
+  float beta1, beta2, eps;
+  float step_size;    // lr / (1 - beta1^t)
+  float bc2_sqrt;     // sqrt(1 - beta2^t)
+};
+
+// One AdamW update of n parameters; zeroes the gradients. Every lane does the scalar loop's
+// operations in the same order, without fused multiply-adds, so the result is bit-identical.
+void adamw_update(float* p, float* m, float* v, float* g, int64_t n, const AdamWStep& s);
+
 namespace vector_math_detail {
 // The two implementations behind each dispatch, exposed for the kernel lab's checks.
 struct RowOps {
@@ -42,6 +55,7 @@ struct RowOps {
   void (*swiglu_row)(float* h, const float* gate, const float* up, int64_t n);
   void (*swiglu_backward_row)(float* dgate, float* dup, const float* dh, const float* gate,
                               const float* up, int64_t n);
+  void (*adamw_update)(float* p, float* m, float* v, float* g, int64_t n, const AdamWStep& s);
 };
 const RowOps& scalar_row_ops();
 const RowOps& avx512_row_ops();  // the scalar ones where the build has no AVX-512
