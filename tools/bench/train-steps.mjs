@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Optimizer steps per second of the engine alone at the synthetic demo student's shape (0.19M
-// parameters: 3 layers, hidden 64, vocabulary 638), where a training step is bound by everything
+// parameters: 3 layers, hidden 64, the demo world's vocabulary of 638), where a training step is bound by everything
 // around the GEMMs: packing, the thread pool's hand-offs, softmax / cross-entropy / SwiGLU rows.
 // Micro-batches of 8 rows of T tokens whose first --prompt share is masked out of the loss (the
 // loop trains on the solution, not the question). Random tokens: the loss does not matter here.
@@ -31,24 +31,12 @@ const { values } = parseArgs({
 const T = Number(values.seq);
 const steps = Number(values.steps);
 const B = 8;
-const config = {
-  architectures: ['LlamaForCausalLM'],
-  model_type: 'llama',
-  vocab_size: 638,
-  hidden_size: 64,
-  intermediate_size: 192,
-  num_hidden_layers: 3,
-  num_attention_heads: 4,
-  num_key_value_heads: 2,
-  max_position_embeddings: 384,
-  rms_norm_eps: 1e-6,
-  rope_theta: 10000,
-  tie_word_embeddings: true,
-  hidden_act: 'silu',
-};
+// The demo world's own student config (seed 0): its shape and its vocabulary.
+const require = createRequire(import.meta.url);
+const { buildSyntheticWorld } = require('../../packages/core/dist/index.js');
+const config = buildSyntheticWorld('demo', 0).modelConfig;
 
 async function measureOnce() {
-  const require = createRequire(import.meta.url);
   const { Model } = require('../../packages/native-cuda/dist/index.js');
   const model = Model.fromConfig(config, {
     seed: 1,
