@@ -56,54 +56,22 @@ SIKED_TARGET_AVX512 inline void store_row(float* c, __m512 acc, __mmask16 mask, 
   }
 }
 
-SIKED_TARGET_AVX512 void micro_avx512(int kc, const float* a, const float* b, float* c,
-                                      int64_t ldc, int m, int n, float beta) {
-  __m512 lo[kMR], hi[kMR];
-#pragma GCC unroll 16
-  for (int i = 0; i < kMR; ++i) lo[i] = hi[i] = _mm512_setzero_ps();
-  for (int k = 0; k < kc; ++k) {
-    const __m512 b0 = _mm512_load_ps(b);
-    const __m512 b1 = _mm512_load_ps(b + 16);
-#pragma GCC unroll 16
-    for (int i = 0; i < kMR; ++i) {
-      const __m512 ai = _mm512_set1_ps(a[i]);
-      lo[i] = _mm512_fmadd_ps(ai, b0, lo[i]);
-      hi[i] = _mm512_fmadd_ps(ai, b1, hi[i]);
-    }
-    a += kMR;
-    b += kNR;
-  }
-  const __mmask16 mask_lo = n >= 16 ? __mmask16(0xffff) : __mmask16((1u << n) - 1);
-  const __mmask16 mask_hi = n >= 32 ? __mmask16(0xffff) : n <= 16 ? 0 : __mmask16((1u << (n - 16)) - 1);
-  if (m == kMR) {
-#pragma GCC unroll 16
-    for (int i = 0; i < kMR; ++i) {
-      store_row(c + i * ldc, lo[i], mask_lo, beta);
-      store_row(c + i * ldc + 16, hi[i], mask_hi, beta);
-    }
-  } else {
-#pragma GCC unroll 16
-    for (int i = 0; i < kMR; ++i) {
-      if (i >= m) break;
-      store_row(c + i * ldc, lo[i], mask_lo, beta);
-      store_row(c + i * ldc + 16, hi[i], mask_hi, beta);
-    }
-  }
-}
-
-// micro_avx512 with its operands read in place (MicroKernelStrided): B rows by masked unaligned
-// loads, which give the zeros past n that a packed panel holds.
-SIKED_TARGET_AVX512 void micro_strided_avx512(int kc, const float* a, int64_t a_step, const float* b,
-                                              int64_t b_step, float* c, int64_t ldc, int m, int n,
-                                              float beta) {
+// The MR x 32 register tile over kc steps: row k of the A panel at a + k * a_step, row k of the B
+// panel at b + k * b_step. PackedB: B is a packed, aligned, zero-padded panel (aligned loads);
+// otherwise B rows are read in place by masked loads, which give the zeros past n that a packed
+// panel holds. Both forms do the same FMAs in the same order.
+template <bool PackedB>
+SIKED_TARGET_AVX512 __attribute__((always_inline)) inline void micro_tile(
+    int kc, const float* a, int64_t a_step, const float* b, int64_t b_step, float* c, int64_t ldc,
+    int m, int n, float beta) {
   __m512 lo[kMR], hi[kMR];
 #pragma GCC unroll 16
   for (int i = 0; i < kMR; ++i) lo[i] = hi[i] = _mm512_setzero_ps();
   const __mmask16 mask_lo = n >= 16 ? __mmask16(0xffff) : __mmask16((1u << n) - 1);
   const __mmask16 mask_hi = n >= 32 ? __mmask16(0xffff) : n <= 16 ? 0 : __mmask16((1u << (n - 16)) - 1);
   for (int k = 0; k < kc; ++k) {
-    const __m512 b0 = _mm512_maskz_loadu_ps(mask_lo, b);
-    const __m512 b1 = _mm512_maskz_loadu_ps(mask_hi, b + 16);
+    const __m512 b0 = PackedB ? _mm512_load_ps(b) : _mm512_maskz_loadu_ps(mask_lo, b);
+    const __m512 b1 = PackedB ? _mm512_load_ps(b + 16) : _mm512_maskz_loadu_ps(mask_hi, b + 16);
 #pragma GCC unroll 16
     for (int i = 0; i < kMR; ++i) {
       const __m512 ai = _mm512_set1_ps(a[i]);
@@ -127,6 +95,18 @@ SIKED_TARGET_AVX512 void micro_strided_avx512(int kc, const float* a, int64_t a_
       store_row(c + i * ldc + 16, hi[i], mask_hi, beta);
     }
   }
+}
+
+SIKED_TARGET_AVX512 void micro_avx512(int kc, const float* a, const float* b, float* c, int64_t ldc,
+                                      int m, int n, float beta) {
+  micro_tile<true>(kc, a, kMR, b, kNR, c, ldc, m, n, beta);
+}
+
+// micro_avx512 with its operands read in place (MicroKernelStrided).
+SIKED_TARGET_AVX512 void micro_strided_avx512(int kc, const float* a, int64_t a_step, const float* b,
+                                              int64_t b_step, float* c, int64_t ldc, int m, int n,
+                                              float beta) {
+  micro_tile<false>(kc, a, a_step, b, b_step, c, ldc, m, n, beta);
 }
 
 // Sum of the 16 lanes.
