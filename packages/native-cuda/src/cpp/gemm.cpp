@@ -75,8 +75,8 @@ class ScratchBuffer {
 thread_local ScratchBuffer t_packed_a;  // the shared A block of the call this thread submitted
 thread_local ScratchBuffer t_packed_b;  // this thread's B block
 thread_local ScratchBuffer t_shared_b;  // the shared B slice of the call this thread submitted
-thread_local ScratchBuffer t_task_a;    // run_fused: this thread's A panels and B slice
-thread_local ScratchBuffer t_task_b;
+thread_local ScratchBuffer t_task_a;    // run_fused: this thread's task's A panels
+thread_local ScratchBuffer t_task_b;    // run_fused: this thread's task's copy of B's slice
 
 inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 inline int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }

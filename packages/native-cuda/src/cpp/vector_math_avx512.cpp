@@ -2,8 +2,8 @@
 // each function carries its own target attribute and runs only after the dispatch saw AVX-512.
 #include "vector_math.h"
 
-#include <algorithm>
 #include <cmath>
+#include <cstdint>
 
 #if defined(__x86_64__)
 // As in gemm_kernels_avx512.cpp: GCC 12 reports its own AVX-512 headers' _mm512_undefined_*().
@@ -39,7 +39,7 @@ SIKED_TARGET_AVX512 inline __m512 exp16(__m512 x) {
   return _mm512_scalef_ps(p, n);
 }
 
-SIKED_TARGET_AVX512 inline __mmask16 tail_mask(int count) {
+SIKED_TARGET_AVX512 inline __mmask16 tail_mask(int64_t count) {
   return count >= 16 ? __mmask16(0xffff) : __mmask16((1u << count) - 1);
 }
 
@@ -130,7 +130,7 @@ SIKED_TARGET_AVX512 inline __m512 sigmoid16(__m512 g) {
 
 SIKED_TARGET_AVX512 void swiglu_row_avx512(float* h, const float* gate, const float* up, int64_t n) {
   for (int64_t i = 0; i < n; i += 16) {
-    const __mmask16 m = tail_mask(static_cast<int>(std::min<int64_t>(n - i, 16)));
+    const __mmask16 m = tail_mask(n - i);
     const __m512 g = _mm512_maskz_loadu_ps(m, gate + i);
     const __m512 silu = _mm512_mul_ps(g, sigmoid16(g));
     _mm512_mask_storeu_ps(h + i, m, _mm512_mul_ps(silu, _mm512_maskz_loadu_ps(m, up + i)));
@@ -141,7 +141,7 @@ SIKED_TARGET_AVX512 void swiglu_backward_row_avx512(float* dgate, float* dup, co
                                                     const float* gate, const float* up, int64_t n) {
   const __m512 one = _mm512_set1_ps(1.f);
   for (int64_t i = 0; i < n; i += 16) {
-    const __mmask16 m = tail_mask(static_cast<int>(std::min<int64_t>(n - i, 16)));
+    const __mmask16 m = tail_mask(n - i);
     const __m512 g = _mm512_maskz_loadu_ps(m, gate + i);
     const __m512 s = sigmoid16(g);
     const __m512 d = _mm512_maskz_loadu_ps(m, dh + i);
@@ -163,7 +163,7 @@ SIKED_TARGET_AVX512 __attribute__((optimize("fp-contract=off"))) void adamw_upda
   const __m512 step = _mm512_set1_ps(s.step_size), bc2 = _mm512_set1_ps(s.bc2_sqrt);
   const __m512 eps = _mm512_set1_ps(s.eps), zero = _mm512_setzero_ps();
   for (int64_t i = 0; i < n; i += 16) {
-    const __mmask16 k = tail_mask(static_cast<int>(std::min<int64_t>(n - i, 16)));
+    const __mmask16 k = tail_mask(n - i);
     const __m512 gi = _mm512_mul_ps(_mm512_maskz_loadu_ps(k, g + i), clip);
     __m512 pi = _mm512_mul_ps(_mm512_maskz_loadu_ps(k, p + i), decay);
     const __m512 mi = _mm512_add_ps(_mm512_mul_ps(b1, _mm512_maskz_loadu_ps(k, m + i)),
