@@ -413,7 +413,8 @@ int main(int argc, char** argv) {
   //    blocks where NB/MB are small: run with SIKED_GEMM_NB=64 SIKED_GEMM_MB=64 to cross them
   //    everywhere) and the model's own sizes, on the active kernels and two threads. The last
   //    three are small enough for run_fused (one dispatch, operands read in place) with several
-  //    K slices and a partial last A panel: a small model's weight gradients and LM head.
+  //    K slices and a partial last A panel: a small model's weight gradients and LM head; such
+  //    products also run on one thread, where run_fused is a single task.
   struct Big { int M, N, K; };
   const Big bigs[] = {{300, 700, 600}, {2049, 33, 17}, {64, 1100, 513}, {16, 1536, 576}, {1, 2048, 384},
                       {3, 64, 1500}, {7, 200, 333}, {100, 70, 700}, {64, 200, 650}, {638, 64, 300}};
@@ -422,6 +423,9 @@ int main(int argc, char** argv) {
       for (float beta : betas) {
         if (quick && beta != 0.5f) continue;  // --quick: the beta cases are covered in part 1
         run_case({layout, Path::Public, nullptr, b.M, b.N, b.K, 3, 1, 2, beta, &pool2}, rng);
+        // On one thread a product of run_fused's size takes it too (one task, several K slices).
+        if (int64_t(b.M) * b.N * b.K <= (int64_t(1) << 24))
+          run_case({layout, Path::Public, nullptr, b.M, b.N, b.K, 3, 1, 2, beta, nullptr}, rng);
         run_case({layout, Path::PublicBf16, nullptr, b.M, b.N, b.K, 3, 1, 2, beta, &pool2}, rng);
         for (const Bf16KernelSet* set : bf16_sets)
           run_case({layout, Path::PackedBf16, nullptr, b.M, b.N, b.K, 3, 1, 2, beta, &pool2, set}, rng);

@@ -287,7 +287,7 @@ void run_fused(const Panels& panels, int M, int N, int K, const Operand& A, cons
   const int64_t slice_k = panels.slice_k(K);
   const MicroKernelStrided strided = panels.strided();
   const bool a_in_place = strided && A.transposed, b_in_place = strided && !B.transposed;
-  pool->run_tasks(tasks, [&](int64_t task) {
+  auto run_task = [&](int64_t task) {
     const int64_t p0 = task * a_panels / tasks, p1 = (task + 1) * a_panels / tasks;
     if (p0 == p1) return;
     const int rows = static_cast<int>(std::min<int64_t>(p1 * mr, M) - p0 * mr);
@@ -327,7 +327,9 @@ void run_fused(const Panels& panels, int M, int N, int K, const Operand& A, cons
         }
       }
     }
-  });
+  };
+  if (tasks == 1) return run_task(0);
+  pool->run_tasks(tasks, run_task);
 }
 
 template <typename Panels>
@@ -344,9 +346,11 @@ void run_packed(const Panels& panels, int M, int N, int K, Operand A, Operand B,
   const int target_tasks = threads == 1 ? 1 : threads * kTasksPerThread;
   const GemmBlocking& blocking = gemm_blocking();
   const int64_t block_m = std::max<int64_t>(mr, blocking.mb / mr * mr);
-  if (threads > 1 && int64_t(M) * N * K <= kFusedMaxFma && N <= blocking.nb && M <= block_m) {
+  if (int64_t(M) * N * K <= kFusedMaxFma && N <= blocking.nb && M <= block_m) {
     // Tasks of at least 2 panels (the copies of B stay small next to the multiplies), a whole
-    // number per thread.
+    // number per thread. On one thread (a small product, or a caller's per-head attention
+    // product with no pool) one task: the same sums, with the operands it can read in place.
+    if (threads == 1) return run_fused(panels, M, N, K, A, B, C, ldc, beta, pool, 1);
     const int64_t tasks = std::min<int64_t>(target_tasks, ceil_div(M, mr) / 2) / threads * threads;
     if (tasks > 1) return run_fused(panels, M, N, K, A, B, C, ldc, beta, pool, tasks);
   }

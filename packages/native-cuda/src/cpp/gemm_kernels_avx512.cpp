@@ -56,57 +56,69 @@ SIKED_TARGET_AVX512 inline void store_row(float* c, __m512 acc, __mmask16 mask, 
   }
 }
 
-// The MR x 32 register tile over kc steps: row k of the A panel at a + k * a_step, row k of the B
-// panel at b + k * b_step. PackedB: B is a packed, aligned, zero-padded panel (aligned loads);
-// otherwise B rows are read in place by masked loads, which give the zeros past n that a packed
-// panel holds. Both forms do the same FMAs in the same order.
-template <bool PackedB>
+// The MR x (16 NV) register tile over kc steps: row k of the A panel at a + k * a_step, row k of
+// the B panel at b + k * b_step. PackedB: B is a packed, aligned, zero-padded panel (aligned
+// loads); otherwise B rows are read in place by masked loads, which give the zeros past n that a
+// packed panel holds. NV = 1 serves tiles of at most 16 columns (attention's head_dim-wide
+// products) without the FMAs on the zero half. Every form adds each element's terms in the same
+// order (from zero, k ascending, one FMA each), so a tile comes out bit-identical either way.
+template <bool PackedB, int NV>
 SIKED_TARGET_AVX512 __attribute__((always_inline)) inline void micro_tile(
     int kc, const float* a, int64_t a_step, const float* b, int64_t b_step, float* c, int64_t ldc,
     int m, int n, float beta) {
-  __m512 lo[kMR], hi[kMR];
+  static_assert(NV == 1 || NV == 2);
+  __m512 acc[kMR][NV];
 #pragma GCC unroll 16
-  for (int i = 0; i < kMR; ++i) lo[i] = hi[i] = _mm512_setzero_ps();
-  const __mmask16 mask_lo = n >= 16 ? __mmask16(0xffff) : __mmask16((1u << n) - 1);
-  const __mmask16 mask_hi = n >= 32 ? __mmask16(0xffff) : n <= 16 ? 0 : __mmask16((1u << (n - 16)) - 1);
+  for (int i = 0; i < kMR; ++i)
+#pragma GCC unroll 2
+    for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_setzero_ps();
+  __mmask16 mask[NV];
+#pragma GCC unroll 2
+  for (int v = 0; v < NV; ++v) {
+    const int cols = n - 16 * v;
+    mask[v] = cols >= 16 ? __mmask16(0xffff) : cols <= 0 ? __mmask16(0) : __mmask16((1u << cols) - 1);
+  }
   for (int k = 0; k < kc; ++k) {
-    const __m512 b0 = PackedB ? _mm512_load_ps(b) : _mm512_maskz_loadu_ps(mask_lo, b);
-    const __m512 b1 = PackedB ? _mm512_load_ps(b + 16) : _mm512_maskz_loadu_ps(mask_hi, b + 16);
+    __m512 bv[NV];
+#pragma GCC unroll 2
+    for (int v = 0; v < NV; ++v)
+      bv[v] = PackedB ? _mm512_load_ps(b + 16 * v) : _mm512_maskz_loadu_ps(mask[v], b + 16 * v);
 #pragma GCC unroll 16
     for (int i = 0; i < kMR; ++i) {
       const __m512 ai = _mm512_set1_ps(a[i]);
-      lo[i] = _mm512_fmadd_ps(ai, b0, lo[i]);
-      hi[i] = _mm512_fmadd_ps(ai, b1, hi[i]);
+#pragma GCC unroll 2
+      for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_fmadd_ps(ai, bv[v], acc[i][v]);
     }
     a += a_step;
     b += b_step;
   }
-  if (m == kMR) {
+  if (m == kMR) {  // full tiles: a constant trip count
 #pragma GCC unroll 16
-    for (int i = 0; i < kMR; ++i) {
-      store_row(c + i * ldc, lo[i], mask_lo, beta);
-      store_row(c + i * ldc + 16, hi[i], mask_hi, beta);
-    }
+    for (int i = 0; i < kMR; ++i)
+#pragma GCC unroll 2
+      for (int v = 0; v < NV; ++v) store_row(c + i * ldc + 16 * v, acc[i][v], mask[v], beta);
   } else {
 #pragma GCC unroll 16
     for (int i = 0; i < kMR; ++i) {
       if (i >= m) break;
-      store_row(c + i * ldc, lo[i], mask_lo, beta);
-      store_row(c + i * ldc + 16, hi[i], mask_hi, beta);
+#pragma GCC unroll 2
+      for (int v = 0; v < NV; ++v) store_row(c + i * ldc + 16 * v, acc[i][v], mask[v], beta);
     }
   }
 }
 
 SIKED_TARGET_AVX512 void micro_avx512(int kc, const float* a, const float* b, float* c, int64_t ldc,
                                       int m, int n, float beta) {
-  micro_tile<true>(kc, a, kMR, b, kNR, c, ldc, m, n, beta);
+  if (n <= 16) return micro_tile<true, 1>(kc, a, kMR, b, kNR, c, ldc, m, n, beta);
+  micro_tile<true, 2>(kc, a, kMR, b, kNR, c, ldc, m, n, beta);
 }
 
 // micro_avx512 with its operands read in place (MicroKernelStrided).
 SIKED_TARGET_AVX512 void micro_strided_avx512(int kc, const float* a, int64_t a_step, const float* b,
                                               int64_t b_step, float* c, int64_t ldc, int m, int n,
                                               float beta) {
-  micro_tile<false>(kc, a, a_step, b, b_step, c, ldc, m, n, beta);
+  if (n <= 16) return micro_tile<false, 1>(kc, a, a_step, b, b_step, c, ldc, m, n, beta);
+  micro_tile<false, 2>(kc, a, a_step, b, b_step, c, ldc, m, n, beta);
 }
 
 // Sum of the 16 lanes.
