@@ -15,7 +15,10 @@
 // default 2)  SIKED_PROBE_BASE (a base model folder to start from)  SIKED_PROBE_SHOW (print the
 // first N generations)  SIKED_PROBE_EVAL (splits graded: test, or test,validation)
 // SIKED_PROBE_NUMBERS (JSON over the world's per-family number ranges, e.g.
-// {"shopping":{"rate":{"min":2,"max":9}}}; the pretraining corpus follows them).
+// {"shopping":{"rate":{"min":2,"max":9}}}; the pretraining corpus follows them)
+// SIKED_PROBE_TEACHER (JSON teacher error rates per strategy and family, e.g.
+// {"cot":{"default":0.08},"l2m":{"default":0.12},"pot":{"default":0.16,"byFamily":{"unknown-start":0.7}}};
+// the pretraining corpus does not depend on them).
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -53,7 +56,10 @@ probe(
     const threads = Number(process.env.SIKED_PROBE_THREADS ?? 2);
     const numbers = JSON.parse(process.env.SIKED_PROBE_NUMBERS ?? '{}');
     const preset = { ...demo, splitSizes: { ...demo.splitSizes, train } };
-    const world = buildSyntheticWorld(preset, seed, { numbers });
+    const teacherErrorRates = process.env.SIKED_PROBE_TEACHER
+      ? JSON.parse(process.env.SIKED_PROBE_TEACHER)
+      : undefined;
+    const world = buildSyntheticWorld(preset, seed, { numbers, teacherErrorRates });
     Object.assign(world.modelConfig, JSON.parse(process.env.SIKED_PROBE_SHAPE ?? '{}'));
     const format = StudentFormat.fromObject(world.studentTemplate);
     const dir = mkdtempSync(path.join(tmpdir(), 'siked-strategy-probe-'));
