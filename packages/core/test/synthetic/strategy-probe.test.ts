@@ -11,15 +11,16 @@
 // SIKED_PROBE_SHAPE (JSON over config.json, e.g. {"hidden_size":64,"num_hidden_layers":3,...})
 // SIKED_PROBE_PRETRAIN=1 (start from the base pretrained on the world's unlabelled text, cached in
 // SIKED_CACHE_DIR)  SIKED_PROBE_STEPS (a fixed optimizer step count per run: matched compute)
-// SIKED_PROBE_SEED (world and training seed, default 0)  SIKED_PROBE_THREADS (engine threads,
-// default 2)  SIKED_PROBE_BASE (a base model folder to start from)  SIKED_PROBE_SHOW (print the
+// SIKED_PROBE_SEED (world and training seed, default 0)  SIKED_PROBE_TRAIN_SEED (the training
+// seed alone: data order)  SIKED_PROBE_THREADS (engine threads, default 2)  SIKED_PROBE_BASE (a base model folder to start from)  SIKED_PROBE_SHOW (print the
 // first N generations)  SIKED_PROBE_EVAL (splits graded: test, or test,validation)
 // SIKED_PROBE_NUMBERS (JSON over the world's per-family number ranges, e.g.
 // {"shopping":{"rate":{"min":2,"max":9}}}; the pretraining corpus follows them)
 // SIKED_PROBE_TEACHER (JSON teacher error rates per strategy and family, e.g.
 // {"cot":{"default":0.08},"l2m":{"default":0.12},"pot":{"default":0.16,"byFamily":{"unknown-start":0.7}}};
-// the pretraining corpus does not depend on them).
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+// the pretraining corpus does not depend on them)  SIKED_PROBE_PRETRAINING (JSON over the preset's
+// pretraining settings, e.g. {"microBatchSize":16}; with SIKED_PROBE_PRETRAIN=1).
+import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { Model, parseModelConfig } from '@siked/native-cuda';
@@ -55,7 +56,11 @@ probe(
     const seed = Number(process.env.SIKED_PROBE_SEED ?? 0);
     const threads = Number(process.env.SIKED_PROBE_THREADS ?? 2);
     const numbers = JSON.parse(process.env.SIKED_PROBE_NUMBERS ?? '{}');
-    const preset = { ...demo, splitSizes: { ...demo.splitSizes, train } };
+    const pretraining = demo.pretraining && {
+      ...demo.pretraining,
+      ...JSON.parse(process.env.SIKED_PROBE_PRETRAINING ?? '{}'),
+    };
+    const preset = { ...demo, splitSizes: { ...demo.splitSizes, train }, pretraining };
     const teacherErrorRates = process.env.SIKED_PROBE_TEACHER
       ? JSON.parse(process.env.SIKED_PROBE_TEACHER)
       : undefined;
@@ -71,6 +76,15 @@ probe(
       } else if (process.env.SIKED_PROBE_PRETRAIN === '1') {
         rmSync(dir, { recursive: true, force: true });
         await writeSyntheticBaseModel(world, dir, { pretrain: true, threads });
+        const { steps, seconds, heldOut } = JSON.parse(
+          readFileSync(path.join(dir, 'pretraining-summary.json'), 'utf8'),
+        );
+        const byKind = Object.entries(heldOut.lossAfterByKind as Record<string, number>)
+          .map(([kind, loss]) => `${kind} ${loss.toFixed(3)}`)
+          .join(', ');
+        process.stdout.write(
+          `== base: ${steps} pretraining steps, ${seconds.toFixed(0)} s; held-out loss ${heldOut.lossAfter.toFixed(3)} (${byKind})\n`,
+        );
       } else {
         await writeSyntheticModelFiles(world, dir);
         const base = Model.fromConfig(parseModelConfig(world.modelConfig), { seed, threads });
@@ -101,7 +115,7 @@ probe(
           learningRate: Number(process.env.SIKED_PROBE_LR ?? training.learningRate),
           microBatchSize: Number(process.env.SIKED_PROBE_BATCH ?? training.microBatchSize),
           minLearningRateRatio: 0,
-          seed,
+          seed: Number(process.env.SIKED_PROBE_TRAIN_SEED ?? seed),
           ...(process.env.SIKED_PROBE_STEPS
             ? { steps: Number(process.env.SIKED_PROBE_STEPS) }
             : {}),
@@ -152,7 +166,7 @@ probe(
           }),
         );
         const share = (rows: typeof graded) =>
-          `${((100 * rows.filter((row) => row.correct).length) / Math.max(1, rows.length)).toFixed(0)}%`;
+          `${((100 * rows.filter((row) => row.correct).length) / Math.max(1, rows.length)).toFixed(1)}%`;
         const count = (rows: typeof graded) =>
           JSON.stringify(
             Object.fromEntries(
