@@ -12,8 +12,8 @@
 // SIKED_PROBE_PRETRAIN=1 (start from the base pretrained on the world's unlabelled text, cached in
 // SIKED_CACHE_DIR)  SIKED_PROBE_STEPS (a fixed optimizer step count per run: matched compute)
 // SIKED_PROBE_SEED (world and training seed, default 0)  SIKED_PROBE_TRAIN_SEED (the training
-// seed alone: data order)  SIKED_PROBE_THREADS (engine threads, default 2)  SIKED_PROBE_BASE (a base model folder to start from)  SIKED_PROBE_SHOW (print the
-// first N generations)  SIKED_PROBE_EVAL (splits graded: test, or test,validation)
+// seed alone: data order)  SIKED_PROBE_THREADS (engine threads, default 2)  SIKED_PROBE_BASE (a
+// base model folder to start from)  SIKED_PROBE_SHOW (print the first N generations)  SIKED_PROBE_EVAL (splits graded: test, or test,validation)
 // SIKED_PROBE_NUMBERS (JSON over the world's per-family number ranges, e.g.
 // {"shopping":{"rate":{"min":2,"max":9}}}; the pretraining corpus follows them)
 // SIKED_PROBE_TEACHER (JSON teacher error rates per strategy and family, e.g.
@@ -32,6 +32,7 @@ import {
   buildSyntheticWorld,
   writeSyntheticBaseModel,
   writeSyntheticModelFiles,
+  type PretrainingSummary,
   type SyntheticProblemMeta,
 } from '../../src/synthetic';
 import { STRATEGIES, type Problem, type Strategy } from '../../src/types';
@@ -76,10 +77,11 @@ probe(
       } else if (process.env.SIKED_PROBE_PRETRAIN === '1') {
         rmSync(dir, { recursive: true, force: true });
         await writeSyntheticBaseModel(world, dir, { pretrain: true, threads });
-        const { steps, seconds, heldOut } = JSON.parse(
+        // Read back from the folder: a cache hit emits no 'trained' event but copies the summary.
+        const { steps, seconds, heldOut }: PretrainingSummary = JSON.parse(
           readFileSync(path.join(dir, 'pretraining-summary.json'), 'utf8'),
         );
-        const byKind = Object.entries(heldOut.lossAfterByKind as Record<string, number>)
+        const byKind = Object.entries(heldOut.lossAfterByKind)
           .map(([kind, loss]) => `${kind} ${loss.toFixed(3)}`)
           .join(', ');
         process.stdout.write(
