@@ -177,4 +177,26 @@ describe('per-family table and paired comparisons', () => {
     expect(findings).toContain('Not every strategy wins a family by >= 10 points');
     expect(findings).toContain('CoT on f1');
   });
+
+  it('says when the two sides of a comparison trained for different step counts', () => {
+    const [comparison] = compareMethods(summary, [{ treatment: 'CoT only', control: 'Combined' }], {
+      resamples: 50,
+    });
+    const withSteps = (cot: number, combined: number) => ({
+      ...summary,
+      methods: summary.methods.map((r) => ({
+        ...r,
+        cumulativeSteps: {
+          mean: r.method.label === 'CoT only' ? cot : combined,
+          std: 0,
+          n: 2,
+        },
+      })),
+    });
+    const unmatched = writeFindings(withSteps(13106, 10802), [comparison], table).join('\n');
+    expect(unmatched).toContain('(not compute-matched: 13,106 vs 10,802 optimizer steps).');
+    // within 2% counts as matched (iterations differ by a few steps between arms)
+    const matched = writeFindings(withSteps(10900, 10802), [comparison], table).join('\n');
+    expect(matched).not.toContain('compute-matched');
+  });
 });

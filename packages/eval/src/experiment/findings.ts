@@ -17,6 +17,24 @@ function verdict(comparison: Comparison, dataset: string): string {
   return `${dataset} ${range}: no difference the interval can resolve`;
 }
 
+/** Mean steps of two rows that differ by more than this share are called not compute-matched. */
+const STEP_MATCH_TOLERANCE = 0.02;
+
+/**
+ * " (not compute-matched: ...)" when the two rows' mean optimizer steps differ, so a gain that
+ * more training could explain is never stated as if it were the method's; "" otherwise.
+ */
+function computeMatch(summary: ExperimentSummary, comparison: Comparison): string {
+  const stepsOf = (label: string) =>
+    summary.methods.find((r) => r.method.label === label)?.cumulativeSteps?.mean;
+  const treatment = stepsOf(comparison.treatment);
+  const control = stepsOf(comparison.control);
+  if (treatment === undefined || control === undefined || control <= 0) return '';
+  if (Math.abs(treatment - control) <= STEP_MATCH_TOLERANCE * control) return '';
+  const count = (steps: number) => Math.round(steps).toLocaleString('en-US');
+  return ` (not compute-matched: ${count(treatment)} vs ${count(control)} optimizer steps)`;
+}
+
 /** Per arm, a series over iterations of one quantity of the loop rows. */
 function trend(
   summary: ExperimentSummary,
@@ -73,7 +91,7 @@ export function writeFindings(
         OOD_POOLED,
       ]
         .map((d) => verdict(comparison, d))
-        .join('; ')}.`,
+        .join('; ')}${computeMatch(summary, comparison)}.`,
     );
   }
   out.push(
