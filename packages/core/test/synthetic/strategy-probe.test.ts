@@ -13,7 +13,8 @@
 // SIKED_CACHE_DIR)  SIKED_PROBE_STEPS (a fixed optimizer step count per run: matched compute)
 // SIKED_PROBE_SEED (world and training seed, default 0)  SIKED_PROBE_TRAIN_SEED (the training
 // seed alone: data order)  SIKED_PROBE_THREADS (engine threads, default 2)  SIKED_PROBE_BASE (a
-// base model folder to start from)  SIKED_PROBE_SHOW (print the first N generations)  SIKED_PROBE_EVAL (splits graded: test, or test,validation)
+// base model folder to start from)  SIKED_PROBE_SHOW (print the first N generations)
+// SIKED_PROBE_EVAL (splits graded: test, or test,validation)
 // SIKED_PROBE_NUMBERS (JSON over the world's per-family number ranges, e.g.
 // {"shopping":{"rate":{"min":2,"max":9}}}; the pretraining corpus follows them)
 // SIKED_PROBE_TEACHER (JSON teacher error rates per strategy and family, e.g.

@@ -17,6 +17,9 @@ function verdict(comparison: Comparison, dataset: string): string {
   return `${dataset} ${range}: no difference the interval can resolve`;
 }
 
+/** A mean optimizer step count as the tables print it: rounded, with thousands separators. */
+export const formatStepCount = (steps: number) => Math.round(steps).toLocaleString('en-US');
+
 /** Mean steps of two rows that differ by more than this share are called not compute-matched. */
 const STEP_MATCH_TOLERANCE = 0.02;
 
@@ -31,8 +34,7 @@ function computeMatch(summary: ExperimentSummary, comparison: Comparison): strin
   const control = stepsOf(comparison.control);
   if (treatment === undefined || control === undefined || control <= 0) return '';
   if (Math.abs(treatment - control) <= STEP_MATCH_TOLERANCE * control) return '';
-  const count = (steps: number) => Math.round(steps).toLocaleString('en-US');
-  return ` (not compute-matched: ${count(treatment)} vs ${count(control)} optimizer steps)`;
+  return ` (not compute-matched: ${formatStepCount(treatment)} vs ${formatStepCount(control)} optimizer steps)`;
 }
 
 /** Per arm, a series over iterations of one quantity of the loop rows. */

@@ -8,7 +8,7 @@ import { STRATEGY_LABELS } from '../strategy-labels';
 import type { BootstrapInterval } from './bootstrap';
 import { OOD_POOLED, type Comparison } from './comparisons';
 import type { FamilyTable } from './families';
-import { writeFindings } from './findings';
+import { formatStepCount, writeFindings } from './findings';
 import type { ExperimentSummary, MeanStd, MethodResult } from './summarize';
 import type { StrategyShares } from '../run/types';
 
@@ -55,7 +55,7 @@ const sharesCells = (shares: StrategyShares | null) =>
   STRATEGIES.map((s) => (shares === null ? 'n/a' : points(shares[s])));
 
 const steps = (r: MethodResult) =>
-  r.cumulativeSteps === null ? '-' : Math.round(r.cumulativeSteps.mean).toLocaleString('en-US');
+  r.cumulativeSteps === null ? '-' : formatStepCount(r.cumulativeSteps.mean);
 
 function accuracySection(summary: ExperimentSummary): string[] {
   const { inDistribution, outOfDistribution } = summary;
