@@ -118,6 +118,8 @@ describe('siked experiment (built CLI, tiny preset)', () => {
 
   it('a rerun resumes every finished run and writes the same table', () => {
     const before = fs.readFileSync(path.join(out, 'RESULTS.md'), 'utf8');
+    const wallFiles = ['experiment.wall-seconds.json', 'seed-3/siked-sparse.wall-seconds.json'];
+    const wallBefore = wallFiles.map(readJson);
     const result = siked(args, { timeoutMs: 120_000 });
     expect(result.status).toBe(0);
     expect(result.stderr).not.toMatch(/train iter-0/);
@@ -125,6 +127,8 @@ describe('siked experiment (built CLI, tiny preset)', () => {
     const table = (page: string) =>
       page.slice(page.indexOf('## Accuracy'), page.indexOf('## Wall'));
     expect(table(after)).toEqual(table(before));
+    // reloading finished runs is not time spent on the experiment
+    expect(wallFiles.map(readJson)).toEqual(wallBefore);
   }, 120_000);
 
   it('refuses to continue the experiment in another --precision', () => {

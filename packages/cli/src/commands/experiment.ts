@@ -6,6 +6,7 @@ import {
   PythonSandbox,
   buildSyntheticWorld,
   forkRunAfterIteration0,
+  readManifest,
   runSiked,
   type ProgramRunner,
   type SyntheticWorld,
@@ -62,6 +63,8 @@ interface SeedJob {
   pretrain: boolean;
   runner: ProgramRunner;
   context: CommandContext;
+  /** Set by the first arm that trains or evaluates anything in this invocation. */
+  work: { done: boolean };
 }
 
 /** The steps of each iteration of a finished run (from its eval.json files). */
@@ -133,6 +136,9 @@ async function runArm(job: SeedJob, arm: Arm, seed: PreparedSeed): Promise<Exper
   if (definition.forksIteration0) {
     settings = await forkRunAfterIteration0(path.join(seedDir, 'siked-sparse'), runDir, settings);
   }
+  // A finished run only reloads: its seconds are not wall time spent on the experiment.
+  const finished = ((await readManifest(runDir))?.status ?? 'running') !== 'running';
+  if (!finished) job.work.done = true;
   job.context.progress.log(`seed ${job.seed}, arm ${arm}: ${runDir}`);
   const started = Date.now();
   await runSiked({
@@ -144,7 +150,7 @@ async function runArm(job: SeedJob, arm: Arm, seed: PreparedSeed): Promise<Exper
   });
   const wallSeconds = await addWallTime(
     path.join(seedDir, `${arm}.wall-seconds.json`),
-    (Date.now() - started) / 1000,
+    finished ? 0 : (Date.now() - started) / 1000,
   );
   const summary = await loadRunSummary(runDir);
   if (arm === 'siked-sparse') seed.targets.sparseIterationSteps = iterationSteps(summary, runDir);
@@ -277,6 +283,7 @@ export function registerExperiment(program: Command): void {
       const runner = await PythonSandbox.start(sandboxOptionsFrom(options), {
         onWarning: (message) => context.progress.log(`sandbox: ${message}`),
       });
+      const work = { done: false };
       let perSeed: Array<{ runs: ExperimentRun[]; world: SyntheticWorld }>;
       try {
         const { tasks, key, prepare } = experimentTasks(
@@ -293,6 +300,7 @@ export function registerExperiment(program: Command): void {
             pretrain: options.pretrain,
             runner,
             context,
+            work,
           },
           seeds,
         );
@@ -308,7 +316,7 @@ export function registerExperiment(program: Command): void {
       }
       const totalWallSeconds = await addWallTime(
         path.join(outDir, 'experiment.wall-seconds.json'),
-        (Date.now() - started) / 1000,
+        work.done ? (Date.now() - started) / 1000 : 0,
       );
 
       const families = new Map<number, Map<string, string>>();
