@@ -9,6 +9,8 @@ const describeIfData = fs.existsSync(SHARED_DATA) ? describe : describe.skip;
 if (!fs.existsSync(SHARED_DATA))
   console.warn(`skipping real-data CLI tests: ${SHARED_DATA} is absent`);
 
+const SANDBOX_ONE = ['--sandbox-workers', '1', '--no-sandbox-sympy'];
+
 describe('siked data / verify / teach (built CLI)', () => {
   const { dir, cleanup } = temporaryDirectory('dvt');
   afterAll(cleanup);
@@ -103,6 +105,39 @@ describe('siked data / verify / teach (built CLI)', () => {
     expect(lines[3].error).toMatch(/time/i);
     expect(lines[4].error).toMatch(/sub-question/);
     expect(lines[5].problemId).toBe('p7');
+  });
+
+  it('verify --working-checks: a right answer with unsound working is not correct', () => {
+    const input = path.join(dir, 'lucky.jsonl');
+    const question = 'It works for 6 hours on Tuesday at 29 loaves per hour. How many loaves?';
+    const records = [
+      { strategy: 'cot', text: '29 * 6 = 170\nFinal answer: 174', gold: 174 },
+      { strategy: 'pot', text: 'saturday = 29 * 6\nanswer = saturday', gold: 174, question },
+      { strategy: 'pot', text: 'tuesday = 29 * 6\nanswer = tuesday', gold: 174, question },
+    ];
+    fs.writeFileSync(input, records.map((r) => JSON.stringify(r)).join('\n') + '\n');
+    const checks = ['--working-checks', 'arithmetic,grounded-names', ...SANDBOX_ONE];
+    const result = siked(['verify', '--input', input, ...checks]);
+    expect(result.status).toBe(0);
+    const lines = jsonLines(result.stdout) as Array<Record<string, unknown>>;
+    expect(lines.map((l) => [l.predicted, l.correct])).toEqual([
+      [174, false],
+      [174, false],
+      [174, true],
+    ]);
+    expect(lines[0]!.error).toBe('29 * 6 = 170 is false (174)');
+    expect(lines[1]!.error).toMatch(/'saturday'/);
+    expect(result.stderr).toContain('2 right but with unsound working');
+    // Without the checks both lucky answers count, as in the reference.
+    const plain = siked(['verify', '--input', input, ...SANDBOX_ONE]);
+    expect((jsonLines(plain.stdout) as Array<{ correct: boolean }>).every((l) => l.correct)).toBe(
+      true,
+    );
+    // grounded-names needs each PoT record's question.
+    fs.writeFileSync(input, JSON.stringify({ ...records[1], question: undefined }) + '\n');
+    const missing = siked(['verify', '--input', input, ...checks]);
+    expect(missing.status).toBe(2);
+    expect(missing.stderr).toContain(`${input}:1: field "question"`);
   });
 
   it('verify: exits 2 naming the line and field of a bad record', () => {

@@ -1,6 +1,7 @@
 // Option groups several commands share, defined once.
 import {
   DATASET_FORMATS,
+  WORKING_CHECKS,
   sandboxOptionsSchema,
   type LoadDatasetOptions,
   type SandboxOptions,
@@ -83,3 +84,11 @@ export const concurrencyOption = {
   schema: schemas.positiveInt,
   defaultValue: 8,
 } satisfies OptionDefinition;
+
+/** `--...-checks arithmetic,grounded-names` (or a JSON array in a config file): working checks. */
+export const workingCheckList = z
+  .union([z.string(), z.array(z.string())])
+  .transform((value) =>
+    (Array.isArray(value) ? value : value.split(',')).map((s) => s.trim()).filter((s) => s !== ''),
+  )
+  .pipe(z.array(z.enum(WORKING_CHECKS)));

@@ -12,7 +12,12 @@ import { defineCommand } from '../command';
 import { UsageError } from '../errors';
 import { readJsonlRecords, requireStringField, type JsonlRecord } from '../jsonl-input';
 import { schemas } from '../options';
-import { concurrencyOption, sandboxOptions, sandboxOptionsFrom } from './shared-options';
+import {
+  concurrencyOption,
+  sandboxOptions,
+  sandboxOptionsFrom,
+  workingCheckList,
+} from './shared-options';
 import { checkOutputPath, openOutput } from '../output';
 
 /** One input record of `siked verify`, read and checked. */
@@ -22,9 +27,11 @@ interface VerifyInput {
   strategy: Strategy;
   text: string;
   gold: number;
+  /** The question, read only when a check needs it (grounded-names). */
+  question: string;
 }
 
-function readVerifyInput(record: JsonlRecord, file: string): VerifyInput {
+function readVerifyInput(record: JsonlRecord, file: string, needsQuestion: boolean): VerifyInput {
   const strategy = requireStringField(record, file, 'strategy');
   if (!isStrategy(strategy)) {
     throw new UsageError(
@@ -54,6 +61,8 @@ function readVerifyInput(record: JsonlRecord, file: string): VerifyInput {
     strategy,
     text,
     gold: parsed.value,
+    question:
+      needsQuestion && strategy === 'pot' ? requireStringField(record, file, 'question') : '',
   };
 }
 
@@ -75,21 +84,34 @@ export function registerVerify(program: Command): void {
         schema: schemas.path,
       },
       concurrency: concurrencyOption,
+      workingChecks: {
+        flag: '--working-checks <list>',
+        description:
+          'comma-separated checks a right answer must also pass: arithmetic (every equation of a CoT/L2M text holds), grounded-names (every word of a PoT variable name is in the record\'s "question")',
+        schema: workingCheckList,
+        defaultValue: [],
+      },
       ...sandboxOptions,
     },
-    examples: ['siked verify --input solutions.jsonl --out verified.jsonl'],
+    examples: [
+      'siked verify --input solutions.jsonl --out verified.jsonl',
+      'siked verify --input self.jsonl --working-checks arithmetic,grounded-names --out checked.jsonl',
+    ],
     async run(options, _args, context) {
       if (!options.input) throw new UsageError('missing --input FILE');
       const file = options.input;
       checkOutputPath(options.out, [file]);
-      const inputs = (await readJsonlRecords(file)).map((record) => readVerifyInput(record, file));
+      const needsQuestion = options.workingChecks.includes('grounded-names');
+      const inputs = (await readJsonlRecords(file)).map((record) =>
+        readVerifyInput(record, file, needsQuestion),
+      );
       // Each record is its own problem (its gold travels with it): ids only need to be unique here.
       const problems = new Map<string, Problem>();
       const candidates: CandidateSolution[] = inputs.map((input, index) => {
         const id = `${index}:${input.problemId}`;
         problems.set(id, {
           id,
-          question: '',
+          question: input.question,
           answer: input.gold,
           source: 'verify',
           split: 'input',
@@ -107,6 +129,7 @@ export function registerVerify(program: Command): void {
         const { solutions, stats } = await verifyAll(candidates, problems, {
           runner: sandbox,
           concurrency: options.concurrency,
+          workingChecks: options.workingChecks,
           onProgress: () => task.tick(),
         });
         task.done();
@@ -124,7 +147,7 @@ export function registerVerify(program: Command): void {
         });
         await output.close();
         context.progress.log(
-          `verified ${stats.total}: ${stats.correct} correct, ${stats.wrong} wrong, ${stats.parseFailures} unparsed, ${stats.executionFailures} failed to run, ${stats.formatViolations} not of their strategy`,
+          `verified ${stats.total}: ${stats.correct} correct, ${stats.wrong} wrong, ${stats.parseFailures} unparsed, ${stats.executionFailures} failed to run, ${stats.formatViolations} not of their strategy${options.workingChecks.length > 0 ? `, ${stats.unsoundWorking} right but with unsound working` : ''}`,
         );
       } finally {
         await sandbox?.close();

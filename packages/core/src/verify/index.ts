@@ -23,4 +23,11 @@ export {
   type VerifyAllOptions,
   type VerifyOptions,
 } from './verify-solution';
+export {
+  GENERIC_PROGRAM_NAMES,
+  WORKING_CHECKS,
+  arithmeticViolation,
+  ungroundedNameViolation,
+  type WorkingCheck,
+} from './working-checks';
 export { flexibleMatch, harnessAccuracy, strictMatch } from './harness-match';

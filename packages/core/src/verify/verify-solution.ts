@@ -5,6 +5,7 @@ import type { Origin, Problem, ProgramRunner, Solution, Strategy } from '../type
 import { extractFinalAnswer, type AnswerRule } from '../strategies/answer';
 import { extractProgram, l2mViolation, programAnswerViolation } from '../strategies/solution-text';
 import { DEFAULT_TOLERANCE, answersMatch, type Tolerance } from './number';
+import { arithmeticViolation, ungroundedNameViolation, type WorkingCheck } from './working-checks';
 
 /** A solution to verify: the teacher's sample, or a student's with its origin and iteration. */
 export interface CandidateSolution {
@@ -24,10 +25,17 @@ export interface CandidateSolution {
  * - `parse-failure`: no answer could be read from the text (no `Final answer:`, a PoT text
  *   that sets no answer variable, ...);
  * - `execution-failure`: the program ran but yielded no number (exception, timeout, ...);
- * - `format-violation`: the text is not of its strategy (an L2M text without a sub-question).
+ * - `format-violation`: the text is not of its strategy (an L2M text without a sub-question);
+ * - `unsound-working`: the answer is right but a requested working check failed (a false
+ *   equation, a program naming what the question does not mention; see `workingChecks`).
  */
 export type VerificationOutcome =
-  'correct' | 'wrong' | 'parse-failure' | 'execution-failure' | 'format-violation';
+  | 'correct'
+  | 'wrong'
+  | 'parse-failure'
+  | 'execution-failure'
+  | 'format-violation'
+  | 'unsound-working';
 
 /** A verified solution with the outcome that explains it. */
 export interface VerifiedSolution {
@@ -45,6 +53,12 @@ export interface VerifyOptions {
   tolerance?: Tolerance;
   /** Answer-statement rules for CoT/L2M (default: `final-answer`, `gsm8k-hash`, `the-answer-is`). */
   answerRules?: readonly AnswerRule[];
+  /**
+   * Checks a right answer's working must also pass (default none, as in the reference):
+   * `arithmetic` judges every equation of a CoT/L2M text, `grounded-names` every variable name
+   * of a PoT program against the question (see `working-checks.ts`).
+   */
+  workingChecks?: readonly WorkingCheck[];
 }
 
 /**
@@ -93,7 +107,12 @@ export async function verifySolutionDetailed(
     if (result.answer === null || !Number.isFinite(result.answer)) {
       return failed('execution-failure', result.error ?? 'the program yielded no numeric answer');
     }
-    return graded(base, result.answer, problem.answer, tolerance);
+    const verified = graded(base, result.answer, problem.answer, tolerance);
+    if (verified.outcome === 'correct' && options.workingChecks?.includes('grounded-names')) {
+      const unsound = ungroundedNameViolation(code, problem.question);
+      if (unsound) return failed('unsound-working', unsound, result.answer);
+    }
+    return verified;
   }
 
   const extraction = extractFinalAnswer(candidate.text, { rules: options.answerRules });
@@ -108,7 +127,12 @@ export async function verifySolutionDetailed(
     }
   }
   if (!extraction.ok) return failed('parse-failure', extraction.reason);
-  return graded(base, extraction.value, problem.answer, tolerance);
+  const verified = graded(base, extraction.value, problem.answer, tolerance);
+  if (verified.outcome === 'correct' && options.workingChecks?.includes('arithmetic')) {
+    const unsound = arithmeticViolation(candidate.text);
+    if (unsound) return failed('unsound-working', unsound, extraction.value);
+  }
+  return verified;
 }
 
 function graded(
@@ -142,6 +166,8 @@ export interface VerificationStats {
   executionFailures: number;
   /** Not of the strategy it claims (an L2M text without a sub-question). */
   formatViolations: number;
+  /** A right answer whose working failed a requested check. */
+  unsoundWorking: number;
   /** The same counts per strategy. */
   byStrategy: Record<Strategy, { total: number; correct: number; wrong: number; failed: number }>;
   /** Failure reasons (numbers and quoted texts folded away) with their counts, most frequent first. */
@@ -211,6 +237,7 @@ export function summarizeVerification(results: readonly VerifiedSolution[]): Ver
     parseFailures: 0,
     executionFailures: 0,
     formatViolations: 0,
+    unsoundWorking: 0,
     byStrategy: { cot: empty(), l2m: empty(), pot: empty() },
     failureReasons: [],
   };
@@ -234,6 +261,7 @@ export function summarizeVerification(results: readonly VerifiedSolution[]): Ver
     perStrategy.failed++;
     if (outcome === 'parse-failure') stats.parseFailures++;
     else if (outcome === 'execution-failure') stats.executionFailures++;
+    else if (outcome === 'unsound-working') stats.unsoundWorking++;
     else stats.formatViolations++;
     const reason = foldReason(solution.error ?? 'unknown');
     const key = `${outcome}\u0000${reason}`;

@@ -20,6 +20,64 @@ const problem: Problem = {
 const runner = new ChildProcessPythonRunnerForTests();
 afterAll(() => runner.close());
 
+describe('verifySolution: working checks on a right answer', () => {
+  const rates: Problem = {
+    id: 'r-1',
+    question:
+      'A bakery makes 29 loaves per hour. It works for 6 hours on Tuesday. How many loaves?',
+    answer: 174,
+    source: 'unit',
+    split: 'train',
+  };
+
+  it('keeps a lucky answer correct unless asked, then calls its working unsound', async () => {
+    const lucky = {
+      problemId: 'r-1',
+      strategy: 'cot' as const,
+      text: '29 * 6 = 170\nFinal answer: 174',
+    };
+    expect((await verifySolutionDetailed(lucky, rates)).outcome).toBe('correct');
+    const checked = await verifySolutionDetailed(lucky, rates, { workingChecks: ['arithmetic'] });
+    expect(checked).toEqual({
+      outcome: 'unsound-working',
+      solution: expect.objectContaining({
+        predicted: 174,
+        correct: false,
+        error: '29 * 6 = 170 is false (174)',
+      }),
+    });
+    // A wrong answer stays wrong: the checks only judge answers that are right.
+    const wrong = { ...lucky, text: '29 * 6 = 170\nFinal answer: 170' };
+    expect(
+      (await verifySolutionDetailed(wrong, rates, { workingChecks: ['arithmetic'] })).outcome,
+    ).toBe('wrong');
+  });
+
+  it('rejects a right program that names a day the question does not mention', async () => {
+    const program = {
+      problemId: 'r-1',
+      strategy: 'pot' as const,
+      text: 'saturday = 29 * 6\nanswer = saturday',
+    };
+    const grounded = { ...program, text: 'tuesday = 29 * 6\nanswer = tuesday' };
+    const options = { runner, workingChecks: ['grounded-names'] as const };
+    const { solutions, stats } = await verifyAll([program, grounded], [rates], options);
+    expect(solutions.map((s) => [s.predicted, s.correct])).toEqual([
+      [174, false],
+      [174, true],
+    ]);
+    expect(solutions[0]!.error).toMatch(/'saturday'.*does not mention/);
+    expect(stats).toMatchObject({
+      correct: 1,
+      unsoundWorking: 1,
+      byStrategy: { pot: { failed: 1 } },
+    });
+    expect(stats.failureReasons).toEqual([
+      { outcome: 'unsound-working', reason: expect.stringContaining('does not mention'), count: 1 },
+    ]);
+  });
+});
+
 describe('verifySolution: CoT and L2M', () => {
   it('grades a correct CoT solution and fills the Solution record', async () => {
     const text = '3 * 4 = 12\n12 + 2 = 14\n20 - 14 = 6\nFinal answer: $6';
@@ -223,6 +281,7 @@ describe('verifyAll', () => {
       parseFailures: 4,
       executionFailures: 0,
       formatViolations: 1,
+      unsoundWorking: 0,
       byStrategy: {
         cot: { total: 6, correct: 1, wrong: 1, failed: 4 },
         l2m: { total: 1, correct: 0, wrong: 0, failed: 1 },
