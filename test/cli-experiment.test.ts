@@ -152,4 +152,15 @@ describe('siked experiment (built CLI, tiny preset)', () => {
     ).rejects.toThrow(/settings training differ/);
     expect(fs.existsSync(path.join(dir, 'bad-fork'))).toBe(false);
   });
+
+  it('forks with self-sample working checks, which shape only the later iterations', async () => {
+    const source = path.join(out, 'seed-3/siked-sparse');
+    const recorded = readJson('seed-3/siked-sparse/run.json').config;
+    const settings = await forkRunAfterIteration0(source, path.join(dir, 'checked-fork'), {
+      ...recorded,
+      selfWorkingChecks: ['arithmetic', 'grounded-names'],
+    });
+    expect(settings.selfWorkingChecks).toEqual(['arithmetic', 'grounded-names']);
+    expect(fs.existsSync(path.join(dir, 'checked-fork/iter-0'))).toBe(true);
+  });
 });

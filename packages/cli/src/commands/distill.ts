@@ -47,6 +47,7 @@ import {
   loadOptionsFrom,
   sandboxOptions,
   sandboxOptionsFrom,
+  workingCheckList,
 } from './shared-options';
 import { openTeacher, strategyList, teacherOptions, teacherSettingsFrom } from './teach';
 
@@ -123,6 +124,13 @@ const distillOptions = {
     description: 'comma-separated strategies the teacher is asked for and the student may use',
     schema: strategyList,
     defaultValue: ['cot', 'l2m', 'pot'],
+  },
+  selfWorkingChecks: {
+    flag: '--self-working-checks <list>',
+    description:
+      "comma-separated checks a student's own right answer must also pass: arithmetic (every equation of a CoT/L2M text holds), grounded-names (a PoT program's variable names use the question's words); an ablation, the reference checks the answer only",
+    schema: workingCheckList,
+    defaultValue: [],
   },
   loraRank: {
     flag: '--lora-rank <r>',
@@ -305,6 +313,7 @@ export function registerDistill(program: Command): void {
       const settings = {
         ...Object.fromEntries(Object.keys(runSettingOptions).map((key) => [key, byName[key]])),
         strategies: values.strategies as Strategy[],
+        selfWorkingChecks: values.selfWorkingChecks,
         training: unprefixOptions(byName, 'train'),
       } as RunSettingsInput;
       const lora =

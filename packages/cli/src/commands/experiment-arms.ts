@@ -15,6 +15,7 @@ export const ARMS = [
   'self-only',
   'sparse-per-question',
   'siked-sparse-restart',
+  'siked-sparse-checked',
 ] as const;
 export type Arm = (typeof ARMS)[number];
 
@@ -106,6 +107,12 @@ export const ARM_DEFINITIONS: Readonly<Record<Arm, ArmDefinition>> = {
   'self-only': loopArm('SIKeD self-only', 'self-only'),
   'sparse-per-question': loopArm('SIKeD sparse per question', 'sparse-per-question'),
   'siked-sparse-restart': loopArm('SIKeD-sparse restart', 'sparse', { studentInit: 'restart' }),
+  // The student's right answers count only with sound working: no false equation in prose, no
+  // program variable named after something the question does not mention (the diagnosis in
+  // docs/SYNTHETIC_WORLD.md of why SIKeD-sparse trails its control, put to the test).
+  'siked-sparse-checked': loopArm('SIKeD-sparse, checked working', 'sparse', {
+    selfWorkingChecks: ['arithmetic', 'grounded-names'],
+  }),
 };
 
 /** Table rows: single-strategy baselines, combined distillation, then every loop arm's iterations. */
@@ -135,7 +142,8 @@ export const chosen = (arm: Arm) => `${ARM_DEFINITIONS[arm].label}, chosen on va
 /**
  * The comparisons of the page: each SIKeD arm (chosen on validation) minus combined
  * distillation, the compute-matched control (chosen the same way, and at the last iteration,
- * where the steps are equal) and each single-strategy baseline.
+ * where the steps are equal), each single-strategy baseline and, for the other loop arms,
+ * SIKeD-sparse.
  */
 export function comparisonSpecs(arms: readonly Arm[], iterations: number): ComparisonSpec[] {
   const specs: ComparisonSpec[] = [];
@@ -156,6 +164,10 @@ export function comparisonSpecs(arms: readonly Arm[], iterations: number): Compa
     for (const s of STRATEGIES)
       if (arms.includes(s))
         specs.push({ treatment: chosen(arm), control: ARM_DEFINITIONS[s].label });
+    // Every other loop arm changes one thing of SIKeD-sparse (the mixing rule, the start, the
+    // checks): its effect is the difference from SIKeD-sparse itself.
+    if (arm !== 'siked-sparse')
+      specs.push({ treatment: chosen(arm), control: chosen('siked-sparse') });
   }
   return specs;
 }

@@ -44,6 +44,7 @@ export async function sampleStage(ctx: StageContext, t: number): Promise<StageOu
           runner: ctx.options.runner,
           timeoutMs: ctx.settings.verificationTimeoutMs,
           concurrency: ctx.settings.verificationConcurrency,
+          workingChecks: ctx.settings.selfWorkingChecks,
         },
       );
       let next = 0;

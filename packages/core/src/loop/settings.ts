@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { MIXING_MODES } from '../mixing/mix';
 import { STRATEGIES } from '../types';
+import { WORKING_CHECKS } from '../verify/working-checks';
 
 const strategy = z.enum(['cot', 'l2m', 'pot']);
 type MixingModeName = (typeof MIXING_MODES)[number];
@@ -147,6 +148,12 @@ export const runSettingsSchema = z.object({
     .describe('Iterations without improvement before stopping.'),
   verificationTimeoutMs: positiveInt.default(10_000).describe('Time limit per PoT program.'),
   verificationConcurrency: positiveInt.default(8).describe('Verifications in flight at once.'),
+  selfWorkingChecks: z
+    .array(z.enum(WORKING_CHECKS))
+    .default([])
+    .describe(
+      "Checks a student's own right answer must also pass to count as correct (none in the reference): arithmetic = every equation of a CoT/L2M text holds; grounded-names = a PoT program's variable names use only the question's words (and answer, total, x, each). An ablation.",
+    ),
   training: trainingSettingsSchema.prefault({}),
 });
 
@@ -155,7 +162,6 @@ export type RunSettingsInput = z.input<typeof runSettingsSchema>;
 /** Settings with every default filled in. */
 export type RunSettings = z.output<typeof runSettingsSchema>;
 
-/** Validates settings and fills defaults; the error lists each bad field by its path. */
 /**
  * A run's recorded settings as this version reads them: settings added since the run was written
  * take their defaults, which keep the earlier behaviour, so such a run still resumes and forks.
@@ -165,6 +171,7 @@ export function recordedRunSettings(config: unknown): unknown {
   return parsed.success ? parsed.data : config;
 }
 
+/** Validates settings and fills defaults; the error lists each bad field by its path. */
 export function resolveRunSettings(input: RunSettingsInput = {}, source = 'settings'): RunSettings {
   const parsed = runSettingsSchema.safeParse(input);
   if (!parsed.success) {
