@@ -86,5 +86,6 @@ export {
   type FamilyTable,
   type FamilyTableOptions,
 } from './experiment/families';
+export { soundnessTable, type SoundnessRow } from './experiment/soundness';
 export { writeFindings } from './experiment/findings';
 export { accuracyVsStepsSpec } from './experiment/steps-plot';

@@ -4,6 +4,7 @@ import {
   familyTable,
   formatInterval,
   pairedBootstrap,
+  soundnessTable,
   summarizeExperiment,
   writeFindings,
   type ExperimentRun,
@@ -198,5 +199,64 @@ describe('per-family table and paired comparisons', () => {
     // within 2% counts as matched (iterations differ by a few steps between arms)
     const matched = writeFindings(withSteps(10900, 10802), [comparison], table).join('\n');
     expect(matched).not.toContain('compute-matched');
+  });
+});
+
+describe('soundnessTable', () => {
+  const question = (_seed: number, id: string) =>
+    id === 'unknown' ? undefined : 'It works 6 hours on Tuesday at 29 loaves per hour.';
+  const record = (problemId: string, strategy: Strategy, text: string, correct = true) => ({
+    problemId,
+    strategy,
+    correct,
+    text,
+  });
+  const methods: MethodSpec[] = [
+    { label: 'Sound', arm: 'sound', iteration: 0 },
+    { label: 'Lucky', arm: 'lucky', iteration: 'best' },
+    { label: 'No texts', arm: 'old', iteration: 0 },
+  ];
+  const runs = [
+    run('sound', 0, [
+      record('a0', 'pot', 'tuesday = 29 * 6\nanswer = tuesday'),
+      record('a1', 'cot', '29 * 6 = 174\nFinal answer: 174'),
+    ]),
+    // Seed 0: one of two right answers unsound; seed 1: two of four. Wrong answers and answers
+    // whose question is unknown are not counted.
+    run('lucky', 0, [
+      record('a0', 'pot', 'friday = 29 * 6\nanswer = friday'),
+      record('a1', 'cot', '29 * 6 = 174\nFinal answer: 174'),
+      record('a2', 'cot', '29 * 6 = 170\nFinal answer: 174', false),
+      record('unknown', 'cot', '29 * 6 = 170\nFinal answer: 174'),
+    ]),
+    run('lucky', 1, [
+      record('a0', 'pot', 'tuesday = 29 * 6\nanswer = tuesday'),
+      record('a1', 'l2m', 'Answer 1: 29 * 6 = 170.\nFinal answer: 174'),
+      record('a2', 'cot', '29 * 6 = 174\nFinal answer: 174'),
+      record('a3', 'cot', '29 * 6 = 175\nFinal answer: 174'),
+    ]),
+    run('old', 0, answers(5, 5, 'cot')),
+  ];
+
+  it("counts each method's right answers whose working fails a check, per seed", () => {
+    const rows = soundnessTable(summarizeExperiment(runs, methods), question)!;
+    expect(rows.map((row) => row.label)).toEqual(['Sound', 'Lucky']);
+    expect(rows[0]).toMatchObject({ correct: 2, falseEquations: 0, ungroundedNames: 0 });
+    expect(rows[0]!.unsoundShare).toEqual({ mean: 0, std: 0, n: 1 });
+    expect(rows[1]).toMatchObject({ correct: 6, falseEquations: 2, ungroundedNames: 1 });
+    expect(rows[1]!.unsoundShare!.mean).toBeCloseTo(0.5);
+    expect(rows[1]!.unsoundShare!.n).toBe(2);
+  });
+
+  it('says so in the findings for the rows chosen on validation', () => {
+    const summary = summarizeExperiment(runs, methods);
+    const findings = writeFindings(summary, [], null, soundnessTable(summary, question));
+    expect(findings).toContain(
+      '- Right answers with unsound working on test (chosen on validation): Lucky 50.0%.',
+    );
+  });
+
+  it('is null when no answer has its text', () => {
+    expect(soundnessTable(summarizeExperiment([runs[3]!], methods), question)).toBeNull();
   });
 });

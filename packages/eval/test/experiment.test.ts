@@ -100,6 +100,24 @@ describe('summarizeExperiment', () => {
     );
     expect(mixing).toContain('| Combined | - | 50.0 / 25.0 / 25.0 | n/a | n/a | n/a |');
     expect(mixing).not.toContain('SIKeD, chosen');
+    expect(page).not.toContain('## Right answers with unsound working');
+    const withSoundness = formatExperimentMarkdown(summary, {
+      command: 'npx siked experiment --seeds 0,1',
+      setting: 'synthetic world',
+      machine: 'test machine',
+      date: '2026-11-28',
+      soundness: [
+        {
+          label: 'SIKeD, chosen',
+          correct: 30,
+          unsoundShare: { mean: 0.1, std: 0.02, n: 2 },
+          falseEquations: 1,
+          ungroundedNames: 2,
+        },
+      ],
+    });
+    expect(withSoundness).toContain('## Right answers with unsound working (test)');
+    expect(withSoundness).toContain('| SIKeD, chosen | 30 | 10.0 ± 2.0 | 1 | 2 |');
   });
 
   it('states the alpha and KL trends from the loop rows, plainly when a series stays the same', () => {

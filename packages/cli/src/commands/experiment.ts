@@ -16,6 +16,7 @@ import {
   compareMethods,
   familyTable,
   formatExperimentMarkdown,
+  soundnessTable,
   loadRunPredictions,
   loadRunSummary,
   meanStd,
@@ -320,6 +321,7 @@ export function registerExperiment(program: Command): void {
       );
 
       const families = new Map<number, Map<string, string>>();
+      const questions = new Map<number, Map<string, string>>();
       for (const { world } of perSeed) {
         const byId = new Map<string, string>();
         for (const problems of Object.values(world.splits))
@@ -328,6 +330,7 @@ export function registerExperiment(program: Command): void {
             if (typeof family === 'string') byId.set(p.id, family);
           }
         families.set(world.seed, byId);
+        questions.set(world.seed, new Map(world.splits.test.map((p) => [p.id, p.question])));
       }
       const runs = perSeed.flatMap((s) => s.runs);
       const summary = summarizeExperiment(runs, methodRows(arms, options.iterations));
@@ -369,6 +372,7 @@ export function registerExperiment(program: Command): void {
         `--seeds ${seeds.join(',')}`,
         `--arms ${arms.join(',')}`,
         `--iterations ${options.iterations}`,
+        options.out ? `--out ${options.out}` : '',
         options.pretrain ? '' : '--no-pretrain',
         options.jobs > 1 ? `--jobs ${options.jobs}` : '',
         options.threads ? `--threads ${options.threads}` : '',
@@ -384,6 +388,7 @@ export function registerExperiment(program: Command): void {
         date: new Date().toISOString().slice(0, 10),
         comparisons,
         families: table,
+        soundness: soundnessTable(summary, (seed, id) => questions.get(seed)?.get(id)),
         figures,
         totalWallSeconds,
       });

@@ -4,6 +4,7 @@ import { STRATEGIES } from '@siked/core';
 import { STRATEGY_LABELS } from '../strategy-labels';
 import { OOD_POOLED, type Comparison } from './comparisons';
 import type { FamilyTable } from './families';
+import type { SoundnessRow } from './soundness';
 import type { ExperimentSummary, MethodResult } from './summarize';
 
 const signed = (value: number) => `${value >= 0 ? '+' : ''}${(100 * value).toFixed(1)}`;
@@ -84,6 +85,7 @@ export function writeFindings(
   summary: ExperimentSummary,
   comparisons: readonly Comparison[],
   families: FamilyTable | null,
+  soundness: readonly SoundnessRow[] | null = null,
 ): string[] {
   const out = ['## Findings (generated from the tables below)', ''];
   for (const comparison of comparisons) {
@@ -130,6 +132,16 @@ export function writeFindings(
         `- Family oracle ${(100 * oracle.mean).toFixed(1)}% vs best single strategy ${(100 * bestSingle.mean).toFixed(1)}% on ${summary.inDistribution} (both chosen on validation).`,
       );
     }
+  }
+  const chosenRows = (soundness ?? []).filter((row) =>
+    summary.methods.some(
+      (r) => r.method.label === row.label && r.method.iteration === 'best' && row.unsoundShare,
+    ),
+  );
+  if (chosenRows.length > 0) {
+    out.push(
+      `- Right answers with unsound working on ${summary.inDistribution} (chosen on validation): ${chosenRows.map((row) => `${row.label.replace(/, chosen on validation$/, '')} ${(100 * row.unsoundShare!.mean).toFixed(1)}%`).join('; ')}.`,
+    );
   }
   out.push('');
   return out;

@@ -8,6 +8,7 @@ import { STRATEGY_LABELS } from '../strategy-labels';
 import type { BootstrapInterval } from './bootstrap';
 import { OOD_POOLED, type Comparison } from './comparisons';
 import type { FamilyTable } from './families';
+import type { SoundnessRow } from './soundness';
 import { formatStepCount, writeFindings } from './findings';
 import type { ExperimentSummary, MeanStd, MethodResult } from './summarize';
 import type { StrategyShares } from '../run/types';
@@ -26,6 +27,8 @@ export interface ExperimentContext {
   comparisons?: readonly Comparison[];
   /** Per-family single-strategy and oracle figures. */
   families?: FamilyTable | null;
+  /** How many of each method's right test answers have unsound working. */
+  soundness?: readonly SoundnessRow[] | null;
   /** Figure files (relative to the page) to link, e.g. accuracy against optimizer steps. */
   figures?: ReadonlyArray<{ title: string; file: string }>;
   /** Wall seconds of the whole experiment (all invocations). */
@@ -218,6 +221,35 @@ function dynamicsSection(summary: ExperimentSummary): string[] {
   ];
 }
 
+function soundnessSection(rows: readonly SoundnessRow[], test: string): string[] {
+  return [
+    `## Right answers with unsound working (${test})`,
+    '',
+    `Of each method's right answers on ${test}, how many reached the answer with working that is`,
+    'wrong: a false equation in a CoT or L2M text (`8 - 4 = 2`), or a program variable named after',
+    'something the question does not mention (`saturday = 43 * 6` for "on Wednesday"). Accuracy counts',
+    'them as right, and so does verification by answer alone, as in the reference.',
+    '',
+    table(
+      [
+        'method',
+        'right answers (all seeds)',
+        'unsound (% of right, mean ± std over seeds)',
+        'false equation (CoT/L2M)',
+        'misnamed variable (PoT)',
+      ],
+      rows.map((row) => [
+        row.label,
+        String(row.correct),
+        formatMeanStd(row.unsoundShare),
+        String(row.falseEquations),
+        String(row.ungroundedNames),
+      ]),
+    ),
+    '',
+  ];
+}
+
 /** The whole RESULTS.md page for `summary`. */
 export function formatExperimentMarkdown(
   summary: ExperimentSummary,
@@ -242,11 +274,19 @@ export function formatExperimentMarkdown(
       '',
     );
   }
-  out.push(...writeFindings(summary, context.comparisons ?? [], context.families ?? null));
+  out.push(
+    ...writeFindings(
+      summary,
+      context.comparisons ?? [],
+      context.families ?? null,
+      context.soundness ?? null,
+    ),
+  );
   out.push(...accuracySection(summary));
   for (const figure of context.figures ?? []) out.push(`![${figure.title}](${figure.file})`, '');
   out.push(...comparisonSection(summary, context.comparisons ?? []));
   if (context.families) out.push(...familySection(context.families, summary.inDistribution));
+  if (context.soundness) out.push(...soundnessSection(context.soundness, summary.inDistribution));
   out.push(...strategySection(summary), ...dynamicsSection(summary));
   out.push(
     '## Wall time per arm',

@@ -12,6 +12,8 @@ export interface PredictionRecord {
   problemId: string;
   correct: boolean;
   strategy: Strategy | null;
+  /** The answer's text, when the file has it (for the soundness table). */
+  text?: string;
 }
 
 /** A run's graded answers: iteration -> data set -> answers in the data set's order. */

@@ -28,7 +28,13 @@ export async function loadRunPredictions(runDir: string): Promise<RunPredictions
           if (typeof object.correct !== 'boolean')
             throw new RunFileError(full, line, 'correct', 'expected true or false');
           const strategy = isStrategy(object.strategy) ? object.strategy : null;
-          return { problemId: object.problemId, correct: object.correct, strategy };
+          const record: PredictionRecord = {
+            problemId: object.problemId,
+            correct: object.correct,
+            strategy,
+          };
+          if (typeof object.text === 'string') record.text = object.text;
+          return record;
         },
       );
       byDataset.set(dataset[1]!, records);
