@@ -34,10 +34,10 @@ const iteration0Steps = (settings: RunSettings) => settings.stepsPerIteration?.[
 /**
  * Copies `sourceRunDir` (whose iteration 0 must be done) to `targetRunDir` with `settings`,
  * keeping `split`, `teacher` and the `iter-0/*` stages. Settings other than those of the later
- * iterations (mixing, iterations, k, sampling, early stopping, self-sample checks) must equal the source's, or the
- * fork is refused: the copied stages would not be what the new settings make. Returns the
- * resolved settings to pass to `runSiked`. A target that already has a run.json is left alone
- * (the fork happened before; `runSiked` resumes it).
+ * iterations (mixing, iterations, k, sampling, early stopping, self-sample checks) must equal
+ * the source's, or the fork is refused: the copied stages would not be what the new settings
+ * make. Returns the resolved settings to pass to `runSiked`. A target that already has a
+ * run.json is left alone (the fork happened before; `runSiked` resumes it).
  */
 export async function forkRunAfterIteration0(
   sourceRunDir: string,

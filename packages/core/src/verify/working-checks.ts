@@ -1,8 +1,8 @@
 // Checks on a solution's working, for samples whose final answer is already right. The reference
-// verifies the answer alone; in the synthetic world a third or more of the student's right
-// answers can come from false arithmetic ("20 / 4 = 5 ... 8 - 4 = 2 ... 2 * 2 = 6") or from a
-// program that names a day the question never mentions (docs/SYNTHETIC_WORLD.md). These checks
-// let an ablation keep such samples out of the self-generated data.
+// verifies the answer alone; in the synthetic world four in ten of the student's right prose
+// answers at iteration 1 come with false arithmetic ("20 / 4 = 5 ... 8 - 4 = 2 ... 2 * 2 = 6"),
+// and one in nine of its right programs names a day the question never mentions
+// (docs/SYNTHETIC_WORLD.md). These checks let an ablation keep such samples out of its data.
 
 /** The checks a run may add to answer verification of the student's own samples. */
 export const WORKING_CHECKS = ['arithmetic', 'grounded-names'] as const;
@@ -23,8 +23,9 @@ export const GENERIC_PROGRAM_NAMES: ReadonlySet<string> = new Set(['answer', 'to
  * equation is not judged when its left side has no operator (`x = 5`), a side does not parse, or
  * a number is glued to a word (`1.2Y`), the result goes on as a mixed number or a percentage
  * (`4 / 3 = 1 and 1/3`, `1/5 = 20%`), a number has a leading zero (`0900`, a clock time) or a
- * division by a fraction is ambiguous (`3/ 1/4`). A single stated result may be rounded to the decimals it
- * shows (`10 / 3 = 3.33`). GSM8K's calculator notes (`<<48/2=24>>`) are checked the same way.
+ * division by a fraction is ambiguous (`3/ 1/4`). A single stated result may be rounded to the
+ * decimals it shows (`10 / 3 = 3.33`). GSM8K's calculator notes (`<<48/2=24>>`) are checked the
+ * same way.
  */
 export function arithmeticViolation(solution: string): string | null {
   // "10 x 3/5" is a product; the x of a word ("box") is left alone.
