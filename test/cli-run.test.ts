@@ -111,6 +111,7 @@ describe('siked demo | distill | report | bench (built CLI, tiny preset)', () =>
       ...['--train-weight-decay', '0.01', '--train-max-grad-norm', '1'],
       ...['--train-lr-scheduler', 'linear', '--train-warmup-steps', '2'],
       ...['--train-over-length', 'drop'],
+      ...['--self-working-checks', 'arithmetic,grounded-names'],
       '--threads',
       '1',
       ...SANDBOX,
@@ -142,6 +143,9 @@ describe('siked demo | distill | report | bench (built CLI, tiny preset)', () =>
       warmupSteps: 2,
       overLength: 'drop',
     });
+    expect(
+      JSON.parse(fs.readFileSync(path.join(runDir, 'run.json'), 'utf8')).config.selfWorkingChecks,
+    ).toEqual(['arithmetic', 'grounded-names']);
     const resumed = siked(['distill', '--resume', runDir, '--json']);
     expect(resumed.status).toBe(0);
     expect(resumed.stderr).toContain('resuming');
