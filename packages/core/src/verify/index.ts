@@ -28,6 +28,7 @@ export {
   WORKING_CHECKS,
   arithmeticViolation,
   ungroundedNameViolation,
+  workingViolation,
   type WorkingCheck,
 } from './working-checks';
 export { flexibleMatch, harnessAccuracy, strictMatch } from './harness-match';

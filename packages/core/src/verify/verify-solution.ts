@@ -5,7 +5,7 @@ import type { Origin, Problem, ProgramRunner, Solution, Strategy } from '../type
 import { extractFinalAnswer, type AnswerRule } from '../strategies/answer';
 import { extractProgram, l2mViolation, programAnswerViolation } from '../strategies/solution-text';
 import { DEFAULT_TOLERANCE, answersMatch, type Tolerance } from './number';
-import { arithmeticViolation, ungroundedNameViolation, type WorkingCheck } from './working-checks';
+import { workingViolation, type WorkingCheck } from './working-checks';
 
 /** A solution to verify: the teacher's sample, or a student's with its origin and iteration. */
 export interface CandidateSolution {
@@ -96,6 +96,14 @@ export async function verifySolutionDetailed(
     outcome,
   });
 
+  // A right answer must also pass the requested checks of its working.
+  const withWorkingChecks = (verified: VerifiedSolution): VerifiedSolution => {
+    const checks = options.workingChecks ?? [];
+    if (verified.outcome !== 'correct' || checks.length === 0) return verified;
+    const unsound = workingViolation(candidate.strategy, candidate.text, problem.question, checks);
+    return unsound ? failed('unsound-working', unsound, verified.solution.predicted) : verified;
+  };
+
   if (candidate.strategy === 'pot') {
     if (!options.runner) {
       throw new Error('verifying a PoT solution needs a ProgramRunner (options.runner)');
@@ -107,12 +115,7 @@ export async function verifySolutionDetailed(
     if (result.answer === null || !Number.isFinite(result.answer)) {
       return failed('execution-failure', result.error ?? 'the program yielded no numeric answer');
     }
-    const verified = graded(base, result.answer, problem.answer, tolerance);
-    if (verified.outcome === 'correct' && options.workingChecks?.includes('grounded-names')) {
-      const unsound = ungroundedNameViolation(code, problem.question);
-      if (unsound) return failed('unsound-working', unsound, result.answer);
-    }
-    return verified;
+    return withWorkingChecks(graded(base, result.answer, problem.answer, tolerance));
   }
 
   const extraction = extractFinalAnswer(candidate.text, { rules: options.answerRules });
@@ -127,12 +130,7 @@ export async function verifySolutionDetailed(
     }
   }
   if (!extraction.ok) return failed('parse-failure', extraction.reason);
-  const verified = graded(base, extraction.value, problem.answer, tolerance);
-  if (verified.outcome === 'correct' && options.workingChecks?.includes('arithmetic')) {
-    const unsound = arithmeticViolation(candidate.text);
-    if (unsound) return failed('unsound-working', unsound, extraction.value);
-  }
-  return verified;
+  return withWorkingChecks(graded(base, extraction.value, problem.answer, tolerance));
 }
 
 function graded(

@@ -4,6 +4,9 @@
 // and one in nine of its right programs names a day the question never mentions
 // (docs/SYNTHETIC_WORLD.md). These checks let an ablation keep such samples out of its data.
 
+import { extractProgram } from '../strategies/solution-text';
+import type { Strategy } from '../types';
+
 /** The checks a run may add to answer verification of the student's own samples. */
 export const WORKING_CHECKS = ['arithmetic', 'grounded-names'] as const;
 export type WorkingCheck = (typeof WORKING_CHECKS)[number];
@@ -14,6 +17,24 @@ export type WorkingCheck = (typeof WORKING_CHECKS)[number];
  * writes (every teacher program of the demo world passes with exactly these; tested).
  */
 export const GENERIC_PROGRAM_NAMES: ReadonlySet<string> = new Set(['answer', 'total', 'x', 'each']);
+
+/**
+ * The first failure of the `checks` that apply to a solution of `strategy` (`grounded-names` to
+ * a PoT program, `arithmetic` to CoT and L2M text), or null when it passes them.
+ */
+export function workingViolation(
+  strategy: Strategy,
+  text: string,
+  question: string,
+  checks: readonly WorkingCheck[] = WORKING_CHECKS,
+): string | null {
+  if (strategy === 'pot') {
+    return checks.includes('grounded-names')
+      ? ungroundedNameViolation(extractProgram(text), question)
+      : null;
+  }
+  return checks.includes('arithmetic') ? arithmeticViolation(text) : null;
+}
 
 /**
  * The first false statement `a op b ... = c` in a prose solution, or null when every one holds.

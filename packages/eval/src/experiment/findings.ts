@@ -134,13 +134,11 @@ export function writeFindings(
     }
   }
   const chosenRows = (soundness ?? []).filter((row) =>
-    summary.methods.some(
-      (r) => r.method.label === row.label && r.method.iteration === 'best' && row.unsoundShare,
-    ),
+    summary.methods.some((r) => r.method.label === row.label && r.method.iteration === 'best'),
   );
   if (chosenRows.length > 0) {
     out.push(
-      `- Right answers with unsound working on ${summary.inDistribution} (chosen on validation): ${chosenRows.map((row) => `${row.label.replace(/, chosen on validation$/, '')} ${(100 * row.unsoundShare!.mean).toFixed(1)}%`).join('; ')}.`,
+      `- Right answers with unsound working on ${summary.inDistribution} (chosen on validation): ${chosenRows.map((row) => `${row.label.replace(/, chosen on validation$/, '')} ${(100 * row.unsoundShare.mean).toFixed(1)}%`).join('; ')}.`,
     );
   }
   out.push('');

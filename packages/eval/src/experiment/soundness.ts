@@ -3,7 +3,7 @@
 // the question does not mention). Accuracy alone cannot tell a student that reasons from one
 // that lands on the answer; verification by answer, as in the reference, lets the second kind
 // into SIKeD's own training data (docs/SYNTHETIC_WORLD.md).
-import { arithmeticViolation, ungroundedNameViolation } from '@siked/core';
+import { workingViolation } from '@siked/core';
 import { meanStd, type ExperimentSummary, type MeanStd } from './summarize';
 
 /** One method's line. */
@@ -12,7 +12,7 @@ export interface SoundnessRow {
   /** Right answers on the test set, summed over seeds. */
   correct: number;
   /** Share of a seed's right answers with unsound working, over seeds. */
-  unsoundShare: MeanStd | null;
+  unsoundShare: MeanStd;
   /** Right CoT/L2M answers with a false equation, summed over seeds. */
   falseEquations: number;
   /** Right PoT answers with a variable named after something not in the question, summed. */
@@ -43,14 +43,10 @@ export function soundnessTable(
         const question = questionOf(pick.seed, record.problemId);
         if (question === undefined) continue;
         seedCorrect += 1;
-        if (record.strategy === 'pot') {
-          if (ungroundedNameViolation(record.text, question) === null) continue;
-          ungroundedNames += 1;
-        } else {
-          if (arithmeticViolation(record.text) === null) continue;
-          falseEquations += 1;
-        }
+        if (workingViolation(record.strategy, record.text, question) === null) continue;
         seedUnsound += 1;
+        if (record.strategy === 'pot') ungroundedNames += 1;
+        else falseEquations += 1;
       }
       if (seedCorrect === 0) continue;
       correct += seedCorrect;
@@ -60,7 +56,7 @@ export function soundnessTable(
     rows.push({
       label: result.method.label,
       correct,
-      unsoundShare: meanStd(shares),
+      unsoundShare: meanStd(shares)!,
       falseEquations,
       ungroundedNames,
     });
